@@ -107,7 +107,7 @@ pub async fn reads_at_a_past_revision(store: Arc<dyn Store>) {
         .list("/t/", ListOptions { at: Some(v1.mod_revision), ..Default::default() })
         .await
         .expect("list at v1");
-    assert_eq!(page.items, vec![v1]);
+    assert_eq!(page.items, vec![v1.clone()]);
     assert_eq!(page.revision, v1.mod_revision, "a page reports the revision it was read at");
     let current = store.current_revision().await.expect("revision");
     match store.get("/t/h", Some(current + 1000)).await {
