@@ -1,1 +1,0 @@
-//! The embedded backend (being written).
