@@ -18,10 +18,17 @@ pub enum StoreError {
     /// A compare-and-swap lost: the key changed since `expected`. `current` is its value now
     /// (absent if it was deleted meanwhile), so a retry needs no extra read.
     #[error("key {key} was modified: expected revision {expected}")]
-    Conflict { key: String, expected: Revision, current: Option<Box<KeyValue>> },
+    Conflict {
+        key: String,
+        expected: Revision,
+        current: Option<Box<KeyValue>>,
+    },
 
     #[error("revision {requested} has been compacted (oldest kept: {compacted})")]
-    Compacted { requested: Revision, compacted: Revision },
+    Compacted {
+        requested: Revision,
+        compacted: Revision,
+    },
 
     #[error("revision {requested} is newer than the current revision {current}")]
     FutureRevision { requested: Revision, current: Revision },

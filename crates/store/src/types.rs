@@ -46,7 +46,11 @@ pub enum WatchEvent {
     /// The key was created (`prev` is `None`) or updated.
     Put { kv: KeyValue, prev: Option<KeyValue> },
     /// The key was deleted at `revision`; `prev` is its last value.
-    Delete { key: String, revision: Revision, prev: Option<KeyValue> },
+    Delete {
+        key: String,
+        revision: Revision,
+        prev: Option<KeyValue>,
+    },
 }
 
 impl WatchEvent {

@@ -25,7 +25,10 @@ impl Fixture for Embedded {
 async fn fresh() -> Embedded {
     let dir = tempfile::tempdir().expect("tempdir");
     let store = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).expect("open");
-    Embedded { store: Arc::new(store), _dir: dir }
+    Embedded {
+        store: Arc::new(store),
+        _dir: dir,
+    }
 }
 
 rudder_store::conformance_tests!(fresh);
@@ -46,7 +49,11 @@ async fn reopen_keeps_data_history_and_revision() {
         (store.get("/r/a", None).await.unwrap().unwrap(), deleted_at)
     };
     let store = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).unwrap();
-    assert_eq!(store.current_revision().await.unwrap(), deleted_at, "the revision counter survives");
+    assert_eq!(
+        store.current_revision().await.unwrap(),
+        deleted_at,
+        "the revision counter survives"
+    );
     assert_eq!(store.get("/r/a", None).await.unwrap(), Some(last.clone()));
     assert!(store.get("/r/b", None).await.unwrap().is_none());
     let mut watch = store.watch("/r/", 0).await.unwrap();
@@ -56,7 +63,11 @@ async fn reopen_keeps_data_history_and_revision() {
     }
     assert_eq!(revisions, vec![1, 2, 3, 4], "history survives a reopen");
     let next = store.create("/r/c", val("c")).await.unwrap();
-    assert_eq!(next.mod_revision, deleted_at + 1, "revisions continue where they stopped");
+    assert_eq!(
+        next.mod_revision,
+        deleted_at + 1,
+        "revisions continue where they stopped"
+    );
 }
 
 #[tokio::test]
@@ -76,7 +87,10 @@ fn log_size(dir: &std::path::Path) -> u64 {
 #[tokio::test]
 async fn compaction_rewrites_the_log_and_bounds_disk_use() {
     let dir = tempfile::tempdir().unwrap();
-    let options = EmbeddedOptions { rewrite_min_bytes: 64 << 10, ..Default::default() };
+    let options = EmbeddedOptions {
+        rewrite_min_bytes: 64 << 10,
+        ..Default::default()
+    };
     let store = EmbeddedStore::open(dir.path(), options.clone()).unwrap();
     let payload = "x".repeat(500);
     let mut sizes = Vec::new();
@@ -92,7 +106,11 @@ async fn compaction_rewrites_the_log_and_bounds_disk_use() {
         let current = store.current_revision().await.unwrap();
         store.compact(current - 10).await.unwrap();
         sizes.push(log_size(dir.path()));
-        assert!(sizes[round] < 200 << 10, "log grew to {} bytes in round {round}", sizes[round]);
+        assert!(
+            sizes[round] < 200 << 10,
+            "log grew to {} bytes in round {round}",
+            sizes[round]
+        );
     }
     // A deleted key whose delete is still in the retained history keeps its previous value.
     let doomed = store.get("/u/0", None).await.unwrap().unwrap();
@@ -102,14 +120,20 @@ async fn compaction_rewrites_the_log_and_bounds_disk_use() {
     let before: Vec<_> = store.list("/u/", ListOptions::default()).await.unwrap().items;
     drop(store);
     let store = EmbeddedStore::open(dir.path(), options).unwrap();
-    assert_eq!(store.list("/u/", ListOptions::default()).await.unwrap().items, before);
+    assert_eq!(
+        store.list("/u/", ListOptions::default()).await.unwrap().items,
+        before
+    );
     assert_eq!(store.current_revision().await.unwrap(), deleted_at);
     let mut watch = store.watch("/u/", deleted_at - 1).await.unwrap();
     match watch.next().await.unwrap().unwrap() {
         WatchEvent::Delete { prev, .. } => assert_eq!(prev, Some(doomed)),
         other => panic!("expected the delete, got {other:?}"),
     }
-    assert!(matches!(store.get("/u/1", Some(deleted_at - 1)).await, Err(StoreError::Compacted { .. })));
+    assert!(matches!(
+        store.get("/u/1", Some(deleted_at - 1)).await,
+        Err(StoreError::Compacted { .. })
+    ));
 }
 
 #[tokio::test]
@@ -124,7 +148,10 @@ async fn automatic_compaction_keeps_the_retention_window() {
     let store = EmbeddedStore::open(dir.path(), options).unwrap();
     let mut kv = store.create("/a/k", val("0")).await.unwrap();
     for i in 1..200 {
-        kv = store.update("/a/k", val(&i.to_string()), kv.mod_revision).await.unwrap();
+        kv = store
+            .update("/a/k", val(&i.to_string()), kv.mod_revision)
+            .await
+            .unwrap();
     }
     // Fresh history is kept however many revisions it spans.
     assert!(store.get("/a/k", Some(1)).await.unwrap().is_some());
@@ -135,8 +162,14 @@ async fn automatic_compaction_keeps_the_retention_window() {
         if matches!(old, Err(StoreError::Compacted { .. })) {
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "history was never compacted");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "history was never compacted"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(store.get("/a/k", Some(150)).await.unwrap().is_some(), "the last 50 revisions stay");
+    assert!(
+        store.get("/a/k", Some(150)).await.unwrap().is_some(),
+        "the last 50 revisions stay"
+    );
 }

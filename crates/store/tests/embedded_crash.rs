@@ -31,9 +31,14 @@ async fn crash_child() {
                     None => store.create(&key, value).await.expect("create"),
                 };
                 let mut out = std::io::stdout().lock();
-                writeln!(out, "ACK {key} {} {}", kv.mod_revision, String::from_utf8_lossy(&kv.value))
-                    .and_then(|()| out.flush())
-                    .expect("report");
+                writeln!(
+                    out,
+                    "ACK {key} {} {}",
+                    kv.mod_revision,
+                    String::from_utf8_lossy(&kv.value)
+                )
+                .and_then(|()| out.flush())
+                .expect("report");
             }
         })
     });
@@ -47,7 +52,13 @@ struct Ack {
 
 fn run_child_until_killed(dir: &std::path::Path, acks_before_kill: usize) -> HashMap<String, Ack> {
     let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .args([
+            "crash_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ENV, dir)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -64,11 +75,19 @@ fn run_child_until_killed(dir: &std::path::Path, acks_before_kill: usize) -> Has
             continue;
         }
         // A line cut short by the kill fails to parse and is not an acknowledgement we saw.
-        let (Some(key), Some(rev), Some(value)) = (parts.next(), parts.next(), parts.next()) else { continue };
+        let (Some(key), Some(rev), Some(value)) = (parts.next(), parts.next(), parts.next()) else {
+            continue;
+        };
         let Ok(revision) = rev.parse() else { continue };
-        let entry = latest.entry(key.to_string()).or_insert(Ack { revision: 0, value: String::new() });
+        let entry = latest.entry(key.to_string()).or_insert(Ack {
+            revision: 0,
+            value: String::new(),
+        });
         if revision > entry.revision {
-            *entry = Ack { revision, value: value.to_string() };
+            *entry = Ack {
+                revision,
+                value: value.to_string(),
+            };
         }
         seen += 1;
         if seen == acks_before_kill && !killed {
@@ -89,10 +108,22 @@ async fn acknowledged_writes_survive_sigkill() {
         let store = EmbeddedStore::open(dir.path(), EmbeddedOptions::default()).expect("reopen after kill");
         let current = store.current_revision().await.unwrap();
         for (key, ack) in &acked {
-            let kv = store.get(key, None).await.unwrap().unwrap_or_else(|| panic!("{key} lost in round {round}"));
-            assert!(kv.mod_revision >= ack.revision, "{key}: acknowledged revision {} lost", ack.revision);
+            let kv = store
+                .get(key, None)
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("{key} lost in round {round}"));
+            assert!(
+                kv.mod_revision >= ack.revision,
+                "{key}: acknowledged revision {} lost",
+                ack.revision
+            );
             if kv.mod_revision == ack.revision {
-                assert_eq!(String::from_utf8_lossy(&kv.value), ack.value, "{key}: value differs");
+                assert_eq!(
+                    String::from_utf8_lossy(&kv.value),
+                    ack.value,
+                    "{key}: value differs"
+                );
             }
             assert!(current >= ack.revision, "revision counter went back");
         }
@@ -103,6 +134,10 @@ async fn acknowledged_writes_survive_sigkill() {
             assert_eq!(event.revision(), expected, "round {round}: history has a gap");
         }
         let listed = store.list("/crash/", ListOptions::default()).await.unwrap();
-        assert_eq!(listed.items.len(), WRITERS * 8, "round {round}: every key present once");
+        assert_eq!(
+            listed.items.len(),
+            WRITERS * 8,
+            "round {round}: every key present once"
+        );
     }
 }

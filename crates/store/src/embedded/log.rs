@@ -14,13 +14,23 @@ const MAX_RECORD: usize = 64 << 20;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Record {
     /// A create or update.
-    Put { key: String, value: Bytes, create_revision: Revision, revision: Revision },
+    Put {
+        key: String,
+        value: Bytes,
+        create_revision: Revision,
+        revision: Revision,
+    },
     /// A deletion.
     Delete { key: String, revision: Revision },
     /// History below `revision` was dropped.
     Compact { revision: Revision },
     /// A version older than the retained history, written when the log is rewritten.
-    Base { key: String, value: Bytes, create_revision: Revision, mod_revision: Revision },
+    Base {
+        key: String,
+        value: Bytes,
+        create_revision: Revision,
+        mod_revision: Revision,
+    },
     /// The revision counter stands at least here (written when the log is rewritten).
     Revision { revision: Revision },
 }
@@ -37,7 +47,12 @@ impl Record {
         let start = out.len();
         out.extend_from_slice(&[0; FRAME_HEADER]);
         match self {
-            Record::Put { key, value, create_revision, revision } => {
+            Record::Put {
+                key,
+                value,
+                create_revision,
+                revision,
+            } => {
                 out.put_u8(TAG_PUT);
                 out.put_i64_le(*revision);
                 out.put_i64_le(*create_revision);
@@ -53,7 +68,12 @@ impl Record {
                 out.put_u8(TAG_COMPACT);
                 out.put_i64_le(*revision);
             }
-            Record::Base { key, value, create_revision, mod_revision } => {
+            Record::Base {
+                key,
+                value,
+                create_revision,
+                mod_revision,
+            } => {
                 out.put_u8(TAG_BASE);
                 out.put_i64_le(*mod_revision);
                 out.put_i64_le(*create_revision);
@@ -80,17 +100,34 @@ impl Record {
                 let key = take_string(&mut payload)?;
                 let value = take_bytes(&mut payload)?;
                 if tag == TAG_PUT {
-                    Record::Put { key, value, create_revision, revision: rev }
+                    Record::Put {
+                        key,
+                        value,
+                        create_revision,
+                        revision: rev,
+                    }
                 } else {
-                    Record::Base { key, value, create_revision, mod_revision: rev }
+                    Record::Base {
+                        key,
+                        value,
+                        create_revision,
+                        mod_revision: rev,
+                    }
                 }
             }
             TAG_DELETE => {
                 let revision = take_i64(&mut payload)?;
-                Record::Delete { key: take_string(&mut payload)?, revision }
+                Record::Delete {
+                    key: take_string(&mut payload)?,
+                    revision,
+                }
             }
-            TAG_COMPACT => Record::Compact { revision: take_i64(&mut payload)? },
-            TAG_REVISION => Record::Revision { revision: take_i64(&mut payload)? },
+            TAG_COMPACT => Record::Compact {
+                revision: take_i64(&mut payload)?,
+            },
+            TAG_REVISION => Record::Revision {
+                revision: take_i64(&mut payload)?,
+            },
             _ => return None,
         };
         payload.is_empty().then_some(record)
@@ -136,7 +173,9 @@ pub(crate) fn decode_all(data: Bytes) -> (Vec<Record>, usize) {
         if crc32fast::hash(&payload) != crc {
             break;
         }
-        let Some(record) = Record::decode(payload) else { break };
+        let Some(record) = Record::decode(payload) else {
+            break;
+        };
         records.push(record);
         offset = end;
     }
@@ -149,9 +188,22 @@ mod tests {
 
     fn sample() -> Vec<Record> {
         vec![
-            Record::Put { key: "/a".into(), value: Bytes::from_static(b"v"), create_revision: 1, revision: 1 },
-            Record::Delete { key: "/a".into(), revision: 2 },
-            Record::Base { key: "/b".into(), value: Bytes::new(), create_revision: 1, mod_revision: 1 },
+            Record::Put {
+                key: "/a".into(),
+                value: Bytes::from_static(b"v"),
+                create_revision: 1,
+                revision: 1,
+            },
+            Record::Delete {
+                key: "/a".into(),
+                revision: 2,
+            },
+            Record::Base {
+                key: "/b".into(),
+                value: Bytes::new(),
+                create_revision: 1,
+                mod_revision: 1,
+            },
             Record::Revision { revision: 9 },
             Record::Compact { revision: 2 },
         ]
@@ -179,7 +231,11 @@ mod tests {
         for cut in 1..=last_record {
             let (records, len) = decode_all(Bytes::from(buf[..full - cut].to_vec()));
             assert_eq!(records.len(), 4, "cut {cut}");
-            assert_eq!(len, full - last_record, "the intact prefix ends before the torn record");
+            assert_eq!(
+                len,
+                full - last_record,
+                "the intact prefix ends before the torn record"
+            );
         }
         let mut corrupt = buf.clone();
         corrupt[12] ^= 0xff; // inside the first payload

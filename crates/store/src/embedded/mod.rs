@@ -105,7 +105,11 @@ pub enum OpenError {
     #[error("data directory {0} is in use by another process")]
     Locked(PathBuf),
     #[error("log {path} is inconsistent at record {index}: {reason}")]
-    Corrupt { path: PathBuf, index: usize, reason: String },
+    Corrupt {
+        path: PathBuf,
+        index: usize,
+        reason: String,
+    },
 }
 
 impl EmbeddedStore {
@@ -113,9 +117,17 @@ impl EmbeddedStore {
     /// cut off; it can only hold writes that were never acknowledged.
     pub fn open(dir: impl AsRef<Path>, options: EmbeddedOptions) -> Result<EmbeddedStore, OpenError> {
         let dir = dir.as_ref().to_path_buf();
-        let io = |source| OpenError::Io { dir: dir.clone(), source };
+        let io = |source| OpenError::Io {
+            dir: dir.clone(),
+            source,
+        };
         std::fs::create_dir_all(&dir).map_err(io)?;
-        let lock = OpenOptions::new().create(true).truncate(false).write(true).open(dir.join(LOCK_FILE)).map_err(io)?;
+        let lock = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join(LOCK_FILE))
+            .map_err(io)?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(std::fs::TryLockError::WouldBlock) => return Err(OpenError::Locked(dir)),
@@ -130,16 +142,25 @@ impl EmbeddedStore {
         };
         let (records, intact) = log::decode_all(data.clone());
         let state = replay(&path, records)?;
-        let mut file = OpenOptions::new().create(true).append(true).open(&path).map_err(io)?;
+        let mut file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+            .map_err(io)?;
         if intact < data.len() {
             tracing::warn!(path = %path.display(), dropped = data.len() - intact, "embedded store: cut off a torn log tail");
-            file.set_len(intact as u64).and_then(|()| file.sync_all()).map_err(io)?;
+            file.set_len(intact as u64)
+                .and_then(|()| file.sync_all())
+                .map_err(io)?;
         }
         File::open(&dir).and_then(|d| d.sync_all()).map_err(io)?;
         file = reopen_append(&path, file).map_err(io)?;
 
         let (rev_tx, rev_rx) = tokio::sync::watch::channel(state.current());
-        let shared = Arc::new(Shared { state: RwLock::new(state), revisions: rev_rx });
+        let shared = Arc::new(Shared {
+            state: RwLock::new(state),
+            revisions: rev_rx,
+        });
         let writer = Writer {
             shared: shared.clone(),
             file,
@@ -157,7 +178,13 @@ impl EmbeddedStore {
             .spawn(move || writer.run(rx))
             .map_err(io)?;
         Ok(EmbeddedStore {
-            inner: Arc::new(Inner { shared, requests: Some(tx), writer: Some(handle), _lock: lock, dir }),
+            inner: Arc::new(Inner {
+                shared,
+                requests: Some(tx),
+                writer: Some(handle),
+                _lock: lock,
+                dir,
+            }),
         })
     }
 
@@ -182,20 +209,37 @@ fn reopen_append(path: &Path, file: File) -> std::io::Result<File> {
 fn replay(path: &Path, records: Vec<Record>) -> Result<State, OpenError> {
     let mut state = State::new();
     for (index, record) in records.into_iter().enumerate() {
-        let corrupt = |reason: String| OpenError::Corrupt { path: path.to_path_buf(), index, reason };
+        let corrupt = |reason: String| OpenError::Corrupt {
+            path: path.to_path_buf(),
+            index,
+            reason,
+        };
         match record {
-            Record::Put { key, value, create_revision, revision } => {
+            Record::Put {
+                key,
+                value,
+                create_revision,
+                revision,
+            } => {
                 expect_next(&state, revision).map_err(corrupt)?;
-                state.apply(Change::Put { key, value, create_revision, revision });
+                state.apply(Change::Put {
+                    key,
+                    value,
+                    create_revision,
+                    revision,
+                });
             }
             Record::Delete { key, revision } => {
                 expect_next(&state, revision).map_err(corrupt)?;
                 state.apply(Change::Delete { key, revision });
             }
             Record::Compact { revision } => state.compact(revision),
-            Record::Base { key, value, create_revision, mod_revision } => {
-                state.restore_base(key, value, create_revision, mod_revision)
-            }
+            Record::Base {
+                key,
+                value,
+                create_revision,
+                mod_revision,
+            } => state.restore_base(key, value, create_revision, mod_revision),
             Record::Revision { revision } => state.restore_revision(revision),
         }
     }
@@ -221,15 +265,31 @@ impl Store for EmbeddedStore {
     }
 
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue> {
-        self.request(|reply| Request::Create { key: key.to_string(), value, reply }).await
+        self.request(|reply| Request::Create {
+            key: key.to_string(),
+            value,
+            reply,
+        })
+        .await
     }
 
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue> {
-        self.request(|reply| Request::Update { key: key.to_string(), value, expected, reply }).await
+        self.request(|reply| Request::Update {
+            key: key.to_string(),
+            value,
+            expected,
+            reply,
+        })
+        .await
     }
 
     async fn delete(&self, key: &str, expected: Option<Revision>) -> Result<(KeyValue, Revision)> {
-        self.request(|reply| Request::Delete { key: key.to_string(), expected, reply }).await
+        self.request(|reply| Request::Delete {
+            key: key.to_string(),
+            expected,
+            reply,
+        })
+        .await
     }
 
     async fn watch(&self, prefix: &str, after: Revision) -> Result<WatchStream> {

@@ -30,8 +30,16 @@ pub(crate) struct State {
 /// A write decided by the writer thread, ready to be logged and applied.
 #[derive(Clone, Debug)]
 pub(crate) enum Change {
-    Put { key: String, value: Bytes, create_revision: Revision, revision: Revision },
-    Delete { key: String, revision: Revision },
+    Put {
+        key: String,
+        value: Bytes,
+        create_revision: Revision,
+        revision: Revision,
+    },
+    Delete {
+        key: String,
+        revision: Revision,
+    },
 }
 
 impl Change {
@@ -44,7 +52,10 @@ impl Change {
 
 impl State {
     pub(crate) fn new() -> Self {
-        State { history_start: 1, ..Default::default() }
+        State {
+            history_start: 1,
+            ..Default::default()
+        }
     }
 
     pub(crate) fn current(&self) -> Revision {
@@ -57,10 +68,16 @@ impl State {
 
     fn check_readable(&self, at: Revision) -> Result<()> {
         if at < self.compacted {
-            return Err(StoreError::Compacted { requested: at, compacted: self.compacted });
+            return Err(StoreError::Compacted {
+                requested: at,
+                compacted: self.compacted,
+            });
         }
         if at > self.current {
-            return Err(StoreError::FutureRevision { requested: at, current: self.current });
+            return Err(StoreError::FutureRevision {
+                requested: at,
+                current: self.current,
+            });
         }
         Ok(())
     }
@@ -88,7 +105,11 @@ impl State {
     pub(crate) fn get(&self, key: &str, at: Option<Revision>) -> Result<Option<KeyValue>> {
         let at = at.unwrap_or(self.current);
         self.check_readable(at)?;
-        Ok(self.keys.get(key).and_then(|versions| Self::version_at(versions, at)).and_then(|v| Self::to_kv(key, v)))
+        Ok(self
+            .keys
+            .get(key)
+            .and_then(|versions| Self::version_at(versions, at))
+            .and_then(|v| Self::to_kv(key, v)))
     }
 
     pub(crate) fn list(&self, prefix: &str, opts: &ListOptions) -> Result<ListPage> {
@@ -117,7 +138,12 @@ impl State {
                 remaining += 1;
             }
         }
-        Ok(ListPage { items, revision: at, next_key, remaining })
+        Ok(ListPage {
+            items,
+            revision: at,
+            next_key,
+            remaining,
+        })
     }
 
     /// Events with revision greater than `after` whose key starts with `prefix`, at most `max`
@@ -129,7 +155,10 @@ impl State {
         max: usize,
     ) -> Result<(Vec<WatchEvent>, Revision)> {
         if after + 1 < self.history_start {
-            return Err(StoreError::Compacted { requested: after + 1, compacted: self.history_start });
+            return Err(StoreError::Compacted {
+                requested: after + 1,
+                compacted: self.history_start,
+            });
         }
         let skip = usize::try_from(after + 1 - self.history_start).unwrap_or(usize::MAX);
         let mut last = after.max(self.history_start - 1);
@@ -148,12 +177,27 @@ impl State {
         let revision = change.revision();
         debug_assert_eq!(revision, self.current + 1, "revisions are contiguous");
         let (key, version) = match change {
-            Change::Put { key, value, create_revision, revision } => {
-                (key, Version { mod_revision: revision, create_revision, value: Some(value) })
-            }
-            Change::Delete { key, revision } => {
-                (key, Version { mod_revision: revision, create_revision: 0, value: None })
-            }
+            Change::Put {
+                key,
+                value,
+                create_revision,
+                revision,
+            } => (
+                key,
+                Version {
+                    mod_revision: revision,
+                    create_revision,
+                    value: Some(value),
+                },
+            ),
+            Change::Delete { key, revision } => (
+                key,
+                Version {
+                    mod_revision: revision,
+                    create_revision: 0,
+                    value: None,
+                },
+            ),
         };
         let versions = self.keys.entry(key.clone()).or_default();
         let prev = versions.last().and_then(|v| Self::to_kv(&key, v));
@@ -167,7 +211,11 @@ impl State {
                 };
                 WatchEvent::Put { kv, prev }
             }
-            None => WatchEvent::Delete { key: key.clone(), revision, prev },
+            None => WatchEvent::Delete {
+                key: key.clone(),
+                revision,
+                prev,
+            },
         };
         versions.push(version);
         if self.history.is_empty() {
@@ -178,8 +226,18 @@ impl State {
     }
 
     /// Restores a version older than the retained history (from a rewritten log).
-    pub(crate) fn restore_base(&mut self, key: String, value: Bytes, create_revision: Revision, mod_revision: Revision) {
-        self.keys.entry(key).or_default().push(Version { mod_revision, create_revision, value: Some(value) });
+    pub(crate) fn restore_base(
+        &mut self,
+        key: String,
+        value: Bytes,
+        create_revision: Revision,
+        mod_revision: Revision,
+    ) {
+        self.keys.entry(key).or_default().push(Version {
+            mod_revision,
+            create_revision,
+            value: Some(value),
+        });
         self.current = self.current.max(mod_revision);
     }
 
@@ -200,7 +258,9 @@ impl State {
         }
         self.compacted = revision;
         self.keys.retain(|_, versions| {
-            let keep_from = versions.partition_point(|v| v.mod_revision <= revision).saturating_sub(1);
+            let keep_from = versions
+                .partition_point(|v| v.mod_revision <= revision)
+                .saturating_sub(1);
             versions.drain(..keep_from);
             !(versions.len() == 1 && versions[0].value.is_none() && versions[0].mod_revision <= revision)
         });
@@ -246,7 +306,12 @@ mod tests {
     use super::*;
 
     fn put(key: &str, value: &str, create: Revision, rev: Revision) -> Change {
-        Change::Put { key: key.into(), value: Bytes::copy_from_slice(value.as_bytes()), create_revision: create, revision: rev }
+        Change::Put {
+            key: key.into(),
+            value: Bytes::copy_from_slice(value.as_bytes()),
+            create_revision: create,
+            revision: rev,
+        }
     }
 
     #[test]
@@ -255,18 +320,32 @@ mod tests {
         state.apply(put("/a", "1", 1, 1));
         state.apply(put("/a", "2", 1, 2));
         state.apply(put("/b", "x", 3, 3));
-        state.apply(Change::Delete { key: "/b".into(), revision: 4 });
+        state.apply(Change::Delete {
+            key: "/b".into(),
+            revision: 4,
+        });
         state.apply(put("/a", "3", 1, 5));
         state.compact(4);
         assert_eq!(state.get("/a", Some(4)).unwrap().unwrap().value, "2");
         assert!(state.get("/b", Some(4)).unwrap().is_none());
-        assert!(matches!(state.get("/a", Some(3)), Err(StoreError::Compacted { .. })));
+        assert!(matches!(
+            state.get("/a", Some(3)),
+            Err(StoreError::Compacted { .. })
+        ));
         assert_eq!(state.keys.len(), 1, "fully deleted keys are dropped");
         let (events, last) = state.events_after("/", 3, 100).unwrap();
         assert_eq!(events.len(), 2);
         assert_eq!(last, 5);
         assert!(state.events_after("/", 2, 100).is_err());
-        let base: Vec<_> = state.base_versions().into_iter().map(|kv| (kv.key, kv.mod_revision)).collect();
-        assert_eq!(base, vec![("/a".to_string(), 2), ("/b".to_string(), 3)], "the deleted /b keeps its last value");
+        let base: Vec<_> = state
+            .base_versions()
+            .into_iter()
+            .map(|kv| (kv.key, kv.mod_revision))
+            .collect();
+        assert_eq!(
+            base,
+            vec![("/a".to_string(), 2), ("/b".to_string(), 3)],
+            "the deleted /b keeps its last value"
+        );
     }
 }

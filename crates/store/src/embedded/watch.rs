@@ -27,7 +27,14 @@ pub(crate) fn watch(shared: Arc<Shared>, prefix: String, after: Revision) -> Res
     // Fail at once if the requested history is gone.
     shared.state.read().events_after(&prefix, after, 0)?;
     let revisions = shared.revisions.clone();
-    let cursor = Cursor { shared, prefix, after, revisions, ready: VecDeque::new(), done: false };
+    let cursor = Cursor {
+        shared,
+        prefix,
+        after,
+        revisions,
+        ready: VecDeque::new(),
+        done: false,
+    };
     Ok(Box::pin(stream::unfold(cursor, next)))
 }
 
@@ -41,7 +48,11 @@ async fn next(mut cursor: Cursor) -> Option<(Result<WatchEvent>, Cursor)> {
         }
         // Mark the current revision seen before scanning, so a commit after the scan wakes us.
         cursor.revisions.borrow_and_update();
-        let scanned = cursor.shared.state.read().events_after(&cursor.prefix, cursor.after, SCAN_CHUNK);
+        let scanned = cursor
+            .shared
+            .state
+            .read()
+            .events_after(&cursor.prefix, cursor.after, SCAN_CHUNK);
         match scanned {
             Ok((events, last)) => {
                 cursor.after = last;

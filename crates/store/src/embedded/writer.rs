@@ -20,16 +20,35 @@ use super::{EmbeddedOptions, Shared};
 use crate::{KeyValue, Result, Revision, StoreError, WatchEvent};
 
 pub(crate) enum Request {
-    Create { key: String, value: Bytes, reply: oneshot::Sender<Result<KeyValue>> },
-    Update { key: String, value: Bytes, expected: Revision, reply: oneshot::Sender<Result<KeyValue>> },
-    Delete { key: String, expected: Option<Revision>, reply: oneshot::Sender<Result<(KeyValue, Revision)>> },
-    Compact { revision: Revision, reply: oneshot::Sender<Result<()>> },
+    Create {
+        key: String,
+        value: Bytes,
+        reply: oneshot::Sender<Result<KeyValue>>,
+    },
+    Update {
+        key: String,
+        value: Bytes,
+        expected: Revision,
+        reply: oneshot::Sender<Result<KeyValue>>,
+    },
+    Delete {
+        key: String,
+        expected: Option<Revision>,
+        reply: oneshot::Sender<Result<(KeyValue, Revision)>>,
+    },
+    Compact {
+        revision: Revision,
+        reply: oneshot::Sender<Result<()>>,
+    },
 }
 
 /// The answer owed to one request of a batch, sent once the batch is durable.
 enum Pending {
     Put(oneshot::Sender<Result<KeyValue>>, Result<KeyValue>),
-    Delete(oneshot::Sender<Result<(KeyValue, Revision)>>, Result<(KeyValue, Revision)>),
+    Delete(
+        oneshot::Sender<Result<(KeyValue, Revision)>>,
+        Result<(KeyValue, Revision)>,
+    ),
 }
 
 impl Pending {
@@ -167,12 +186,19 @@ impl Writer {
                     };
                     pending.push(Pending::Put(reply, result));
                 }
-                Request::Update { key, value, expected, reply } => {
+                Request::Update {
+                    key,
+                    value,
+                    expected,
+                    reply,
+                } => {
                     let result = match current_of(&overlay, &key) {
                         None => Err(StoreError::NotFound { key }),
-                        Some(kv) if kv.mod_revision != expected => {
-                            Err(StoreError::Conflict { key, expected, current: Some(Box::new(kv)) })
-                        }
+                        Some(kv) if kv.mod_revision != expected => Err(StoreError::Conflict {
+                            key,
+                            expected,
+                            current: Some(Box::new(kv)),
+                        }),
                         Some(kv) => Ok(put(&mut overlay, &mut changes, &mut next, key, value, Some(kv))),
                     };
                     pending.push(Pending::Put(reply, result));
@@ -180,11 +206,13 @@ impl Writer {
                 Request::Delete { key, expected, reply } => {
                     let result = match current_of(&overlay, &key) {
                         None => Err(StoreError::NotFound { key }),
-                        Some(kv) if expected.is_some_and(|e| e != kv.mod_revision) => Err(StoreError::Conflict {
-                            key,
-                            expected: expected.unwrap_or_default(),
-                            current: Some(Box::new(kv)),
-                        }),
+                        Some(kv) if expected.is_some_and(|e| e != kv.mod_revision) => {
+                            Err(StoreError::Conflict {
+                                key,
+                                expected: expected.unwrap_or_default(),
+                                current: Some(Box::new(kv)),
+                            })
+                        }
                         Some(kv) => {
                             let revision = next;
                             next += 1;
@@ -211,7 +239,11 @@ impl Writer {
                 Ok(())
             }
             Err(err) => {
-                if let Err(cut) = self.file.set_len(self.file_len).and_then(|()| self.file.sync_data()) {
+                if let Err(cut) = self
+                    .file
+                    .set_len(self.file_len)
+                    .and_then(|()| self.file.sync_data())
+                {
                     self.broken = Some(format!("log could not be repaired after a failed append: {cut}"));
                 }
                 Err(err)
@@ -225,7 +257,10 @@ impl Writer {
             (state.current(), state.compacted())
         };
         if revision > current {
-            return Err(StoreError::FutureRevision { requested: revision, current });
+            return Err(StoreError::FutureRevision {
+                requested: revision,
+                current,
+            });
         }
         if revision <= compacted {
             return Ok(());
@@ -237,10 +272,10 @@ impl Writer {
         while self.commit_times.front().is_some_and(|&(_, rev)| rev < revision) {
             self.commit_times.pop_front();
         }
-        if self.file_len > self.options.rewrite_min_bytes.max(2 * self.rewritten_len) {
-            if let Err(err) = self.rewrite() {
-                tracing::error!(error = %err, "embedded store: log rewrite failed; keeping the old log");
-            }
+        if self.file_len > self.options.rewrite_min_bytes.max(2 * self.rewritten_len)
+            && let Err(err) = self.rewrite()
+        {
+            tracing::error!(error = %err, "embedded store: log rewrite failed; keeping the old log");
         }
         Ok(())
     }
@@ -258,10 +293,10 @@ impl Writer {
             .last()
             .map_or(0, |&(_, rev)| rev);
         let target = by_count.min(by_time);
-        if target > 0 {
-            if let Err(err) = self.compact(target) {
-                tracing::warn!(error = %err, target, "embedded store: automatic compaction failed");
-            }
+        if target > 0
+            && let Err(err) = self.compact(target)
+        {
+            tracing::warn!(error = %err, target, "embedded store: automatic compaction failed");
         }
     }
 
@@ -305,7 +340,10 @@ pub(crate) fn encode_snapshot(state: &State, buf: &mut Vec<u8>) {
     if let Some(first) = state.history().next() {
         history_start = first.revision();
     }
-    Record::Revision { revision: history_start - 1 }.encode_into(buf);
+    Record::Revision {
+        revision: history_start - 1,
+    }
+    .encode_into(buf);
     for event in state.history() {
         let record = match event {
             WatchEvent::Put { kv, .. } => Record::Put {
@@ -314,11 +352,17 @@ pub(crate) fn encode_snapshot(state: &State, buf: &mut Vec<u8>) {
                 create_revision: kv.create_revision,
                 revision: kv.mod_revision,
             },
-            WatchEvent::Delete { key, revision, .. } => Record::Delete { key: key.clone(), revision: *revision },
+            WatchEvent::Delete { key, revision, .. } => Record::Delete {
+                key: key.clone(),
+                revision: *revision,
+            },
         };
         record.encode_into(buf);
     }
-    Record::Compact { revision: state.compacted() }.encode_into(buf);
+    Record::Compact {
+        revision: state.compacted(),
+    }
+    .encode_into(buf);
 }
 
 fn put(
@@ -332,20 +376,38 @@ fn put(
     let revision = *next;
     *next += 1;
     let create_revision = prev.map_or(revision, |kv| kv.create_revision);
-    let kv = KeyValue { key: key.clone(), value: value.clone(), create_revision, mod_revision: revision };
+    let kv = KeyValue {
+        key: key.clone(),
+        value: value.clone(),
+        create_revision,
+        mod_revision: revision,
+    };
     overlay.insert(key.clone(), Some(kv.clone()));
-    changes.push(Change::Put { key, value, create_revision, revision });
+    changes.push(Change::Put {
+        key,
+        value,
+        create_revision,
+        revision,
+    });
     kv
 }
 
 fn record_of(change: &Change) -> Record {
     match change {
-        Change::Put { key, value, create_revision, revision } => Record::Put {
+        Change::Put {
+            key,
+            value,
+            create_revision,
+            revision,
+        } => Record::Put {
             key: key.clone(),
             value: value.clone(),
             create_revision: *create_revision,
             revision: *revision,
         },
-        Change::Delete { key, revision } => Record::Delete { key: key.clone(), revision: *revision },
+        Change::Delete { key, revision } => Record::Delete {
+            key: key.clone(),
+            revision: *revision,
+        },
     }
 }

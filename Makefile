@@ -1,0 +1,35 @@
+# Rudder: build, test, benchmark. `make help` lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: help deps build release test lint fmt bench bench-store clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+deps: ## install the Debian packages builds and tests need (etcd, protoc)
+	@scripts/install-deps.sh
+
+build: deps ## debug build of the whole workspace
+	$(CARGO) build --workspace --all-targets
+
+release: deps ## optimised build of every binary
+	$(CARGO) build --workspace --release
+
+test: deps ## every test: unit, integration, store conformance on the embedded store and on real etcd
+	$(CARGO) test --workspace --no-fail-fast
+
+lint: ## formatting and clippy, warnings are errors
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+bench: bench-store ## every benchmark
+
+bench-store: deps ## store writes/s, latency and watch delivery: embedded vs etcd
+	$(CARGO) bench -p rudder-store --bench store
+
+clean:
+	$(CARGO) clean
