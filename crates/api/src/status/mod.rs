@@ -219,8 +219,8 @@ impl ApiError {
         serde_json::to_vec(&self.to_status_object()).unwrap_or_default()
     }
 
-    /// Reads a Status object (as a client receives it) back into an error. `None` if `value`
-    /// is not a `Status` with `status: Failure`-style content (kind must be `Status`).
+    /// Reads a Status object (as a client receives it) back into an error. `None` unless
+    /// `value` decodes as a Status with `kind: Status`; a missing or invalid code becomes 500.
     pub fn from_status(value: &serde_json::Value) -> Option<Self> {
         let status: Status = serde_json::from_value(value.clone()).ok()?;
         if status.kind != "Status" {

@@ -4,6 +4,7 @@
 //! becomes a 422 `Invalid` Status through [`crate::status::ApiError::invalid`].
 
 mod field;
+mod label_selector;
 mod names;
 mod object_meta;
 #[cfg(test)]
@@ -11,6 +12,7 @@ mod object_meta_tests;
 mod quote;
 
 pub use field::{BadValue, FieldError, FieldErrorType, FieldPath, aggregate_message, go_string_slice};
+pub use label_selector::validate_label_selector;
 pub use names::{
     DNS1035_LABEL_MAX_LENGTH, DNS1123_LABEL_MAX_LENGTH, DNS1123_SUBDOMAIN_MAX_LENGTH, LABEL_VALUE_MAX_LENGTH,
     NameValidator, QUALIFIED_NAME_MAX_LENGTH, empty_error, inclusive_range_error, is_dns1035_label,
