@@ -33,3 +33,11 @@ bench-store: deps ## store writes/s, latency and watch delivery: embedded vs etc
 
 clean:
 	$(CARGO) clean
+
+.PHONY: apiserver
+apiserver: ## run kube-apiserver on the embedded store in .rudder/ (127.0.0.1:6443)
+	$(CARGO) build -p rudder-apiserver
+	@mkdir -p .rudder
+	@echo "export KUBECONFIG=$(CURDIR)/.rudder/pki/admin.kubeconfig"
+	./target/debug/kube-apiserver --bind-address=127.0.0.1 --secure-port=6443 \
+		--cert-dir=.rudder/pki --data-dir=.rudder/data

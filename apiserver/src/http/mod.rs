@@ -1,0 +1,150 @@
+//! The HTTP surface: the handler chain, the fixed endpoints (version, health, discovery,
+//! metrics) and the generic resource handler behind every API path.
+
+mod discovery;
+pub(crate) mod request;
+mod resource;
+pub(crate) mod response;
+mod watch;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::Router;
+use axum::extract::{MatchedPath, Request, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use rudder_api::status::ApiError;
+use rudder_component::shutdown::Shutdown;
+use serde_json::json;
+
+use crate::authn::Authenticator;
+use crate::metrics::Metrics;
+use crate::registry::Registry;
+use response::ErrorResponse;
+
+/// What every handler shares.
+pub(crate) struct AppState {
+    pub(crate) registry: Registry,
+    pub(crate) authenticator: Authenticator,
+    pub(crate) metrics: Metrics,
+    pub(crate) shutdown: Shutdown,
+    /// `host:port` clients reach us at, for legacy discovery's serverAddressByClientCIDRs.
+    pub(crate) advertise: String,
+    /// Set once start-up work (bootstrap objects) is done.
+    pub(crate) ready: std::sync::atomic::AtomicBool,
+}
+
+impl std::fmt::Debug for AppState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppState").field("advertise", &self.advertise).finish()
+    }
+}
+
+/// The full router with its handler chain. Layers run outermost first: metrics, then
+/// authentication, then the route.
+pub(crate) fn router(state: Arc<AppState>) -> Router {
+    let open = Router::new()
+        .route("/version", get(version))
+        .route("/healthz", get(healthz))
+        .route("/livez", get(healthz))
+        .route("/readyz", get(readyz));
+    let api = Router::new()
+        .route("/metrics", get(metrics))
+        .merge(discovery::routes())
+        .fallback(resource::handle)
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+    open.merge(api)
+        .layer(middleware::from_fn_with_state(state.clone(), observe))
+        .with_state(state)
+}
+
+async fn version() -> Response {
+    let (major, minor, patch) = rudder_api::KUBERNETES_VERSION;
+    let body = json!({
+        "major": major.to_string(),
+        "minor": minor.to_string(),
+        "gitVersion": format!("v{major}.{minor}.{patch}"),
+        "gitCommit": env!("CARGO_PKG_VERSION"),
+        "gitTreeState": "clean",
+        "buildDate": "2026-11-01T00:00:00Z",
+        "goVersion": "rust",
+        "compiler": "rustc",
+        "platform": format!("{}/{}", std::env::consts::OS, go_arch()),
+    });
+    response::json_value(StatusCode::OK, &body)
+}
+
+fn go_arch() -> &'static str {
+    match std::env::consts::ARCH {
+        "x86_64" => "amd64",
+        "aarch64" => "arm64",
+        other => other,
+    }
+}
+
+async fn healthz() -> Response {
+    plain(StatusCode::OK, "ok")
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.shutdown.is_triggered() {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "shutting down");
+    }
+    if !state.ready.load(std::sync::atomic::Ordering::Acquire) {
+        return plain(StatusCode::SERVICE_UNAVAILABLE, "starting");
+    }
+    plain(StatusCode::OK, "ok")
+}
+
+async fn metrics(State(state): State<Arc<AppState>>) -> Response {
+    match state.metrics.encode() {
+        Ok(text) => {
+            let mut response = text.into_response();
+            response.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+            );
+            response
+        }
+        Err(e) => ErrorResponse(ApiError::internal(e.to_string())).into_response(),
+    }
+}
+
+fn plain(code: StatusCode, text: &'static str) -> Response {
+    let mut response = text.into_response();
+    *response.status_mut() = code;
+    response
+}
+
+/// Authenticates every request but the open endpoints; anonymous requests get 401.
+async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let peer = request
+        .extensions()
+        .get::<rudder_component::serve::PeerIdentity>()
+        .cloned()
+        .unwrap_or_else(|| rudder_component::serve::PeerIdentity::anonymous(([0, 0, 0, 0], 0).into()));
+    match state.authenticator.authenticate(&peer, request.headers()) {
+        Ok(Some(user)) => {
+            request.extensions_mut().insert(user);
+            next.run(request).await
+        }
+        Ok(None) | Err(_) => ErrorResponse(ApiError::unauthorized("Unauthorized")).into_response(),
+    }
+}
+
+/// Records `apiserver_request_total` and `apiserver_request_duration_seconds`.
+async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().clone();
+    let path = request.uri().path().to_string();
+    let query = request.uri().query().map(str::to_string);
+    let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let response = next.run(request).await;
+    let labels = crate::metrics::RequestLabels::new(&method, &path, query.as_deref(), matched.as_deref());
+    state.metrics.observe(&labels, response.status().as_u16(), started.elapsed());
+    tracing::debug!(%method, %path, code = response.status().as_u16(), "request");
+    response
+}

@@ -1,0 +1,221 @@
+//! The one handler behind every resource path: it resolves the resource from the table, maps the
+//! HTTP method to a verb and calls the generic registry.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::response::Response;
+use rudder_api::status::ApiError;
+use serde_json::Value;
+
+use super::request::{ResourcePath, parse_resource_path, query_map};
+use super::response::{ApiResult, Format, list_response, negotiate, object_response, objects_list};
+use super::{AppState, watch};
+use crate::registry::write::PatchType;
+use crate::registry::{DeleteOptions, ListParams, Resource};
+
+/// Largest request body accepted, as upstream (3 MiB).
+pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
+
+pub(crate) async fn handle(
+    State(state): State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let Some(path) = parse_resource_path(uri.path()) else {
+        return Err(crate::errors::path_not_found().into());
+    };
+    let res = state.registry.get_resource(&path.group, &path.version, &path.resource).ok_or_else(|| {
+        crate::errors::path_not_found()
+    })?;
+    if body.len() > MAX_BODY {
+        return Err(ApiError::request_entity_too_large(&format!("limit is {MAX_BODY}")).into());
+    }
+    let query = query_map(uri.query());
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let format = negotiate(accept, query.get("includeObject").map(String::as_str))?;
+    let namespace = path.namespace.as_deref();
+    if res.info.namespaced && namespace.is_none() && path.name.is_some() {
+        return Err(crate::errors::path_not_found().into());
+    }
+    let dry_run = match query.get("dryRun").map(String::as_str) {
+        None | Some("") => false,
+        Some("All") => true,
+        Some(other) => {
+            return Err(ApiError::bad_request(format!("dryRun: Unsupported value: \"{other}\"")).into());
+        }
+    };
+    let registry = &state.registry;
+    let subresource = path.subresource.as_deref();
+    let status = match subresource {
+        None => false,
+        Some("status") if res.info.subresource("status").is_some() => true,
+        Some("scale") if res.info.subresource("scale").is_some() => {
+            let name = path.name.as_deref().unwrap_or_default();
+            return scale(&state, &res, namespace, name, &method, &headers, &body, dry_run).await;
+        }
+        Some(_) => return subresource_not_served(&res, &path),
+    };
+    let verb_allowed = |verb: &str| res.info.verbs.contains(&verb) || status;
+
+    match (method, path.name.as_deref()) {
+        (Method::GET, None) => {
+            let watching = path.watch_prefix || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+            let mut params = ListParams::parse(
+                &res,
+                query.get("labelSelector").map(String::as_str),
+                query.get("fieldSelector").map(String::as_str),
+            )?;
+            params.resource_version = query.get("resourceVersion").cloned();
+            params.resource_version_match = query.get("resourceVersionMatch").cloned();
+            if watching {
+                require(&res, "watch", verb_allowed("watch"))?;
+                return watch::serve(state.clone(), res, namespace.map(str::to_string), params, &query, format);
+            }
+            require(&res, "list", verb_allowed("list"))?;
+            params.limit = query.get("limit").and_then(|l| l.parse().ok());
+            params.continue_token = query.get("continue").filter(|c| !c.is_empty()).cloned();
+            let list = registry.list(&res, namespace, &params).await?;
+            Ok(list_response(&res, &list, format))
+        }
+        (Method::GET, Some(name)) => {
+            require(&res, "get", verb_allowed("get"))?;
+            let obj = registry.get(&res, namespace, name).await?;
+            Ok(object_response(&res, &obj, format, StatusCode::OK))
+        }
+        (Method::POST, None) => {
+            require(&res, "create", verb_allowed("create"))?;
+            let obj = decode_body(&headers, &body)?;
+            let created = registry.create(&res, namespace, obj, dry_run).await?;
+            Ok(object_response(&res, &created, format, StatusCode::CREATED))
+        }
+        (Method::PUT, Some(name)) => {
+            require(&res, "update", verb_allowed("update"))?;
+            let obj = decode_body(&headers, &body)?;
+            let updated = registry.update(&res, namespace, name, obj, status, dry_run).await?;
+            Ok(object_response(&res, &updated, format, StatusCode::OK))
+        }
+        (Method::PATCH, Some(name)) => {
+            require(&res, "patch", verb_allowed("patch"))?;
+            let patch_type = patch_type(&headers)?;
+            let patch: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let patched = registry.patch(&res, namespace, name, patch_type, &patch, status, dry_run).await?;
+            Ok(object_response(&res, &patched, format, StatusCode::OK))
+        }
+        (Method::DELETE, Some(name)) => {
+            require(&res, "delete", verb_allowed("delete"))?;
+            let opts = delete_options(&query, &body, dry_run)?;
+            let deleted = registry.delete(&res, namespace, name, &opts).await?;
+            let code = if deleted.gone { StatusCode::OK } else { StatusCode::ACCEPTED };
+            Ok(object_response(&res, &deleted.object, format, code))
+        }
+        (Method::DELETE, None) => {
+            require(&res, "deletecollection", verb_allowed("deletecollection"))?;
+            let mut params = ListParams::parse(
+                &res,
+                query.get("labelSelector").map(String::as_str),
+                query.get("fieldSelector").map(String::as_str),
+            )?;
+            params.resource_version = query.get("resourceVersion").cloned();
+            let opts = delete_options(&query, &body, dry_run)?;
+            let deleted = registry.delete_collection(&res, namespace, &params, &opts).await?;
+            let revision = res.cache.revision();
+            Ok(objects_list(&res, deleted, revision))
+        }
+        (method, _) => Err(method_not_allowed(&res, &method).into()),
+    }
+}
+
+/// GET, PUT and PATCH of `<resource>/scale`.
+#[allow(clippy::too_many_arguments)]
+async fn scale(
+    state: &AppState,
+    res: &Resource,
+    namespace: Option<&str>,
+    name: &str,
+    method: &Method,
+    headers: &HeaderMap,
+    body: &[u8],
+    dry_run: bool,
+) -> ApiResult {
+    use crate::registry::scale::{ScaleChange, to_scale};
+    let registry = &state.registry;
+    let updated = match *method {
+        Method::GET => registry.get(res, namespace, name).await?,
+        Method::PUT => {
+            let body = decode_body(headers, body)?;
+            registry.write_scale(res, namespace, name, ScaleChange::Replace(&body), dry_run).await?
+        }
+        Method::PATCH => {
+            let patch_type = patch_type(headers)?;
+            let patch: Value = serde_json::from_slice(body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            registry.write_scale(res, namespace, name, ScaleChange::Patch(patch_type, &patch), dry_run).await?
+        }
+        ref other => return Err(method_not_allowed(res, other).into()),
+    };
+    Ok(super::response::json_value(StatusCode::OK, &to_scale(&updated)))
+}
+
+fn require(res: &Resource, verb: &str, allowed: bool) -> Result<(), ApiError> {
+    if allowed { Ok(()) } else { Err(method_not_allowed(res, &verb.to_uppercase())) }
+}
+
+fn method_not_allowed(_res: &Resource, _method: &dyn std::fmt::Display) -> ApiError {
+    crate::errors::method_not_allowed()
+}
+
+fn subresource_not_served(res: &Resource, path: &ResourcePath) -> ApiResult {
+    let sub = path.subresource.as_deref().unwrap_or_default();
+    match res.info.subresource(sub) {
+        // Registered in discovery, served by a later part of the server (kubelet proxy, scale).
+        Some(_) => Err(ApiError::method_not_supported(res.info.group, &format!("{}/{sub}", res.info.plural), "this subresource")
+            .into()),
+        None => Err(crate::errors::path_not_found().into()),
+    }
+}
+
+fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let base = content_type.split(';').next().unwrap_or_default().trim();
+    match base {
+        "application/json" | "" => serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}"))),
+        _ => Err(ApiError::unsupported_media_type(&["application/json", "application/yaml"])),
+    }
+}
+
+fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    match content_type.split(';').next().unwrap_or_default().trim() {
+        "application/json-patch+json" => Ok(PatchType::Json),
+        "application/merge-patch+json" => Ok(PatchType::Merge),
+        "application/strategic-merge-patch+json" => Ok(PatchType::StrategicMerge),
+        _ => Err(ApiError::unsupported_media_type(&[
+            "application/json-patch+json",
+            "application/merge-patch+json",
+            "application/strategic-merge-patch+json",
+        ])),
+    }
+}
+
+fn delete_options(query: &HashMap<String, String>, body: &[u8], dry_run: bool) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions { dry_run, ..Default::default() };
+    if let Some(g) = query.get("gracePeriodSeconds") {
+        opts.grace_period_seconds =
+            Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?);
+    }
+    opts.propagation_policy = query.get("propagationPolicy").cloned();
+    if !body.is_empty() {
+        let value: Value = serde_json::from_slice(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+        opts = opts.merge_body(&value)?;
+    }
+    Ok(opts)
+}

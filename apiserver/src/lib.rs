@@ -1,0 +1,149 @@
+//! kube-apiserver: Rudder's Kubernetes API server.
+//!
+//! `run(config, shutdown)` opens the store (embedded or etcd), builds the registry of resources
+//! with their watch caches, makes sure the bootstrap namespaces exist, and serves HTTPS until
+//! shutdown. [`start`] does the same but returns once serving, for tests and embedding.
+
+pub mod authn;
+mod bootstrap;
+mod errors;
+mod http;
+mod metrics;
+pub mod options;
+pub mod pki;
+mod registry;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context;
+use rudder_component::shutdown::Shutdown;
+use rudder_store::Store;
+use rudder_store::embedded::{EmbeddedOptions, EmbeddedStore};
+use rudder_store::etcd::{EtcdOptions, EtcdStore};
+
+use crate::options::{Config, StoreConfig, TlsSource};
+
+/// A running server.
+#[derive(Debug)]
+pub struct Server {
+    /// The address it listens on (useful with port 0).
+    pub local_addr: SocketAddr,
+    /// The admin kubeconfig written next to generated certificates, if any.
+    pub admin_kubeconfig: Option<std::path::PathBuf>,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Waits until the server has shut down.
+    pub async fn wait(self) -> anyhow::Result<()> {
+        self.task.await.context("server task panicked")?
+    }
+}
+
+/// Serves until `shutdown` fires.
+pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
+    start(config, shutdown).await?.wait().await
+}
+
+/// Opens storage, prepares TLS and starts serving; returns once the listener is bound.
+pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server> {
+    let store = open_store(&config.store).await?;
+    let settings = registry::strategies::Settings {
+        service_range: config.service_range,
+        node_port_range: config.node_port_range,
+    };
+    let registry = registry::Registry::new(store.clone(), settings).await.context("starting watch caches")?;
+
+    let listener = tokio::net::TcpListener::bind((config.bind_address, config.secure_port))
+        .await
+        .with_context(|| format!("binding {}:{}", config.bind_address, config.secure_port))?;
+    let local_addr = listener.local_addr()?;
+    let advertise_ip = config.advertise_address.unwrap_or(if config.bind_address.is_unspecified() {
+        std::net::IpAddr::from([127, 0, 0, 1])
+    } else {
+        config.bind_address
+    });
+
+    let (tls, client_ca, admin_kubeconfig) = match &config.tls {
+        TlsSource::Files { cert, key } => {
+            let tls = rudder_component::tls::load_server_config(cert, key, config.client_ca_file.as_deref())?;
+            (tls, config.client_ca_file.clone(), None)
+        }
+        TlsSource::Generated => {
+            let hosts = serving_hosts(&config, advertise_ip);
+            let pki = pki::ensure_pki(&config.cert_dir, &hosts).context("preparing certificates")?;
+            let client_ca = config.client_ca_file.clone().unwrap_or_else(|| pki.ca_cert_path.clone());
+            let tls = rudder_component::tls::load_server_config(
+                &pki.serving_cert_path,
+                &pki.serving_key_path,
+                Some(&client_ca),
+            )?;
+            let kubeconfig = config.cert_dir.join("admin.kubeconfig");
+            let server_url = format!("https://{}", SocketAddr::new(advertise_ip, local_addr.port()));
+            pki::write_kubeconfig(&kubeconfig, "rudder", &server_url, &pki.ca_cert_pem, &pki.admin_cert_pem, &pki.admin_key_pem)
+                .context("writing admin.kubeconfig")?;
+            (tls, Some(client_ca), Some(kubeconfig))
+        }
+    };
+    let authenticator = authn::Authenticator::new(client_ca.as_deref(), config.token_auth_file.as_deref())
+        .context("loading authentication")?;
+    let metrics = metrics::Metrics::new(prometheus::Registry::new())?;
+    let state = Arc::new(http::AppState {
+        registry,
+        authenticator,
+        metrics,
+        shutdown: shutdown.clone(),
+        advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
+        ready: AtomicBool::new(false),
+    });
+    bootstrap::ensure(&state.registry).await.context("creating bootstrap objects")?;
+    state.ready.store(true, Ordering::Release);
+
+    let app = http::router(state);
+    let task = tokio::spawn(rudder_component::serve::serve(listener, tls, app, shutdown));
+    tracing::info!(%local_addr, "kube-apiserver ready");
+    Ok(Server { local_addr, admin_kubeconfig, task })
+}
+
+async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
+    Ok(match config {
+        StoreConfig::Embedded { dir } => {
+            let dir = dir.clone();
+            let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir, EmbeddedOptions::default()))
+                .await
+                .context("opening the embedded store")??;
+            Arc::new(store)
+        }
+        StoreConfig::Etcd { servers, prefix } => {
+            let options = EtcdOptions { endpoints: servers.clone(), prefix: prefix.clone(), ..Default::default() };
+            Arc::new(EtcdStore::connect(options).await.context("connecting to etcd")?)
+        }
+    })
+}
+
+/// Names and addresses the generated serving certificate must cover.
+fn serving_hosts(config: &Config, advertise: std::net::IpAddr) -> Vec<String> {
+    let mut hosts = vec![
+        "localhost".to_string(),
+        "127.0.0.1".to_string(),
+        "kubernetes".to_string(),
+        "kubernetes.default".to_string(),
+        "kubernetes.default.svc".to_string(),
+        "kubernetes.default.svc.cluster.local".to_string(),
+        advertise.to_string(),
+    ];
+    if !config.bind_address.is_unspecified() {
+        hosts.push(config.bind_address.to_string());
+    }
+    if let Ok(name) = std::fs::read_to_string("/proc/sys/kernel/hostname") {
+        hosts.push(name.trim().to_string());
+    }
+    let (net, _) = config.service_range;
+    let first = u32::from(net) + 1;
+    hosts.push(std::net::Ipv4Addr::from(first).to_string());
+    hosts.sort();
+    hosts.dedup();
+    hosts
+}

@@ -1,0 +1,147 @@
+//! Command-line flags, named as upstream's kube-apiserver flags, and the validated `Config`.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "kube-apiserver", about = "Rudder's Kubernetes API server", version)]
+pub struct Options {
+    /// The port on which to serve HTTPS with authentication and authorization.
+    #[arg(long = "secure-port", default_value_t = 6443)]
+    pub secure_port: u16,
+
+    /// The IP address on which to listen for the --secure-port port.
+    #[arg(long = "bind-address", default_value = "0.0.0.0")]
+    pub bind_address: IpAddr,
+
+    /// The IP address on which to advertise the apiserver to members of the cluster.
+    #[arg(long = "advertise-address")]
+    pub advertise_address: Option<IpAddr>,
+
+    /// The directory where generated TLS certificates and the admin kubeconfig are kept.
+    #[arg(long = "cert-dir", default_value = "/var/run/kubernetes")]
+    pub cert_dir: PathBuf,
+
+    /// File containing the default x509 certificate for HTTPS (CA cert, if any, concatenated after).
+    #[arg(long = "tls-cert-file")]
+    pub tls_cert_file: Option<PathBuf>,
+
+    /// File containing the default x509 private key matching --tls-cert-file.
+    #[arg(long = "tls-private-key-file")]
+    pub tls_private_key_file: Option<PathBuf>,
+
+    /// Client certificates signed by one of these authorities authenticate as their CN and O.
+    #[arg(long = "client-ca-file")]
+    pub client_ca_file: Option<PathBuf>,
+
+    /// A CSV file of bearer tokens: token,user,uid,"group1,group2".
+    #[arg(long = "token-auth-file")]
+    pub token_auth_file: Option<PathBuf>,
+
+    /// etcd servers to connect to (scheme://ip:port), comma separated. Without it the embedded
+    /// store in --data-dir is used.
+    #[arg(long = "etcd-servers", value_delimiter = ',')]
+    pub etcd_servers: Vec<String>,
+
+    /// The prefix to prepend to all resource paths in etcd.
+    #[arg(long = "etcd-prefix", default_value = "/registry")]
+    pub etcd_prefix: String,
+
+    /// Directory of the embedded store (used when --etcd-servers is not set).
+    #[arg(long = "data-dir", default_value = "/var/lib/rudder/apiserver")]
+    pub data_dir: PathBuf,
+
+    /// A CIDR notation IP range from which to assign service cluster IPs.
+    #[arg(long = "service-cluster-ip-range", default_value = "10.0.0.0/24")]
+    pub service_cluster_ip_range: String,
+
+    /// A port range to reserve for services with NodePort visibility.
+    #[arg(long = "service-node-port-range", default_value = "30000-32767")]
+    pub service_node_port_range: String,
+
+    /// Log verbosity, as upstream's -v.
+    #[arg(short = 'v', long = "v", default_value_t = 0)]
+    pub verbosity: u8,
+}
+
+/// Why the flags do not make a working configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("--tls-cert-file and --tls-private-key-file must be given together")]
+    PartialTls,
+    #[error("invalid --service-cluster-ip-range {0:?}: expected an IPv4 CIDR such as 10.0.0.0/24")]
+    ServiceRange(String),
+    #[error("invalid --service-node-port-range {0:?}: expected a range such as 30000-32767")]
+    NodePortRange(String),
+}
+
+/// Where TLS material comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSource {
+    /// Generated and kept in --cert-dir (with an admin kubeconfig).
+    Generated,
+    Files { cert: PathBuf, key: PathBuf },
+}
+
+/// Where state is kept.
+#[derive(Debug, Clone)]
+pub enum StoreConfig {
+    Embedded { dir: PathBuf },
+    Etcd { servers: Vec<String>, prefix: String },
+}
+
+/// A validated configuration: what `run` needs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind_address: IpAddr,
+    pub secure_port: u16,
+    pub advertise_address: Option<IpAddr>,
+    pub cert_dir: PathBuf,
+    pub tls: TlsSource,
+    pub client_ca_file: Option<PathBuf>,
+    pub token_auth_file: Option<PathBuf>,
+    pub store: StoreConfig,
+    /// Network address and prefix length of the service IP range.
+    pub service_range: (std::net::Ipv4Addr, u8),
+    pub node_port_range: (u16, u16),
+}
+
+impl Options {
+    pub fn into_config(self) -> Result<Config, ConfigError> {
+        let tls = match (self.tls_cert_file, self.tls_private_key_file) {
+            (Some(cert), Some(key)) => TlsSource::Files { cert, key },
+            (None, None) => TlsSource::Generated,
+            _ => return Err(ConfigError::PartialTls),
+        };
+        let store = if self.etcd_servers.is_empty() {
+            StoreConfig::Embedded { dir: self.data_dir }
+        } else {
+            StoreConfig::Etcd { servers: self.etcd_servers, prefix: self.etcd_prefix }
+        };
+        let range = &self.service_cluster_ip_range;
+        let service_range = range
+            .split_once('/')
+            .and_then(|(ip, len)| Some((ip.parse().ok()?, len.parse::<u8>().ok().filter(|l| (8..=30).contains(l))?)))
+            .ok_or_else(|| ConfigError::ServiceRange(range.clone()))?;
+        let ports = &self.service_node_port_range;
+        let node_port_range = ports
+            .split_once('-')
+            .and_then(|(lo, hi)| Some((lo.parse().ok()?, hi.parse().ok()?)))
+            .filter(|(lo, hi): &(u16, u16)| lo <= hi)
+            .ok_or_else(|| ConfigError::NodePortRange(ports.clone()))?;
+        Ok(Config {
+            bind_address: self.bind_address,
+            secure_port: self.secure_port,
+            advertise_address: self.advertise_address,
+            cert_dir: self.cert_dir,
+            tls,
+            client_ca_file: self.client_ca_file,
+            token_auth_file: self.token_auth_file,
+            store,
+            service_range,
+            node_port_range,
+        })
+    }
+}

@@ -1,0 +1,162 @@
+//! The resource registry: one generic store serving every resource from its table entry, its
+//! strategy and its watch cache.
+
+mod delete;
+mod list;
+pub(crate) mod scale;
+pub(crate) mod object;
+pub(crate) mod strategies;
+pub(crate) mod strategy;
+pub(crate) mod write;
+pub(crate) mod watch_cache;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use rudder_api::resources::{self, ResourceInfo};
+use rudder_api::status::ApiError;
+use rudder_store::{Store, StoreError};
+use serde_json::Value;
+
+pub(crate) use self::delete::DeleteOptions;
+pub(crate) use self::list::{ListParams, ListResult};
+use self::strategy::Strategy;
+use self::watch_cache::{CachedObject, WatchCache};
+
+/// One served resource.
+pub(crate) struct Resource {
+    pub(crate) info: ResourceInfo,
+    pub(crate) strategy: Arc<dyn Strategy>,
+    pub(crate) cache: Arc<WatchCache>,
+}
+
+impl std::fmt::Debug for Resource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resource").field("group", &self.info.group).field("plural", &self.info.plural).finish()
+    }
+}
+
+impl Resource {
+    /// The group-qualified resource name used in error messages: `pods`, `deployments.apps`.
+    pub(crate) fn qualified(&self) -> String {
+        if self.info.group.is_empty() {
+            self.info.plural.to_string()
+        } else {
+            format!("{}.{}", self.info.plural, self.info.group)
+        }
+    }
+
+    pub(crate) fn not_found(&self, name: &str) -> ApiError {
+        ApiError::not_found(self.info.group, self.info.plural, name)
+    }
+
+    pub(crate) fn key(&self, namespace: Option<&str>, name: &str) -> String {
+        self.info.storage_key(namespace, name)
+    }
+}
+
+/// Every resource the server serves, and the store behind them.
+pub(crate) struct Registry {
+    pub(crate) store: Arc<dyn Store>,
+    resources: HashMap<(String, String, String), Arc<Resource>>,
+    /// Resources sharing a storage prefix (autoscaling v1/v2) share one watch cache.
+    namespaces: Arc<Resource>,
+}
+
+impl std::fmt::Debug for Registry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Registry").field("resources", &self.resources.len()).finish()
+    }
+}
+
+impl Registry {
+    /// Builds the registry of built-in resources, starting one watch cache per storage prefix.
+    pub(crate) async fn new(store: Arc<dyn Store>, settings: strategies::Settings) -> Result<Registry, StoreError> {
+        let mut caches: HashMap<&'static str, Arc<WatchCache>> = HashMap::new();
+        let mut resources = HashMap::new();
+        for info in resources::RESOURCES.iter().filter(|r| !r.storage_prefix.is_empty()) {
+            let cache = match caches.get(info.storage_prefix) {
+                Some(cache) => cache.clone(),
+                None => {
+                    let cache = WatchCache::start(store.clone(), format!("{}/", info.storage_prefix)).await?;
+                    caches.insert(info.storage_prefix, cache.clone());
+                    cache
+                }
+            };
+            let strategy = strategies::for_resource(info, &settings, &cache);
+            let resource = Arc::new(Resource { info: *info, strategy, cache });
+            resources.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), resource);
+        }
+        let namespaces = resources
+            .get(&(String::new(), "v1".to_string(), "namespaces".to_string()))
+            .cloned()
+            .ok_or_else(|| StoreError::InvalidArgument("resource table has no namespaces".into()))?;
+        Ok(Registry { store, resources, namespaces })
+    }
+
+    pub(crate) fn get_resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
+        self.resources.get(&(group.to_string(), version.to_string(), plural.to_string())).cloned()
+    }
+
+    /// Reads one object (a consistent read from the store).
+    pub(crate) async fn get(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+    ) -> Result<Arc<CachedObject>, ApiError> {
+        let kv = self.store.get(&res.key(namespace, name), None).await.map_err(store_error)?;
+        let kv = kv.ok_or_else(|| res.not_found(name))?;
+        watch_cache::CachedObject::from_kv(&kv).ok_or_else(|| corrupt(&kv.key))
+    }
+
+    /// Checks that a namespace exists and accepts new objects (upstream's NamespaceLifecycle).
+    pub(crate) fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
+        let key = self.namespaces.key(None, namespace);
+        match self.namespaces.cache.get(&key) {
+            None => Err(ApiError::not_found("", "namespaces", namespace)),
+            Some(ns) if object::is_deleting(&ns.value) => {
+                Err(ApiError::namespace_terminating("", "namespaces", namespace, namespace))
+            }
+            Some(_) => Ok(()),
+        }
+    }
+}
+
+/// The one place that turns a storage error into an API error.
+pub(crate) fn store_error(err: StoreError) -> ApiError {
+    match err {
+        StoreError::Compacted { requested, compacted } => {
+            ApiError::too_old_resource_version(requested.max(0) as u64, compacted.max(0) as u64)
+        }
+        StoreError::FutureRevision { requested, current } => {
+            ApiError::too_large_resource_version(requested.max(0) as u64, current.max(0) as u64, 1)
+        }
+        StoreError::InvalidArgument(msg) => ApiError::bad_request(msg),
+        StoreError::NotFound { key } | StoreError::AlreadyExists { key } | StoreError::Conflict { key, .. } => {
+            ApiError::internal(format!("unexpected storage state for {key}"))
+        }
+        StoreError::Unavailable(e) => ApiError::service_unavailable(format!("storage unavailable: {e}")),
+    }
+}
+
+/// A patch that could not be applied, as upstream reports it.
+pub(crate) fn patch_error(e: &rudder_api::patch::PatchError) -> ApiError {
+    use rudder_api::status::StatusReason;
+    ApiError::new(e.code(), StatusReason::parse(e.reason()), e.status_message())
+}
+
+fn corrupt(key: &str) -> ApiError {
+    ApiError::internal(format!("stored object {key} cannot be decoded"))
+}
+
+/// Serialises an object for storage: without `resourceVersion`, which the store's revision
+/// supplies on every read.
+pub(crate) fn encode_for_storage(obj: &Value) -> Result<bytes::Bytes, ApiError> {
+    let mut obj = obj.clone();
+    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("resourceVersion");
+        meta.remove("selfLink");
+    }
+    serde_json::to_vec(&obj).map(bytes::Bytes::from).map_err(|e| ApiError::internal(e.to_string()))
+}

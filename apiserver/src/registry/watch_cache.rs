@@ -1,0 +1,291 @@
+//! The watch cache of one resource: one store watch fans out to every API watcher, and the
+//! current objects are kept for `resourceVersion=0` lists and for initial watch events.
+//!
+//! Objects are decoded and re-encoded (with `metadata.resourceVersion` set) once per change here,
+//! not once per watcher. Watchers read from a bounded broadcast; one that lags behind it is cut
+//! off (its client re-watches) instead of buffering without bound.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use futures::StreamExt;
+use parking_lot::RwLock;
+use rudder_store::{KeyValue, ListOptions, Revision, Store, StoreError, WatchEvent};
+use serde_json::Value;
+use tokio::sync::{broadcast, watch};
+
+use super::object;
+
+/// Events kept for watchers that start from a past revision.
+const HISTORY: usize = 10_000;
+/// Events a watcher may fall behind the live stream before it is cut off.
+const FANOUT_BUFFER: usize = 4096;
+
+/// An object as watchers and lists see it: parsed for selectors, encoded for responses.
+#[derive(Debug)]
+pub(crate) struct CachedObject {
+    pub(crate) value: Value,
+    pub(crate) json: Bytes,
+    pub(crate) revision: Revision,
+}
+
+impl CachedObject {
+    pub(crate) fn from_kv(kv: &KeyValue) -> Option<Arc<CachedObject>> {
+        decode(&kv.value, kv.mod_revision)
+    }
+}
+
+/// Decodes a stored object and stamps its resource version.
+pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObject>> {
+    let mut value: Value = serde_json::from_slice(bytes).ok()?;
+    object::set_resource_version(&mut value, revision);
+    let json = Bytes::from(serde_json::to_vec(&value).ok()?);
+    Some(Arc::new(CachedObject { value, json, revision }))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum EventType {
+    Added,
+    Modified,
+    Deleted,
+}
+
+impl EventType {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            EventType::Added => "ADDED",
+            EventType::Modified => "MODIFIED",
+            EventType::Deleted => "DELETED",
+        }
+    }
+}
+
+#[derive(Debug)]
+pub(crate) struct CacheEvent {
+    pub(crate) kind: EventType,
+    /// The new object, or for a deletion the last state (with the deletion's revision).
+    pub(crate) object: Arc<CachedObject>,
+    pub(crate) prev: Option<Arc<CachedObject>>,
+    pub(crate) revision: Revision,
+}
+
+/// What a live watcher receives.
+#[derive(Debug, Clone)]
+pub(crate) enum Fanout {
+    Event(Arc<CacheEvent>),
+    /// The cache was rebuilt (its store watch broke); watchers must end.
+    Reset,
+}
+
+#[derive(Default)]
+struct CacheState {
+    objects: BTreeMap<String, Arc<CachedObject>>,
+    history: VecDeque<Arc<CacheEvent>>,
+    /// Every change after this revision is in `history` (or the history was trimmed, see
+    /// `oldest`).
+    revision: Revision,
+    /// Watches from a revision below this get 410 Gone.
+    oldest: Revision,
+}
+
+pub(crate) struct WatchCache {
+    prefix: String,
+    state: RwLock<CacheState>,
+    fanout: broadcast::Sender<Fanout>,
+    /// The revision the cache has caught up to, for readers that wait for freshness.
+    caught_up: watch::Sender<Revision>,
+}
+
+impl std::fmt::Debug for WatchCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WatchCache").field("prefix", &self.prefix).finish()
+    }
+}
+
+/// A consistent view for one new watcher: past events or current objects, plus a receiver that
+/// continues exactly where they end.
+pub(crate) struct Subscription {
+    pub(crate) initial: Vec<Arc<CachedObject>>,
+    pub(crate) history: Vec<Arc<CacheEvent>>,
+    pub(crate) live: broadcast::Receiver<Fanout>,
+    pub(crate) revision: Revision,
+}
+
+/// Why a watch could not start.
+#[derive(Debug)]
+pub(crate) enum SubscribeError {
+    /// The requested revision is older than the cache keeps: `(requested, oldest)`.
+    TooOld(Revision, Revision),
+}
+
+impl WatchCache {
+    /// Creates the cache and starts following `prefix` in `store`.
+    pub(crate) async fn start(store: Arc<dyn Store>, prefix: String) -> Result<Arc<WatchCache>, StoreError> {
+        let (fanout, _) = broadcast::channel(FANOUT_BUFFER);
+        let cache = Arc::new(WatchCache {
+            prefix,
+            state: RwLock::new(CacheState::default()),
+            fanout,
+            caught_up: watch::channel(0).0,
+        });
+        let stream = cache.load(&*store).await?;
+        tokio::spawn(follow(Arc::downgrade(&cache), store, stream));
+        Ok(cache)
+    }
+
+    /// Lists everything under the prefix into the cache and opens the store watch after it.
+    async fn load(&self, store: &dyn Store) -> Result<rudder_store::WatchStream, StoreError> {
+        let mut objects = BTreeMap::new();
+        let mut opts = ListOptions::default();
+        let revision = loop {
+            let page = store.list(&self.prefix, opts.clone()).await?;
+            for kv in &page.items {
+                if let Some(obj) = CachedObject::from_kv(kv) {
+                    objects.insert(kv.key.clone(), obj);
+                }
+            }
+            match page.next_key {
+                Some(next) => opts = ListOptions { start_key: Some(next), at: Some(page.revision), limit: Some(1000) },
+                None => break page.revision,
+            }
+        };
+        let stream = store.watch(&self.prefix, revision).await?;
+        let mut state = self.state.write();
+        *state = CacheState { objects, history: VecDeque::new(), revision, oldest: revision };
+        drop(state);
+        self.caught_up.send_replace(revision);
+        Ok(stream)
+    }
+
+    fn apply(&self, event: WatchEvent) {
+        let revision = event.revision();
+        let mut state = self.state.write();
+        let cache_event = match event {
+            WatchEvent::Put { kv, .. } => {
+                let Some(obj) = CachedObject::from_kv(&kv) else {
+                    tracing::warn!(key = %kv.key, "watch cache: undecodable object skipped");
+                    state.revision = revision;
+                    return;
+                };
+                let prev = state.objects.insert(kv.key, obj.clone());
+                let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
+                CacheEvent { kind, object: obj, prev, revision }
+            }
+            WatchEvent::Delete { key, prev, .. } => {
+                let cached = state.objects.remove(&key);
+                let last = cached.as_ref().map(|o| o.value.clone()).or_else(|| {
+                    prev.as_ref().and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
+                });
+                let Some(mut last) = last else {
+                    state.revision = revision;
+                    return;
+                };
+                // Upstream sends a deleted object stamped with the deletion's revision.
+                object::set_resource_version(&mut last, revision);
+                let Ok(json) = serde_json::to_vec(&last) else { return };
+                let obj = Arc::new(CachedObject { value: last, json: Bytes::from(json), revision });
+                CacheEvent { kind: EventType::Deleted, object: obj, prev: cached, revision }
+            }
+        };
+        let cache_event = Arc::new(cache_event);
+        state.history.push_back(cache_event.clone());
+        if state.history.len() > HISTORY {
+            if let Some(dropped) = state.history.pop_front() {
+                state.oldest = dropped.revision;
+            }
+        }
+        state.revision = revision;
+        // Sent under the lock so that a subscriber sees each event either in its snapshot or live.
+        let _ = self.fanout.send(Fanout::Event(cache_event));
+        drop(state);
+        self.caught_up.send_replace(revision);
+    }
+
+    /// Current objects, in key order, with the revision they reflect.
+    pub(crate) fn snapshot(&self) -> (Vec<Arc<CachedObject>>, Revision) {
+        let state = self.state.read();
+        (state.objects.values().cloned().collect(), state.revision)
+    }
+
+    /// Current objects under a key prefix (one namespace).
+    pub(crate) fn snapshot_prefix(&self, prefix: &str) -> (Vec<Arc<CachedObject>>, Revision) {
+        let state = self.state.read();
+        let objects = state
+            .objects
+            .range(prefix.to_string()..)
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .map(|(_, v)| v.clone())
+            .collect();
+        (objects, state.revision)
+    }
+
+    pub(crate) fn get(&self, key: &str) -> Option<Arc<CachedObject>> {
+        self.state.read().objects.get(key).cloned()
+    }
+
+    /// Waits until the cache has seen `revision` (bounded by `deadline`); false on timeout.
+    pub(crate) async fn wait_for(&self, revision: Revision, deadline: std::time::Duration) -> bool {
+        let mut rx = self.caught_up.subscribe();
+        tokio::time::timeout(deadline, rx.wait_for(|&r| r >= revision)).await.is_ok_and(|r| r.is_ok())
+    }
+
+    pub(crate) fn revision(&self) -> Revision {
+        self.state.read().revision
+    }
+
+    /// Starts a watcher. `from: None` means "current state, then changes" (initial events are the
+    /// current objects); `Some(rv)` means every change after `rv`.
+    pub(crate) fn subscribe(&self, from: Option<Revision>) -> Result<Subscription, SubscribeError> {
+        let state = self.state.read();
+        let live = self.fanout.subscribe();
+        match from {
+            None => Ok(Subscription {
+                initial: state.objects.values().cloned().collect(),
+                history: Vec::new(),
+                live,
+                revision: state.revision,
+            }),
+            Some(rv) if rv < state.oldest => Err(SubscribeError::TooOld(rv, state.oldest)),
+            Some(rv) => Ok(Subscription {
+                initial: Vec::new(),
+                history: state.history.iter().filter(|e| e.revision > rv).cloned().collect(),
+                live,
+                revision: state.revision.max(rv),
+            }),
+        }
+    }
+}
+
+/// Follows the store watch; on a break (for example after falling behind compaction) reloads the
+/// cache and tells current watchers to restart.
+async fn follow(cache: std::sync::Weak<WatchCache>, store: Arc<dyn Store>, mut stream: rudder_store::WatchStream) {
+    loop {
+        while let Some(item) = stream.next().await {
+            let Some(cache) = cache.upgrade() else { return };
+            match item {
+                Ok(event) => cache.apply(event),
+                Err(err) => {
+                    tracing::warn!(prefix = %cache.prefix, error = %err, "watch cache: store watch broke");
+                    break;
+                }
+            }
+        }
+        let backoff = std::time::Duration::from_millis(200);
+        loop {
+            let Some(cache) = cache.upgrade() else { return };
+            match cache.load(&*store).await {
+                Ok(next) => {
+                    let _ = cache.fanout.send(Fanout::Reset);
+                    stream = next;
+                    break;
+                }
+                Err(err) => {
+                    tracing::warn!(prefix = %cache.prefix, error = %err, "watch cache: reload failed");
+                    drop(cache);
+                    tokio::time::sleep(backoff).await;
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,349 @@
+//! Create and update: system metadata, defaulting, validation, the status split, generation,
+//! optimistic concurrency, and patches (applied to the current object, retried on conflict).
+
+use std::sync::Arc;
+
+use rudder_api::status::ApiError;
+use rudder_api::validation;
+use rudder_store::StoreError;
+use serde_json::{Value, json};
+
+use super::object::{self, meta, meta_mut};
+use super::strategy::WriteKind;
+use super::watch_cache::{self, CachedObject};
+use super::{Registry, Resource, encode_for_storage, store_error};
+
+/// How often a write is retried when it loses a compare-and-swap it did not ask for.
+const MAX_RETRIES: usize = 16;
+
+/// The metadata fields the server owns: kept from the stored object on every update.
+const SYSTEM_FIELDS: &[&str] = &["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"];
+
+/// A patch body and how to apply it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum PatchType {
+    Json,
+    Merge,
+    StrategicMerge,
+}
+
+impl Registry {
+    /// Creates an object. Returns the stored object (or, with `dry_run`, what would be stored).
+    pub(crate) async fn create(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        mut obj: Value,
+        dry_run: bool,
+    ) -> Result<Arc<CachedObject>, ApiError> {
+        check_type(res, &mut obj)?;
+        let namespace = res.info.namespaced.then_some(namespace).flatten();
+        match (object::namespace(&obj), namespace) {
+            (Some(body), Some(url)) if body != url => {
+                return Err(ApiError::bad_request(
+                    "the namespace of the provided object does not match the namespace sent on the request",
+                ));
+            }
+            _ => {}
+        }
+        {
+            let m = meta_mut(&mut obj);
+            match namespace {
+                Some(ns) => m.insert("namespace".into(), json!(ns)),
+                None => m.remove("namespace"),
+            };
+            for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+                m.remove(field);
+            }
+            m.insert("uid".into(), json!(object::new_uid()));
+            m.insert("creationTimestamp".into(), json!(object::now_rfc3339()));
+            if res.strategy.tracks_generation() {
+                m.insert("generation".into(), json!(1));
+            } else {
+                m.remove("generation");
+            }
+        }
+        res.strategy.default(&mut obj);
+        res.strategy.prepare_for_create(&mut obj);
+        let generate = object::name(&obj).is_none() && object::meta_str(&obj, "generateName").is_some();
+        for attempt in 0.. {
+            if generate {
+                let base = object::meta_str(&obj, "generateName").unwrap_or_default().to_string();
+                meta_mut(&mut obj).insert("name".into(), json!(format!("{base}{}", object::random_suffix())));
+            }
+            let mut errors = validation::validate_object_meta(meta_value(&obj), res.info.namespaced, res.strategy.name_validator());
+            errors.extend(res.strategy.validate(&obj, None, WriteKind::Create));
+            if !errors.is_empty() {
+                return Err(invalid(res, &obj, errors));
+            }
+            let name = object::name(&obj).unwrap_or_default().to_string();
+            if let Some(ns) = namespace {
+                self.check_namespace_open(ns)?;
+            }
+            let key = res.key(namespace, &name);
+            if dry_run {
+                if self.store.get(&key, None).await.map_err(store_error)?.is_some() {
+                    return Err(ApiError::already_exists(res.info.group, res.info.plural, &name));
+                }
+                return echo(&obj, 0);
+            }
+            match self.store.create(&key, encode_for_storage(&obj)?).await {
+                Ok(kv) => return echo(&obj, kv.mod_revision),
+                Err(StoreError::AlreadyExists { .. }) if generate && attempt < 8 => continue,
+                Err(StoreError::AlreadyExists { .. }) => {
+                    return Err(ApiError::already_exists(res.info.group, res.info.plural, &name));
+                }
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        unreachable!("the create loop returns")
+    }
+
+    /// Replaces an object (PUT), or its status with `status: true`.
+    pub(crate) async fn update(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        mut body: Value,
+        status: bool,
+        dry_run: bool,
+    ) -> Result<Arc<CachedObject>, ApiError> {
+        check_type(res, &mut body)?;
+        if let Some(body_name) = object::name(&body).filter(|n| *n != name) {
+            return Err(ApiError::bad_request(format!(
+                "the name of the object ({body_name}) does not match the name on the URL ({name})"
+            )));
+        }
+        let precondition = resource_version(&body)?;
+        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |_| Ok(body.clone())).await
+    }
+
+    /// Applies a patch to the current object and writes the result (PATCH).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn patch(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        patch_type: PatchType,
+        patch: &Value,
+        status: bool,
+        dry_run: bool,
+    ) -> Result<Arc<CachedObject>, ApiError> {
+        use rudder_api::patch as p;
+        if patch_type == PatchType::StrategicMerge && !p::supports_strategic(res.info.group, res.info.kind) {
+            return Err(ApiError::unsupported_media_type(&[
+                "application/json-patch+json",
+                "application/merge-patch+json",
+                "application/apply-patch+yaml",
+            ]));
+        }
+        // A resourceVersion inside a merge patch is a precondition, as upstream treats it.
+        let precondition = match patch_type {
+            PatchType::Json => None,
+            _ => resource_version(patch)?,
+        };
+        let schema = p::schema_for(res.info.group, res.info.kind);
+        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |current| {
+            let patched = match patch_type {
+                PatchType::Json => p::apply_json_patch(current, patch),
+                PatchType::Merge => p::apply_merge_patch(current, patch),
+                PatchType::StrategicMerge => p::apply_strategic_merge_patch(current, patch, &schema),
+            };
+            patched.map_err(|e| super::patch_error(&e))
+        })
+        .await
+    }
+
+    /// Reads the current object, computes the new one with `compute`, and writes it with
+    /// compare-and-swap; retries lost races unless the client pinned a resourceVersion.
+    #[allow(clippy::too_many_arguments)]
+    async fn guaranteed_write(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        precondition: Option<i64>,
+        status: bool,
+        dry_run: bool,
+        compute: impl Fn(&Value) -> Result<Value, ApiError>,
+    ) -> Result<Arc<CachedObject>, ApiError> {
+        let namespace = res.info.namespaced.then_some(namespace).flatten();
+        let key = res.key(namespace, name);
+        for _ in 0..MAX_RETRIES {
+            let current = self.store.get(&key, None).await.map_err(store_error)?;
+            let current = current.ok_or_else(|| res.not_found(name))?;
+            if precondition.is_some_and(|rv| rv != current.mod_revision) {
+                return Err(ApiError::conflict(res.info.group, res.info.plural, name));
+            }
+            let old = watch_cache::CachedObject::from_kv(&current)
+                .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
+            let mut new = compute(&old.value)?;
+            check_type(res, &mut new)?;
+            self.prepare_update(res, &mut new, &old.value, status)?;
+            if same_object(&new, &old.value) {
+                return Ok(old);
+            }
+            if dry_run {
+                return echo(&new, current.mod_revision);
+            }
+            // An object being deleted whose last finalizer just went is removed.
+            if object::is_deleting(&new) && object::finalizers(&new).is_empty() && res.strategy.can_remove(&new) {
+                return match self.store.delete(&key, Some(current.mod_revision)).await {
+                    Ok((_, revision)) => echo(&new, revision),
+                    Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
+                    Err(StoreError::Conflict { .. }) => Err(ApiError::conflict(res.info.group, res.info.plural, name)),
+                    Err(StoreError::NotFound { .. }) => Err(res.not_found(name)),
+                    Err(e) => Err(store_error(e)),
+                };
+            }
+            match self.store.update(&key, encode_for_storage(&new)?, current.mod_revision).await {
+                Ok(kv) => return echo(&new, kv.mod_revision),
+                Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
+                Err(StoreError::Conflict { .. }) => {
+                    return Err(ApiError::conflict(res.info.group, res.info.plural, name));
+                }
+                Err(StoreError::NotFound { .. }) => return Err(res.not_found(name)),
+                Err(e) => return Err(store_error(e)),
+            }
+        }
+        Err(ApiError::conflict(res.info.group, res.info.plural, name))
+    }
+
+    /// Carries system metadata over from the stored object, splits spec and status, bumps the
+    /// generation, defaults and validates.
+    fn prepare_update(&self, res: &Resource, new: &mut Value, old: &Value, status: bool) -> Result<(), ApiError> {
+        let has_status = res.info.subresource("status").is_some();
+        if status {
+            // Through /status only the status changes (upstream's ResetObjectMetaForStatus).
+            let new_status = new.get("status").cloned();
+            *new = old.clone();
+            match new_status {
+                Some(s) => new["status"] = s,
+                None => {
+                    if let Some(map) = new.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+        } else if has_status {
+            match old.get("status") {
+                Some(s) => new["status"] = s.clone(),
+                None => {
+                    if let Some(map) = new.as_object_mut() {
+                        map.remove("status");
+                    }
+                }
+            }
+        }
+        let old_meta = meta(old).clone();
+        {
+            let m = meta_mut(new);
+            for field in SYSTEM_FIELDS {
+                match old_meta.get(*field) {
+                    Some(v) => m.insert(field.to_string(), v.clone()),
+                    None => m.remove(*field),
+                };
+            }
+            for field in ["name", "namespace"] {
+                if let Some(v) = old_meta.get(field) {
+                    m.insert(field.to_string(), v.clone());
+                }
+            }
+            m.remove("resourceVersion");
+            if let Some(generation) = old_meta.get("generation") {
+                m.insert("generation".into(), generation.clone());
+            }
+            // Finalizers can only be removed, not added, once deletion started.
+        }
+        res.strategy.default(new);
+        res.strategy.prepare_for_update(new, old);
+        if res.strategy.tracks_generation() && spec_changed(new, old) {
+            let next = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
+            meta_mut(new).insert("generation".into(), json!(next));
+        }
+        let mut errors = validation::validate_object_meta(meta_value(new), res.info.namespaced, res.strategy.name_validator());
+        errors.extend(validation::validate_object_meta_update(meta_value(new), meta_value(old)));
+        let kind = if status { WriteKind::StatusUpdate } else { WriteKind::Update };
+        errors.extend(res.strategy.validate(new, Some(old), kind));
+        if errors.is_empty() { Ok(()) } else { Err(invalid(res, new, errors)) }
+    }
+}
+
+fn meta_value(obj: &Value) -> &Value {
+    static EMPTY: Value = Value::Null;
+    obj.get("metadata").unwrap_or(&EMPTY)
+}
+
+/// Fills `kind`/`apiVersion` when absent and refuses a body of another type.
+fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
+    let Some(map) = obj.as_object_mut() else {
+        return Err(ApiError::bad_request("the request body must be a JSON object"));
+    };
+    let api_version = res.info.api_version();
+    match map.get("apiVersion").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("apiVersion".into(), json!(api_version));
+        }
+        Some(v) if v != api_version => {
+            return Err(ApiError::bad_request(format!(
+                "the API version in the data ({v}) does not match the expected API version ({api_version})"
+            )));
+        }
+        Some(_) => {}
+    }
+    match map.get("kind").and_then(Value::as_str) {
+        None | Some("") => {
+            map.insert("kind".into(), json!(res.info.kind));
+        }
+        Some(k) if k != res.info.kind => {
+            return Err(ApiError::bad_request(format!(
+                "the kind in the data ({k}) does not match the expected kind ({})",
+                res.info.kind
+            )));
+        }
+        Some(_) => {}
+    }
+    Ok(())
+}
+
+/// The `metadata.resourceVersion` a client sent, as a precondition.
+fn resource_version(obj: &Value) -> Result<Option<i64>, ApiError> {
+    match obj.get("metadata").and_then(|m| m.get("resourceVersion")).and_then(Value::as_str) {
+        None | Some("") => Ok(None),
+        Some(rv) => rv
+            .parse()
+            .map(Some)
+            .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}"))),
+    }
+}
+
+/// Everything but metadata and status: what `metadata.generation` tracks.
+fn spec_changed(new: &Value, old: &Value) -> bool {
+    fn strip(v: &Value) -> Vec<(&String, &Value)> {
+        match v.as_object() {
+            Some(map) => map.iter().filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status")).collect(),
+            None => Vec::new(),
+        }
+    }
+    strip(new) != strip(old)
+}
+
+fn same_object(new: &Value, old: &Value) -> bool {
+    let mut old = old.clone();
+    if let Some(m) = old.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("resourceVersion");
+    }
+    *new == old
+}
+
+fn echo(obj: &Value, revision: i64) -> Result<Arc<CachedObject>, ApiError> {
+    let bytes = encode_for_storage(obj)?;
+    watch_cache::decode(&bytes, revision).ok_or_else(|| ApiError::internal("object cannot be encoded"))
+}
+
+fn invalid(res: &Resource, obj: &Value, errors: Vec<validation::FieldError>) -> ApiError {
+    let name = object::name(obj).unwrap_or_default();
+    ApiError::invalid(res.info.group, res.info.kind, name, &errors)
+}

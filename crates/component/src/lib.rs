@@ -1,0 +1,10 @@
+//! rudder-component: what every Rudder binary shares: logging set-up, graceful shutdown, TLS
+//! serving of an axum router (HTTP/1.1 and HTTP/2, optional client certificates), and x509
+//! identities.
+
+pub mod serve;
+pub mod shutdown;
+pub mod telemetry;
+pub mod tls;
+
+pub use shutdown::{Shutdown, ShutdownTrigger};

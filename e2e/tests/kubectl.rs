@@ -1,0 +1,210 @@
+//! Stock kubectl (1.27, 1.30, 1.33) against the real kube-apiserver binary, on the embedded store
+//! and on etcd: discovery, reads, writes, patches, watch, delete and error texts.
+
+use std::io::{BufRead, BufReader};
+use std::process::Stdio;
+use std::time::Duration;
+
+use rudder_e2e::{ApiServer, Backend, Kubectl, kubectl_versions};
+
+const VERSIONS: &[&str] = &["1.27", "1.30", "1.33"];
+
+const MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: web
+  labels: {app: web}
+spec:
+  replicas: 2
+  selector:
+    matchLabels: {app: web}
+  template:
+    metadata:
+      labels: {app: web}
+    spec:
+      containers:
+      - name: web
+        image: busybox:1.36
+        ports:
+        - containerPort: 80
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: web
+spec:
+  selector: {app: web}
+  ports:
+  - port: 80
+    targetPort: 80
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: settings
+data:
+  mode: fast
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: creds
+stringData:
+  password: s3cret
+"#;
+
+fn kubectls(server: &ApiServer) -> Vec<Kubectl> {
+    let found = kubectl_versions(VERSIONS);
+    let missing: Vec<_> = VERSIONS.iter().filter(|v| !found.iter().any(|(f, _)| f == *v)).collect();
+    assert!(!found.is_empty(), "no stock kubectl.{{{}}} binaries found beside `kubectl`", VERSIONS.join(","));
+    if !missing.is_empty() {
+        eprintln!("NOTE: kubectl versions not installed here, not tested: {missing:?}");
+    }
+    found.iter().map(|(v, bin)| Kubectl::new(v, bin, server)).collect()
+}
+
+fn suite(backend: Backend) {
+    let server = ApiServer::start(backend);
+    for k in kubectls(&server) {
+        let ns = format!("e2e-{}", k.version.replace('.', "-"));
+        run_version(&k, &ns);
+    }
+    let log = server.log();
+    assert!(!log.contains("panicked"), "the apiserver panicked:\n{log}");
+}
+
+fn run_version(k: &Kubectl, ns: &str) {
+    let version = k.ok(&["version", "-o", "json"]);
+    assert!(version.contains(r#""gitVersion": "v1.33.0""#), "server version missing:\n{version}");
+
+    let resources = k.ok(&["api-resources"]);
+    for line in ["deployments", "deploy", "apps/v1", "pods", "po", "namespaces", "ns", "leases"] {
+        assert!(resources.contains(line), "api-resources lacks {line}:\n{resources}");
+    }
+
+    let namespaces = k.ok(&["get", "ns"]);
+    for name in ["default", "kube-system", "kube-public", "kube-node-lease"] {
+        assert!(namespaces.contains(name), "get ns lacks {name}:\n{namespaces}");
+    }
+    assert!(namespaces.contains("Active"));
+
+    k.ok(&["create", "namespace", ns]);
+    let manifest = k.file("app.yaml", MANIFEST);
+    let created = k.ok(&["create", "-n", ns, "-f", manifest.to_str().unwrap_or_default(), "--validate=false"]);
+    for line in ["deployment.apps/web created", "service/web created", "configmap/settings created", "secret/creds created"] {
+        assert!(created.contains(line), "create output lacks {line:?}:\n{created}");
+    }
+
+    let all = k.ok(&["get", "all", "-n", ns]);
+    assert!(all.contains("deployment.apps/web") && all.contains("service/web"), "get all:\n{all}");
+    assert!(all.contains("ClusterIP"), "services show their type:\n{all}");
+
+    let wide = k.ok(&["get", "deploy", "-A", "-o", "wide", "--show-labels"]);
+    assert!(wide.contains(ns) && wide.contains("app=web") && wide.contains("busybox:1.36"), "wide:\n{wide}");
+    assert!(wide.starts_with("NAMESPACE"), "-A adds the namespace column:\n{wide}");
+
+    let yaml = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "yaml"]);
+    for field in ["uid:", "resourceVersion:", "creationTimestamp:", "generation: 1", "replicas: 2"] {
+        assert!(yaml.contains(field), "-o yaml lacks {field}:\n{yaml}");
+    }
+    let secret = k.ok(&["get", "secret", "creds", "-n", ns, "-o", "jsonpath={.data.password}"]);
+    assert_eq!(secret, "czNjcmV0", "stringData is stored base64-encoded in data");
+
+    let describe = k.ok(&["describe", "cm", "settings", "-n", ns]);
+    assert!(describe.contains("Name:") && describe.contains("mode"), "describe:\n{describe}");
+
+    k.ok(&["label", "cm", "settings", "-n", ns, "tier=backend"]);
+    k.ok(&["annotate", "cm", "settings", "-n", ns, "note=hello"]);
+    let labelled = k.ok(&["get", "cm", "-n", ns, "-l", "tier=backend", "-o", "name"]);
+    assert_eq!(labelled.trim(), "configmap/settings");
+    let selected = k.ok(&["get", "cm", "-n", ns, "--field-selector", "metadata.name=settings", "-o", "name"]);
+    assert_eq!(selected.trim(), "configmap/settings");
+
+    let scaled = k.ok(&["scale", "deploy", "web", "-n", ns, "--replicas=3"]);
+    assert!(scaled.contains("scaled"), "scale:\n{scaled}");
+    let replicas = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas} {.metadata.generation}"]);
+    assert_eq!(replicas, "3 2", "scale changed replicas and bumped the generation");
+
+    k.ok(&["patch", "cm", "settings", "-n", ns, "--type=merge", "-p", r#"{"data":{"mode":"merge"}}"#]);
+    k.ok(&["patch", "cm", "settings", "-n", ns, "--type=json", "-p", r#"[{"op":"add","path":"/data/extra","value":"json"}]"#]);
+    k.ok(&["patch", "deploy", "web", "-n", ns, "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}}}"#]);
+    let data = k.ok(&["get", "cm", "settings", "-n", ns, "-o", "jsonpath={.data.mode},{.data.extra}"]);
+    assert_eq!(data, "merge,json");
+    let image = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"]);
+    assert_eq!(image, "busybox:1.37 80", "a strategic merge patch merges containers by name");
+
+    let mut edit = k.command(&["edit", "cm", "settings", "-n", ns]);
+    edit.env("EDITOR", "sed -i -e s/mode:\\ merge/mode:\\ edited/");
+    let edited = edit.stdin(Stdio::null()).output().expect("kubectl edit");
+    assert!(edited.status.success(), "edit failed: {}", String::from_utf8_lossy(&edited.stderr));
+    assert_eq!(k.ok(&["get", "cm", "settings", "-n", ns, "-o", "jsonpath={.data.mode}"]), "edited");
+
+    watch_sees_a_change(k, ns);
+
+    let missing = k.fails(&["get", "cm", "nope", "-n", ns]);
+    assert!(
+        missing.contains(r#"Error from server (NotFound): configmaps "nope" not found"#),
+        "missing object error:\n{missing}"
+    );
+    let bad = k.file("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
+    let invalid = k.fails(&["create", "-n", ns, "-f", bad.to_str().unwrap_or_default(), "--validate=false"]);
+    assert!(
+        invalid.contains(r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain"#),
+        "invalid object error:\n{invalid}"
+    );
+
+    k.ok(&["delete", "cm", "settings", "-n", ns]);
+    k.ok(&["wait", "--for=delete", "cm/settings", "-n", ns, "--timeout=10s"]);
+    k.ok(&["delete", "deploy", "web", "-n", ns, "--wait=false"]);
+    let gone = k.fails(&["get", "deploy", "web", "-n", ns]);
+    assert!(gone.contains("NotFound"));
+}
+
+/// `kubectl get -w` prints the initial row, then a change made by another kubectl.
+fn watch_sees_a_change(k: &Kubectl, ns: &str) {
+    let mut watch = k
+        .command(&["get", "cm", "settings", "-n", ns, "-w", "--output-watch-events", "--request-timeout=30s"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("kubectl get -w");
+    let stdout = watch.stdout.take().expect("stdout");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let first = rx.recv_timeout(Duration::from_secs(20)).expect("initial watch output");
+    assert!(first.contains("EVENT") || first.contains("ADDED"), "first watch line: {first}");
+    k.ok(&["label", "cm", "settings", "-n", ns, "watched=yes"]);
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    let mut seen = Vec::new();
+    while std::time::Instant::now() < deadline {
+        match rx.recv_timeout(Duration::from_millis(200)) {
+            Ok(line) if line.contains("MODIFIED") => {
+                let _ = watch.kill();
+                let _ = watch.wait();
+                return;
+            }
+            Ok(line) => seen.push(line),
+            Err(_) => {}
+        }
+    }
+    let _ = watch.kill();
+    let _ = watch.wait();
+    panic!("kubectl {} get -w never showed the change; saw {seen:?}", k.version);
+}
+
+#[test]
+fn kubectl_against_the_embedded_store() {
+    suite(Backend::Embedded);
+}
+
+#[test]
+fn kubectl_against_etcd() {
+    suite(Backend::Etcd);
+}
