@@ -38,25 +38,49 @@ fn build_table() -> BTreeMap<(&'static str, &'static str), PatchSchema> {
     let mut t = BTreeMap::new();
     // Kinds whose only tagged fields are in ObjectMeta.
     const PLAIN: &[(&str, &[&str])] = &[
-        ("", &["Binding", "ConfigMap", "Event", "LimitRange", "PersistentVolume"]),
+        (
+            "",
+            &["Binding", "ConfigMap", "Event", "LimitRange", "PersistentVolume"],
+        ),
         ("", &["ResourceQuota", "Secret"]),
         ("apps", &["ControllerRevision"]),
         ("autoscaling", &["Scale"]),
         ("policy", &["Eviction"]),
-        ("rbac.authorization.k8s.io", &["RoleBinding", "ClusterRoleBinding"]),
-        ("networking.k8s.io", &["Ingress", "IngressClass", "NetworkPolicy", "IPAddress"]),
-        ("storage.k8s.io", &["CSIDriver", "CSIStorageCapacity", "StorageClass"]),
+        (
+            "rbac.authorization.k8s.io",
+            &["RoleBinding", "ClusterRoleBinding"],
+        ),
+        (
+            "networking.k8s.io",
+            &["Ingress", "IngressClass", "NetworkPolicy", "IPAddress"],
+        ),
+        (
+            "storage.k8s.io",
+            &["CSIDriver", "CSIStorageCapacity", "StorageClass"],
+        ),
         ("storage.k8s.io", &["VolumeAttachment", "VolumeAttributesClass"]),
-        ("admissionregistration.k8s.io", &["ValidatingAdmissionPolicyBinding"]),
-        ("admissionregistration.k8s.io", &["MutatingAdmissionPolicyBinding"]),
+        (
+            "admissionregistration.k8s.io",
+            &["ValidatingAdmissionPolicyBinding"],
+        ),
+        (
+            "admissionregistration.k8s.io",
+            &["MutatingAdmissionPolicyBinding"],
+        ),
         ("apiextensions.k8s.io", &["CustomResourceDefinition"]),
-        ("certificates.k8s.io", &["CertificateSigningRequest", "ClusterTrustBundle"]),
+        (
+            "certificates.k8s.io",
+            &["CertificateSigningRequest", "ClusterTrustBundle"],
+        ),
         ("coordination.k8s.io", &["Lease", "LeaseCandidate"]),
         ("discovery.k8s.io", &["EndpointSlice"]),
         ("events.k8s.io", &["Event"]),
         ("node.k8s.io", &["RuntimeClass"]),
         ("scheduling.k8s.io", &["PriorityClass"]),
-        ("resource.k8s.io", &["DeviceClass", "ResourceClaimTemplate", "ResourceSlice"]),
+        (
+            "resource.k8s.io",
+            &["DeviceClass", "ResourceClaimTemplate", "ResourceSlice"],
+        ),
         ("internal.apiserver.k8s.io", &["StorageVersion"]),
         ("storagemigration.k8s.io", &["StorageVersionMigration"]),
     ];
@@ -80,7 +104,10 @@ fn build_table() -> BTreeMap<(&'static str, &'static str), PatchSchema> {
         .atomic_list("imagePullSecrets")
         .build();
     t.insert(("", "ServiceAccount"), service_account);
-    let node_spec = PatchSchema::builder().merge_set("podCIDRs").atomic_list("taints").build();
+    let node_spec = PatchSchema::builder()
+        .merge_set("podCIDRs")
+        .atomic_list("taints")
+        .build();
     let node_status = PatchSchema::builder()
         .merge_list("conditions", "type", none())
         .merge_list("addresses", "type", none())
@@ -89,11 +116,17 @@ fn build_table() -> BTreeMap<(&'static str, &'static str), PatchSchema> {
     t.insert(("", "Namespace"), top(None, Some(conditions())));
     t.insert(("", "PersistentVolumeClaim"), top(None, Some(conditions())));
     t.insert(("", "Endpoints"), meta_builder().atomic_list("subsets").build());
-    t.insert(("", "ComponentStatus"), meta_builder().merge_list("conditions", "type", none()).build());
+    t.insert(
+        ("", "ComponentStatus"),
+        meta_builder().merge_list("conditions", "type", none()).build(),
+    );
 
     // apps
     let deployment_spec = template_builder().retain_keys_object("strategy", none()).build();
-    t.insert(("apps", "Deployment"), top(Some(deployment_spec), Some(conditions())));
+    t.insert(
+        ("apps", "Deployment"),
+        top(Some(deployment_spec), Some(conditions())),
+    );
     let sts_spec = template_builder().atomic_list("volumeClaimTemplates").build();
     t.insert(("apps", "StatefulSet"), top(Some(sts_spec), Some(conditions())));
     t.insert(("apps", "ReplicaSet"), workload(conditions()));
@@ -109,25 +142,48 @@ fn build_table() -> BTreeMap<(&'static str, &'static str), PatchSchema> {
     t.insert(("batch", "CronJob"), top(Some(cron_spec), None));
 
     // autoscaling, policy
-    t.insert(("autoscaling", "HorizontalPodAutoscaler"), top(None, Some(conditions())));
+    t.insert(
+        ("autoscaling", "HorizontalPodAutoscaler"),
+        top(None, Some(conditions())),
+    );
     let pdb_spec = PatchSchema::builder().replace_object("selector").build();
-    t.insert(("policy", "PodDisruptionBudget"), top(Some(pdb_spec), Some(conditions())));
+    t.insert(
+        ("policy", "PodDisruptionBudget"),
+        top(Some(pdb_spec), Some(conditions())),
+    );
 
     // rbac
-    t.insert(("rbac.authorization.k8s.io", "Role"), meta_builder().atomic_list("rules").build());
+    t.insert(
+        ("rbac.authorization.k8s.io", "Role"),
+        meta_builder().atomic_list("rules").build(),
+    );
     let cluster_role = meta_builder().atomic_list("rules").build();
     t.insert(("rbac.authorization.k8s.io", "ClusterRole"), cluster_role);
 
     // networking, storage
-    t.insert(("networking.k8s.io", "ServiceCIDR"), top(None, Some(conditions())));
-    let csi_node_spec = PatchSchema::builder().merge_list("drivers", "name", none()).build();
-    let csi_node_status = PatchSchema::builder().merge_list("storageHealth", "name", none()).build();
-    t.insert(("storage.k8s.io", "CSINode"), top(Some(csi_node_spec), Some(csi_node_status)));
+    t.insert(
+        ("networking.k8s.io", "ServiceCIDR"),
+        top(None, Some(conditions())),
+    );
+    let csi_node_spec = PatchSchema::builder()
+        .merge_list("drivers", "name", none())
+        .build();
+    let csi_node_status = PatchSchema::builder()
+        .merge_list("storageHealth", "name", none())
+        .build();
+    t.insert(
+        ("storage.k8s.io", "CSINode"),
+        top(Some(csi_node_spec), Some(csi_node_status)),
+    );
 
     // admission
-    let webhook = PatchSchema::builder().merge_list("matchConditions", "name", none()).build();
+    let webhook = PatchSchema::builder()
+        .merge_list("matchConditions", "name", none())
+        .build();
     for kind in ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"] {
-        let config = meta_builder().merge_list("webhooks", "name", webhook.clone()).build();
+        let config = meta_builder()
+            .merge_list("webhooks", "name", webhook.clone())
+            .build();
         t.insert(("admissionregistration.k8s.io", kind), config);
     }
     let policy_spec = PatchSchema::builder()
@@ -141,12 +197,26 @@ fn build_table() -> BTreeMap<(&'static str, &'static str), PatchSchema> {
 
     // flow control, aggregation, DRA
     for kind in ["FlowSchema", "PriorityLevelConfiguration"] {
-        t.insert(("flowcontrol.apiserver.k8s.io", kind), top(None, Some(conditions())));
+        t.insert(
+            ("flowcontrol.apiserver.k8s.io", kind),
+            top(None, Some(conditions())),
+        );
     }
-    t.insert(("apiregistration.k8s.io", "APIService"), top(None, Some(conditions())));
-    let claim_status = PatchSchema::builder().merge_list("reservedFor", "uid", none()).build();
-    t.insert(("resource.k8s.io", "ResourceClaim"), top(None, Some(claim_status)));
-    t.insert(("resource.k8s.io", "DeviceTaintRule"), top(None, Some(conditions())));
+    t.insert(
+        ("apiregistration.k8s.io", "APIService"),
+        top(None, Some(conditions())),
+    );
+    let claim_status = PatchSchema::builder()
+        .merge_list("reservedFor", "uid", none())
+        .build();
+    t.insert(
+        ("resource.k8s.io", "ResourceClaim"),
+        top(None, Some(claim_status)),
+    );
+    t.insert(
+        ("resource.k8s.io", "DeviceTaintRule"),
+        top(None, Some(conditions())),
+    );
     t
 }
 
@@ -185,7 +255,9 @@ fn top_with(field: &'static str, schema: PatchSchema) -> PatchSchema {
 
 /// A status whose `conditions` merge by `type`.
 fn status_conditions() -> PatchSchema {
-    PatchSchema::builder().merge_list("conditions", "type", none()).build()
+    PatchSchema::builder()
+        .merge_list("conditions", "type", none())
+        .build()
 }
 
 /// A spec holding a pod `template` (Deployment, ReplicaSet, Job, ...).
@@ -199,7 +271,10 @@ fn template_spec() -> PatchSchema {
 
 /// `core/v1.PodTemplateSpec`.
 pub(crate) fn pod_template_spec() -> PatchSchema {
-    PatchSchema::builder().object("metadata", object_meta()).object("spec", pod_spec()).build()
+    PatchSchema::builder()
+        .object("metadata", object_meta())
+        .object("spec", pod_spec())
+        .build()
 }
 
 /// `core/v1.Container` (and `EphemeralContainerCommon`, which has the same tags).

@@ -63,7 +63,8 @@ pub fn apply_json_patch(target: &Value, patch: &Value) -> Result<Value, PatchErr
     let mut doc = target.clone();
     let mut copied = 0;
     for op in decoded {
-        op.apply(&mut doc, &mut copied).map_err(PatchError::JsonPatchApply)?;
+        op.apply(&mut doc, &mut copied)
+            .map_err(PatchError::JsonPatchApply)?;
     }
     Ok(doc)
 }
@@ -107,19 +108,27 @@ impl Op<'_> {
     }
 
     fn add(&self, doc: &mut Value) -> Result<(), String> {
-        let path = self.string("path").ok_or(format!("add operation failed to decode path: {MISSING}"))?;
+        let path = self
+            .string("path")
+            .ok_or(format!("add operation failed to decode path: {MISSING}"))?;
         let value = self.0.get("value").cloned().unwrap_or(Value::Null);
         fits(path, &value)?;
-        let (parent, key) = locate(doc, path)
-            .ok_or_else(|| format!("add operation does not apply: doc is missing path: \"{path}\": {MISSING}"))?;
+        let (parent, key) = locate(doc, path).ok_or_else(|| {
+            format!("add operation does not apply: doc is missing path: \"{path}\": {MISSING}")
+        })?;
         insert(parent, &key, value).map_err(|e| format!("error in add for path: '{path}': {e}"))
     }
 
     fn remove(&self, doc: &mut Value) -> Result<(), String> {
-        let path = self.string("path").ok_or(format!("remove operation failed to decode path: {MISSING}"))?;
-        let (parent, key) = locate(doc, path)
-            .ok_or_else(|| format!("remove operation does not apply: doc is missing path: \"{path}\": {MISSING}"))?;
-        remove(parent, &key).map(drop).map_err(|e| format!("error in remove for path: '{path}': {e}"))
+        let path = self
+            .string("path")
+            .ok_or(format!("remove operation failed to decode path: {MISSING}"))?;
+        let (parent, key) = locate(doc, path).ok_or_else(|| {
+            format!("remove operation does not apply: doc is missing path: \"{path}\": {MISSING}")
+        })?;
+        remove(parent, &key)
+            .map(drop)
+            .map_err(|e| format!("error in remove for path: '{path}': {e}"))
     }
 
     fn replace(&self, doc: &mut Value) -> Result<(), String> {
@@ -128,9 +137,11 @@ impl Op<'_> {
         ))?;
         let value = self.0.get("value").cloned().unwrap_or(Value::Null);
         fits(path, &value)?;
-        let (parent, key) = locate(doc, path)
-            .ok_or_else(|| format!("replace operation does not apply: doc is missing path: {path}: {MISSING}"))?;
-        let missing_key = || format!("replace operation does not apply: doc is missing key: {path}: {MISSING}");
+        let (parent, key) = locate(doc, path).ok_or_else(|| {
+            format!("replace operation does not apply: doc is missing path: {path}: {MISSING}")
+        })?;
+        let missing_key =
+            || format!("replace operation does not apply: doc is missing key: {path}: {MISSING}");
         match parent {
             Value::Object(map) => {
                 map.insert(key, value);
@@ -148,8 +159,9 @@ impl Op<'_> {
         let from = self.string("from").ok_or(format!(
             "move operation failed to decode from: operation, missing from field: {MISSING}"
         ))?;
-        let (parent, key) = locate(doc, from)
-            .ok_or_else(|| format!("move operation does not apply: doc is missing from path: {from}: {MISSING}"))?;
+        let (parent, key) = locate(doc, from).ok_or_else(|| {
+            format!("move operation does not apply: doc is missing from path: {from}: {MISSING}")
+        })?;
         if let Value::Array(items) = parent {
             array_index(&key, items.len()).map_err(|e| format!("error in move for path: '{key}': {e}"))?;
         }
@@ -177,20 +189,27 @@ impl Op<'_> {
             (Some(actual), Some(expected)) => actual == expected,
             _ => false,
         };
-        if passed { Ok(()) } else { Err(format!("testing value {path} failed: test failed")) }
+        if passed {
+            Ok(())
+        } else {
+            Err(format!("testing value {path} failed: test failed"))
+        }
     }
 
     fn copy(&self, doc: &mut Value, copied: &mut usize) -> Result<(), String> {
         let from = self.string("from").ok_or(format!(
             "copy operation failed to decode from: operation, missing from field: {MISSING}"
         ))?;
-        let (parent, key) = locate(doc, from)
-            .ok_or_else(|| format!("copy operation does not apply: doc is missing from path: {from}: {MISSING}"))?;
+        let (parent, key) = locate(doc, from).ok_or_else(|| {
+            format!("copy operation does not apply: doc is missing from path: {from}: {MISSING}")
+        })?;
         let value = get(parent, &key)
             .map_err(|e| format!("error in copy for from: '{from}': {e}"))?
             .cloned()
             .unwrap_or(Value::Null);
-        let path = self.string("path").ok_or(format!("copy operation failed to decode path: {MISSING}"))?;
+        let path = self
+            .string("path")
+            .ok_or(format!("copy operation failed to decode path: {MISSING}"))?;
         fits(path, &value)?;
         let (parent, key) = locate(doc, path).ok_or_else(|| {
             format!("copy operation does not apply: doc is missing destination path: {path}: {MISSING}")
@@ -235,7 +254,9 @@ fn locate<'a>(doc: &'a mut Value, path: &str) -> Option<(&'a mut Value, String)>
 fn fits(path: &str, value: &Value) -> Result<(), String> {
     let levels = path.matches('/').count();
     if levels + nesting_depth(value, MAX_DEPTH + 1) > MAX_DEPTH {
-        return Err(format!("the value at {path} would nest deeper than {MAX_DEPTH} levels"));
+        return Err(format!(
+            "the value at {path} would nest deeper than {MAX_DEPTH} levels"
+        ));
     }
     Ok(())
 }
@@ -246,7 +267,9 @@ fn unescape(token: &str) -> String {
 
 /// Parses an array index the way Go's `strconv.Atoi` does.
 fn parse_index(token: &str) -> Result<i64, String> {
-    token.parse::<i64>().map_err(|_| format!("strconv.Atoi: parsing {token:?}: invalid syntax"))
+    token
+        .parse::<i64>()
+        .map_err(|_| format!("strconv.Atoi: parsing {token:?}: invalid syntax"))
 }
 
 fn invalid_index(index: i64) -> String {
@@ -256,7 +279,10 @@ fn invalid_index(index: i64) -> String {
 /// An index that must name an existing element.
 fn array_index(token: &str, len: usize) -> Result<usize, String> {
     let index = parse_index(token)?;
-    usize::try_from(index).ok().filter(|i| *i < len).ok_or_else(|| invalid_index(index))
+    usize::try_from(index)
+        .ok()
+        .filter(|i| *i < len)
+        .ok_or_else(|| invalid_index(index))
 }
 
 fn get<'a>(parent: &'a Value, key: &str) -> Result<Option<&'a Value>, String> {
@@ -278,8 +304,8 @@ fn insert(parent: &mut Value, key: &str, value: Value) -> Result<(), String> {
             Ok(())
         }
         Value::Array(items) => {
-            let index = parse_index(key)
-                .map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
+            let index =
+                parse_index(key).map_err(|e| format!("value was not a proper array index: '{key}': {e}"))?;
             let slots = i64::try_from(items.len()).unwrap_or(i64::MAX).saturating_add(1);
             if index >= slots || index < -slots {
                 return Err(invalid_index(index));

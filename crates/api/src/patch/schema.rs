@@ -104,17 +104,36 @@ impl SchemaBuilder {
 
     /// A nested object with default (merge) semantics.
     pub fn object(self, name: &'static str, schema: PatchSchema) -> Self {
-        self.insert(name, FieldMeta { schema, ..FieldMeta::default() })
+        self.insert(
+            name,
+            FieldMeta {
+                schema,
+                ..FieldMeta::default()
+            },
+        )
     }
 
     /// A nested object tagged `patchStrategy:"retainKeys"`.
     pub fn retain_keys_object(self, name: &'static str, schema: PatchSchema) -> Self {
-        self.insert(name, FieldMeta { retain_keys: true, schema, ..FieldMeta::default() })
+        self.insert(
+            name,
+            FieldMeta {
+                retain_keys: true,
+                schema,
+                ..FieldMeta::default()
+            },
+        )
     }
 
     /// A nested object tagged `patchStrategy:"replace"`.
     pub fn replace_object(self, name: &'static str) -> Self {
-        self.insert(name, FieldMeta { strategy: PatchStrategy::Replace, ..FieldMeta::default() })
+        self.insert(
+            name,
+            FieldMeta {
+                strategy: PatchStrategy::Replace,
+                ..FieldMeta::default()
+            },
+        )
     }
 
     /// A list of objects tagged `patchStrategy:"merge" patchMergeKey:"<key>"`.
@@ -129,12 +148,7 @@ impl SchemaBuilder {
     }
 
     /// A list of objects tagged `patchStrategy:"merge,retainKeys" patchMergeKey:"<key>"`.
-    pub fn merge_list_retain_keys(
-        self,
-        name: &'static str,
-        key: &'static str,
-        elem: PatchSchema,
-    ) -> Self {
+    pub fn merge_list_retain_keys(self, name: &'static str, key: &'static str, elem: PatchSchema) -> Self {
         let meta = FieldMeta {
             strategy: PatchStrategy::Merge,
             merge_key: Some(key),
@@ -146,7 +160,13 @@ impl SchemaBuilder {
 
     /// A list of scalars tagged `patchStrategy:"merge"`: merged as a set.
     pub fn merge_set(self, name: &'static str) -> Self {
-        self.insert(name, FieldMeta { strategy: PatchStrategy::Merge, ..FieldMeta::default() })
+        self.insert(
+            name,
+            FieldMeta {
+                strategy: PatchStrategy::Merge,
+                ..FieldMeta::default()
+            },
+        )
     }
 
     /// A list without a strategy tag: replaced whole. Declaring it changes nothing in how it
@@ -157,6 +177,8 @@ impl SchemaBuilder {
 
     /// Finishes the schema.
     pub fn build(self) -> PatchSchema {
-        PatchSchema { fields: Some(Arc::new(self.fields)) }
+        PatchSchema {
+            fields: Some(Arc::new(self.fields)),
+        }
     }
 }

@@ -78,8 +78,34 @@ pub(super) fn merge_map(
     }
 
     apply_retain_keys(&mut original, patch)?;
+    let ordered = apply_set_element_orders(&mut original, patch, schema)?;
+    let mut deletions = Vec::new();
+    for (key, value) in patch {
+        if key == RETAIN_KEYS || key.starts_with(SET_ELEMENT_ORDER) || ordered.contains(key.as_str()) {
+            continue;
+        }
+        if key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
+            deletions.push((key, value));
+        } else if value.is_null() {
+            remove_ordered(&mut original, key);
+        } else if let Some(slot) = original.get_mut(key) {
+            let live = slot.take();
+            *slot = merge_value(live, value, &schema.lookup(key))?;
+        } else {
+            original.insert(key.clone(), fresh(value, &schema.lookup(key))?);
+        }
+    }
+    apply_deletions(&mut original, &deletions)?;
+    Ok(original)
+}
 
-    // `$setElementOrder/<f>` directives, together with the `<f>` lists they order.
+/// Applies the `$setElementOrder/<f>` directives, together with the `<f>` lists they order.
+/// Returns the fields it handled.
+fn apply_set_element_orders<'p>(
+    original: &mut Map<String, Value>,
+    patch: &'p Map<String, Value>,
+    schema: &PatchSchema,
+) -> Result<BTreeSet<&'p str>, PatchError> {
     let mut handled = BTreeSet::new();
     for (key, order) in patch {
         if !key.starts_with(SET_ELEMENT_ORDER) {
@@ -99,8 +125,7 @@ pub(super) fn merge_map(
             Some(other) => return Err(bad_arg_type(other)),
             None => None,
         };
-        let meta = schema.lookup(field);
-        if let Some(items) = set_element_order(live, patch_list, order, &meta)? {
+        if let Some(items) = set_element_order(live, patch_list, order, &schema.lookup(field))? {
             match original.get_mut(field) {
                 Some(slot) => *slot = Value::Array(items),
                 None => {
@@ -110,41 +135,24 @@ pub(super) fn merge_map(
         }
         handled.insert(field);
     }
+    Ok(handled)
+}
 
-    let mut deletions = Vec::new();
-    for (key, value) in patch {
-        if key == RETAIN_KEYS || key.starts_with(SET_ELEMENT_ORDER) || handled.contains(key.as_str()) {
-            continue;
-        }
-        if key.starts_with(DELETE_FROM_PRIMITIVE_LIST) {
-            let field = directive_field(key, DELETE_FROM_PRIMITIVE_LIST)
-                .ok_or(PatchError::BadPrimitiveListFormat)?;
-            deletions.push((field, value));
-            continue;
-        }
-        if value.is_null() {
-            remove_ordered(&mut original, key);
-            continue;
-        }
-        let meta = schema.lookup(key);
-        match original.get_mut(key) {
-            Some(slot) => {
-                let live = slot.take();
-                *slot = merge_value(live, value, &meta)?;
-            }
-            None => {
-                original.insert(key.clone(), fresh(value, &meta)?);
-            }
-        }
-    }
-    for (field, values) in deletions {
+/// Applies the `$deleteFromPrimitiveList/<f>` directives.
+fn apply_deletions(
+    original: &mut Map<String, Value>,
+    deletions: &[(&String, &Value)],
+) -> Result<(), PatchError> {
+    for (key, values) in deletions {
+        let field =
+            directive_field(key, DELETE_FROM_PRIMITIVE_LIST).ok_or(PatchError::BadPrimitiveListFormat)?;
         if values.is_null() {
-            remove_ordered(&mut original, field);
+            remove_ordered(original, field);
         } else if let Some(slot) = original.get_mut(field) {
             delete_from_primitive_list(slot, values)?;
         }
     }
-    Ok(original)
+    Ok(())
 }
 
 /// `$retainKeys`: drops live fields the list does not name, after checking that the patch sets
@@ -227,7 +235,10 @@ fn go_type(value: &Value) -> &'static str {
 }
 
 pub(super) fn bad_arg_type(actual: &Value) -> PatchError {
-    PatchError::Strategic(format!("expected a []interface {{}}, but received a {}", go_type(actual)))
+    PatchError::Strategic(format!(
+        "expected a []interface {{}}, but received a {}",
+        go_type(actual)
+    ))
 }
 
 pub(super) fn bad_map_type(actual: &Value) -> PatchError {

@@ -36,7 +36,10 @@ pub(super) fn merge_list(
     meta: &FieldMeta,
 ) -> Result<Merged, PatchError> {
     if original.is_empty() && patch.is_empty() {
-        return Ok(Merged { items: original, server_order: Vec::new() });
+        return Ok(Merged {
+            items: original,
+            server_order: Vec::new(),
+        });
     }
     if element_kind(&[&original, patch])? != Some(Kind::Object) {
         return Ok(merge_scalars(original, patch));
@@ -60,8 +63,9 @@ fn merge_scalars(original: Vec<Value>, patch: &[Value]) -> Merged {
         }
     }
     let patch_pos = positions(patch.iter().map(fingerprint));
-    let (patch_items, server_only): (Vec<_>, Vec<_>) =
-        merged.into_iter().partition(|v| patch_pos.contains_key(&fingerprint(v)));
+    let (patch_items, server_only): (Vec<_>, Vec<_>) = merged
+        .into_iter()
+        .partition(|v| patch_pos.contains_key(&fingerprint(v)));
     let live_pos = positions(live_ids.iter().cloned());
     let items = merge_sorted(
         sort_by(server_only, &live_pos, Identity::Whole),
@@ -69,7 +73,10 @@ fn merge_scalars(original: Vec<Value>, patch: &[Value]) -> Merged {
         &live_pos,
         Identity::Whole,
     );
-    Merged { items, server_order: live_ids }
+    Merged {
+        items,
+        server_order: live_ids,
+    }
 }
 
 /// Lists of objects merge element by element, matched by `key`.
@@ -350,8 +357,14 @@ fn element_kind(lists: &[&[Value]]) -> Result<Option<Kind>, PatchError> {
 }
 
 fn not_identical(lists: &[&[Value]]) -> PatchError {
-    let shown: Vec<String> = lists.iter().map(|list| Value::Array(list.to_vec()).to_string()).collect();
-    PatchError::Strategic(format!("list element types are not identical: [{}]", shown.join(" ")))
+    let shown: Vec<String> = lists
+        .iter()
+        .map(|list| Value::Array(list.to_vec()).to_string())
+        .collect();
+    PatchError::Strategic(format!(
+        "list element types are not identical: [{}]",
+        shown.join(" ")
+    ))
 }
 
 /// How list elements are identified when ordering.

@@ -19,7 +19,11 @@ fn assert_merge(group: &str, kind: &str, path: &[&str], key: Option<&str>) {
 
 fn assert_atomic(group: &str, kind: &str, path: &[&str]) {
     let m = meta(group, kind, path);
-    assert_eq!((m.strategy, m.merge_key), (PatchStrategy::Default, None), "{kind} {path:?}");
+    assert_eq!(
+        (m.strategy, m.merge_key),
+        (PatchStrategy::Default, None),
+        "{kind} {path:?}"
+    );
 }
 
 #[test]
@@ -31,14 +35,29 @@ fn pod_spec_tags() {
     assert_merge("", "Pod", &at(&["ephemeralContainers"]), Some("name"));
     assert_merge("", "Pod", &at(&["containers", "ports"]), Some("containerPort"));
     assert_merge("", "Pod", &at(&["containers", "env"]), Some("name"));
-    assert_merge("", "Pod", &at(&["initContainers", "volumeMounts"]), Some("mountPath"));
-    assert_merge("", "Pod", &at(&["ephemeralContainers", "volumeDevices"]), Some("devicePath"));
+    assert_merge(
+        "",
+        "Pod",
+        &at(&["initContainers", "volumeMounts"]),
+        Some("mountPath"),
+    );
+    assert_merge(
+        "",
+        "Pod",
+        &at(&["ephemeralContainers", "volumeDevices"]),
+        Some("devicePath"),
+    );
     assert_merge("", "Pod", &at(&["volumes"]), Some("name"));
     assert!(meta("", "Pod", &at(&["volumes"])).retain_keys);
     assert!(meta("", "Pod", &at(&["resourceClaims"])).retain_keys);
     assert_merge("", "Pod", &at(&["imagePullSecrets"]), Some("name"));
     assert_merge("", "Pod", &at(&["hostAliases"]), Some("ip"));
-    assert_merge("", "Pod", &at(&["topologySpreadConstraints"]), Some("topologyKey"));
+    assert_merge(
+        "",
+        "Pod",
+        &at(&["topologySpreadConstraints"]),
+        Some("topologyKey"),
+    );
     assert_atomic("", "Pod", &at(&["tolerations"]));
     assert_atomic("", "Pod", &at(&["readinessGates"]));
     assert_merge("", "Pod", &["status", "conditions"], Some("type"));
@@ -84,8 +103,16 @@ fn other_kinds() {
     assert_atomic("rbac.authorization.k8s.io", "ClusterRole", &["rules"]);
     assert_merge("", "Namespace", &["status", "conditions"], Some("type"));
     assert_merge("", "ServiceAccount", &["secrets"], Some("name"));
-    assert_eq!(meta("policy", "PodDisruptionBudget", &["spec", "selector"]).strategy, PatchStrategy::Replace);
-    assert_merge("admissionregistration.k8s.io", "MutatingWebhookConfiguration", &["webhooks", "matchConditions"], Some("name"));
+    assert_eq!(
+        meta("policy", "PodDisruptionBudget", &["spec", "selector"]).strategy,
+        PatchStrategy::Replace
+    );
+    assert_merge(
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+        &["webhooks", "matchConditions"],
+        Some("name"),
+    );
     assert_merge("storage.k8s.io", "CSINode", &["spec", "drivers"], Some("name"));
     for (group, kind) in [("", "ConfigMap"), ("", "Secret"), ("", "Namespace")] {
         assert!(supports_strategic(group, kind));
@@ -95,12 +122,22 @@ fn other_kinds() {
 
 #[test]
 fn custom_resources_are_untyped_and_not_strategic() {
-    for (group, kind) in [("stable.example.com", "CronTab"), ("gateway.networking.k8s.io", "Gateway"), ("apps", "Nope")] {
+    for (group, kind) in [
+        ("stable.example.com", "CronTab"),
+        ("gateway.networking.k8s.io", "Gateway"),
+        ("apps", "Nope"),
+    ] {
         assert!(!supports_strategic(group, kind));
         assert!(schema_for(group, kind).is_untyped());
-        assert_eq!(supported_patch_types(group, kind), [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]);
+        assert_eq!(
+            supported_patch_types(group, kind),
+            [JSON_PATCH, MERGE_PATCH, APPLY_PATCH]
+        );
     }
-    assert_eq!(supported_patch_types("apps", "Deployment"), [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH]);
+    assert_eq!(
+        supported_patch_types("apps", "Deployment"),
+        [JSON_PATCH, MERGE_PATCH, STRATEGIC_MERGE_PATCH, APPLY_PATCH]
+    );
     // Without metadata a strategic patch behaves like a merge patch with directives.
     let out = apply_strategic_merge_patch(
         &json!({"spec": {"items": [1, 2], "m": {"a": 1}}}),
@@ -147,31 +184,63 @@ fn kubectl_apply_and_set_image() {
     }}}}));
     let containers = &out["spec"]["template"]["spec"]["containers"];
     assert_eq!(containers[0]["image"], "nginx:1.26");
-    assert_eq!(containers[0]["env"], deployment()["spec"]["template"]["spec"]["containers"][0]["env"]);
+    assert_eq!(
+        containers[0]["env"],
+        deployment()["spec"]["template"]["spec"]["containers"][0]["env"]
+    );
     assert_eq!(containers[1], json!({"name": "sidecar", "image": "busybox"}));
 }
 
 #[test]
 fn nested_env_merge_and_delete() {
+    // Patch items out of $setElementOrder's order are rejected, as upstream.
+    let err = apply_strategic_merge_patch(
+        &deployment(),
+        &json!({"spec": {"template": {"spec": {"containers": [{
+            "name": "nginx",
+            "$setElementOrder/env": [{"name": "A"}, {"name": "C"}],
+            "env": [{"name": "C", "value": "3"}, {"name": "A", "value": "9"}],
+        }]}}}}),
+        &schema_for("apps", "Deployment"),
+    )
+    .unwrap_err();
+    assert!(
+        err.to_string().contains("doesn't match $setElementOrder list"),
+        "{err}"
+    );
+
     let out = patch_deployment(json!({"spec": {"template": {"spec": {"containers": [{
         "name": "nginx",
         "$setElementOrder/env": [{"name": "A"}, {"name": "C"}],
-        "env": [{"name": "C", "value": "3"}, {"name": "B", "$patch": "delete"}, {"name": "A", "value": "9"}],
+        "env": [{"name": "A", "value": "9"}, {"name": "C", "value": "3"}, {"name": "B", "$patch": "delete"}],
     }]}}}}));
     let env = &out["spec"]["template"]["spec"]["containers"][0]["env"];
-    assert_eq!(env, &json!([{"name": "A", "value": "9"}, {"name": "C", "value": "3"}]));
+    assert_eq!(
+        env,
+        &json!([{"name": "A", "value": "9"}, {"name": "C", "value": "3"}])
+    );
 }
 
 #[test]
 fn rollout_restart_pause_and_strategy_switch() {
-    let out = patch_deployment(json!({"spec": {"paused": true, "template": {"metadata": {"annotations": {
-        "kubectl.kubernetes.io/restartedAt": "2024-01-01T00:00:00Z"
-    }}}}}));
+    let out = patch_deployment(
+        json!({"spec": {"paused": true, "template": {"metadata": {"annotations": {
+            "kubectl.kubernetes.io/restartedAt": "2024-01-01T00:00:00Z"
+        }}}}}),
+    );
     assert_eq!(out["spec"]["paused"], true);
-    assert_eq!(out["spec"]["template"]["metadata"]["labels"], json!({"app": "web"}));
-    assert_eq!(out["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"], "2024-01-01T00:00:00Z");
+    assert_eq!(
+        out["spec"]["template"]["metadata"]["labels"],
+        json!({"app": "web"})
+    );
+    assert_eq!(
+        out["spec"]["template"]["metadata"]["annotations"]["kubectl.kubernetes.io/restartedAt"],
+        "2024-01-01T00:00:00Z"
+    );
     // kubectl apply switching to Recreate sends $retainKeys for the retainKeys strategy.
-    let out = patch_deployment(json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": null}}}));
+    let out = patch_deployment(
+        json!({"spec": {"strategy": {"$retainKeys": ["type"], "type": "Recreate", "rollingUpdate": null}}}),
+    );
     assert_eq!(out["spec"]["strategy"], json!({"type": "Recreate"}));
 }
 
@@ -181,7 +250,10 @@ fn volume_source_switch_with_retain_keys() {
         "$setElementOrder/volumes": [{"name": "data"}],
         "volumes": [{"$retainKeys": ["configMap", "name"], "configMap": {"name": "cfg"}, "name": "data"}],
     }}}}));
-    assert_eq!(out["spec"]["template"]["spec"]["volumes"], json!([{"name": "data", "configMap": {"name": "cfg"}}]));
+    assert_eq!(
+        out["spec"]["template"]["spec"]["volumes"],
+        json!([{"name": "data", "configMap": {"name": "cfg"}}])
+    );
 }
 
 #[test]
@@ -195,9 +267,15 @@ fn finalizers_tolerations_and_ports() {
     }));
     assert_eq!(out["metadata"]["finalizers"], json!(["b", "a"]));
     assert_eq!(out["metadata"]["annotations"], json!({}));
-    assert_eq!(out["spec"]["template"]["spec"]["tolerations"], json!([{"key": "b", "operator": "Exists"}]));
+    assert_eq!(
+        out["spec"]["template"]["spec"]["tolerations"],
+        json!([{"key": "b", "operator": "Exists"}])
+    );
     let ports = &out["spec"]["template"]["spec"]["containers"][0]["ports"];
-    assert_eq!(ports, &json!([{"containerPort": 443}, {"containerPort": 80, "protocol": "TCP"}]));
+    assert_eq!(
+        ports,
+        &json!([{"containerPort": 443}, {"containerPort": 80, "protocol": "TCP"}])
+    );
     let out = patch_deployment(json!({"metadata": {"$deleteFromPrimitiveList/finalizers": ["a"]}}));
     assert_eq!(out["metadata"]["finalizers"], json!([]));
 }
@@ -214,11 +292,22 @@ fn node_cordon_taint_and_status() {
     assert_eq!(out["spec"]["unschedulable"], true);
     let out = apply_strategic_merge_patch(&out, &json!({"spec": {"unschedulable": null}}), &schema).unwrap();
     assert_eq!(out["spec"], node["spec"]);
-    let out = apply_strategic_merge_patch(&node, &json!({"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}}), &schema).unwrap();
-    assert_eq!(out["spec"]["taints"], json!([{"key": "b", "effect": "NoExecute"}]));
+    let out = apply_strategic_merge_patch(
+        &node,
+        &json!({"spec": {"taints": [{"key": "b", "effect": "NoExecute"}]}}),
+        &schema,
+    )
+    .unwrap();
+    assert_eq!(
+        out["spec"]["taints"],
+        json!([{"key": "b", "effect": "NoExecute"}])
+    );
     let patch = json!({"status": {"conditions": [{"type": "Ready", "status": "True"}]}});
     let out = apply_strategic_merge_patch(&node, &patch, &schema).unwrap();
-    assert_eq!(out["status"]["conditions"], json!([{"type": "Ready", "status": "True"}, {"type": "MemoryPressure", "status": "False"}]));
+    assert_eq!(
+        out["status"]["conditions"],
+        json!([{"type": "Ready", "status": "True"}, {"type": "MemoryPressure", "status": "False"}])
+    );
 }
 
 #[test]
@@ -228,6 +317,12 @@ fn service_ports_merge_by_port_and_owner_references_by_uid() {
     let patch = json!({"metadata": {"ownerReferences": [{"uid": "1", "name": "b"}, {"uid": "2", "name": "c"}]},
         "spec": {"ports": [{"port": 80, "name": "http"}, {"port": 443}]}});
     let out = apply_strategic_merge_patch(&svc, &patch, &schema_for("", "Service")).unwrap();
-    assert_eq!(out["spec"]["ports"], json!([{"port": 80, "targetPort": 8080, "name": "http"}, {"port": 443}]));
-    assert_eq!(out["metadata"]["ownerReferences"], json!([{"uid": "1", "name": "b"}, {"uid": "2", "name": "c"}]));
+    assert_eq!(
+        out["spec"]["ports"],
+        json!([{"port": 80, "targetPort": 8080, "name": "http"}, {"port": 443}])
+    );
+    assert_eq!(
+        out["metadata"]["ownerReferences"],
+        json!([{"uid": "1", "name": "b"}, {"uid": "2", "name": "c"}])
+    );
 }
