@@ -251,7 +251,11 @@ impl Registry {
                     m.insert(field.to_string(), v.clone());
                 }
             }
-            m.remove("resourceVersion");
+            // The write is checked against the stored revision, not the client's copy.
+            match old_meta.get("resourceVersion") {
+                Some(rv) => m.insert("resourceVersion".into(), rv.clone()),
+                None => m.remove("resourceVersion"),
+            };
             if let Some(generation) = old_meta.get("generation") {
                 m.insert("generation".into(), generation.clone());
             }
@@ -331,11 +335,14 @@ fn spec_changed(new: &Value, old: &Value) -> bool {
 }
 
 fn same_object(new: &Value, old: &Value) -> bool {
-    let mut old = old.clone();
-    if let Some(m) = old.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("resourceVersion");
-    }
-    *new == old
+    let strip = |v: &Value| {
+        let mut v = v.clone();
+        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
+            m.remove("resourceVersion");
+        }
+        v
+    };
+    strip(new) == strip(old)
 }
 
 fn echo(obj: &Value, revision: i64) -> Result<Arc<CachedObject>, ApiError> {
