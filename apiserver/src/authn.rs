@@ -804,16 +804,39 @@ secret-2,bob,uid-2
         assert_eq!(authn.authenticate(&peer, &plain).expect("ok"), None);
     }
 
-    /// Stock kubectl against our TLS serving, generated PKI and authenticator: client certificate,
-    /// bearer token, bad token. Skipped (with a note) when kubectl is not installed.
+    /// Every kubectl found: the versioned `kubectl.1.NN` binaries google-cloud-sdk ships (on PATH
+    /// or in its bin directory), else plain `kubectl`.
+    fn kubectl_binaries() -> Vec<PathBuf> {
+        let mut dirs: Vec<PathBuf> = std::env::var_os("PATH")
+            .map(|p| std::env::split_paths(&p).collect())
+            .unwrap_or_default();
+        dirs.push(PathBuf::from("/usr/lib/google-cloud-sdk/bin"));
+        let mut found: Vec<PathBuf> = (27..=33)
+            .filter_map(|minor| {
+                dirs.iter()
+                    .map(|d| d.join(format!("kubectl.1.{minor}")))
+                    .find(|p| p.is_file())
+            })
+            .collect();
+        if found.is_empty()
+            && std::process::Command::new("kubectl")
+                .args(["version", "--client"])
+                .output()
+                .is_ok()
+        {
+            found.push(PathBuf::from("kubectl"));
+        }
+        found
+    }
+
+    /// Stock kubectl (the versions found) against our TLS serving, generated PKI and
+    /// authenticator: client certificate via IP and DNS SANs, bearer token, bad token, and a
+    /// certificate from a foreign CA (a 401 like upstream, not a TLS failure). Skipped (with a
+    /// note) when no kubectl is installed.
     #[tokio::test]
     async fn kubectl_authenticates_with_generated_credentials() {
-        if std::process::Command::new("kubectl")
-            .arg("version")
-            .arg("--client")
-            .output()
-            .is_err()
-        {
+        let binaries = kubectl_binaries();
+        if binaries.is_empty() {
             eprintln!("kubectl not installed; skipping the kubectl round trip");
             return;
         }
@@ -855,10 +878,11 @@ secret-2,bob,uid-2
         let (trigger, shutdown) = rudder_component::shutdown::Shutdown::new();
         let server = tokio::spawn(rudder_component::tls::serve(listener, tls, app, shutdown));
 
-        let kubectl = |kubeconfig: std::path::PathBuf| {
-            let cache = dir.path().join("cache");
+        let cache = dir.path().join("cache");
+        let kubectl = |binary: PathBuf, kubeconfig: PathBuf| {
+            let cache = cache.clone();
             async move {
-                let output = tokio::process::Command::new("kubectl")
+                let output = tokio::process::Command::new(&binary)
                     .arg("--kubeconfig")
                     .arg(&kubeconfig)
                     .arg("--cache-dir")
@@ -869,45 +893,55 @@ secret-2,bob,uid-2
                     .expect("run kubectl");
                 (
                     output.status.success(),
-                    String::from_utf8_lossy(&output.stdout).into_owned(),
+                    String::from_utf8_lossy(&output.stdout).trim().to_string(),
                     String::from_utf8_lossy(&output.stderr).into_owned(),
                 )
             }
         };
 
-        // Client certificate, through both an IP and a DNS SAN.
+        let mut kubeconfigs = Vec::new();
         for host in ["127.0.0.1", "localhost"] {
             let path = dir.path().join(format!("admin-{host}.kubeconfig"));
             let url = format!("https://{host}:{port}");
-            pki::write_kubeconfig(
-                &path,
-                "rudder",
-                &url,
-                &pki.ca_cert_pem,
-                &pki.admin_cert_pem,
-                &pki.admin_key_pem,
-            )
-            .expect("kubeconfig");
-            let (ok, out, err) = kubectl(path).await;
-            assert!(ok, "kubectl via {host} failed: {err}");
-            assert_eq!(out.trim(), "kubernetes-admin system:masters,system:authenticated");
+            let (ca, cert, key) = (&pki.ca_cert_pem, &pki.admin_cert_pem, &pki.admin_key_pem);
+            pki::write_kubeconfig(&path, "rudder", &url, ca, cert, key).expect("kubeconfig");
+            kubeconfigs.push((path, Some("kubernetes-admin system:masters,system:authenticated")));
         }
-
-        // Bearer token.
         let url = format!("https://127.0.0.1:{port}");
         let path = dir.path().join("token.kubeconfig");
         pki::write_token_kubeconfig(&path, "rudder", &url, &pki.ca_cert_pem, "token-user", "s3cret")
             .expect("write");
-        let (ok, out, err) = kubectl(path).await;
-        assert!(ok, "kubectl with token failed: {err}");
-        assert_eq!(out.trim(), "token-user group-a,group-b,system:authenticated");
-
-        // Bad token: 401, which kubectl reports as an authentication failure.
-        let path = dir.path().join("bad.kubeconfig");
+        kubeconfigs.push((path, Some("token-user group-a,group-b,system:authenticated")));
+        let path = dir.path().join("bad-token.kubeconfig");
         pki::write_token_kubeconfig(&path, "rudder", &url, &pki.ca_cert_pem, "x", "wrong").expect("write");
-        let (ok, _, err) = kubectl(path).await;
-        assert!(!ok);
-        assert!(err.contains("Unauthorized"), "{err}");
+        kubeconfigs.push((path, None));
+        let foreign = CertificateAuthority::generate("foreign").expect("CA");
+        let (cert, key) = pki::sign_client_cert(&foreign, "mallory", &["system:masters"]).expect("sign");
+        let path = dir.path().join("foreign-cert.kubeconfig");
+        pki::write_kubeconfig(&path, "rudder", &url, &pki.ca_cert_pem, &cert, &key).expect("write");
+        kubeconfigs.push((path, None));
+
+        // The oldest and newest kubectl try everything; those between only the admin certificate.
+        let last = binaries.len() - 1;
+        for (i, binary) in binaries.into_iter().enumerate() {
+            let cases = if i == 0 || i == last {
+                &kubeconfigs[..]
+            } else {
+                &kubeconfigs[..1]
+            };
+            for (kubeconfig, expected) in cases {
+                let (ok, out, err) = kubectl(binary.clone(), kubeconfig.clone()).await;
+                let what = format!("{} with {}", binary.display(), kubeconfig.display());
+                match expected {
+                    Some(expected) => {
+                        assert!(ok, "{what} failed: {err}");
+                        assert_eq!(out, *expected, "{what}");
+                    }
+                    // kubectl prints "error: You must be logged in to the server (Unauthorized)".
+                    None => assert!(!ok && err.contains("Unauthorized"), "{what}: {err}"),
+                }
+            }
+        }
 
         trigger.trigger();
         server.await.expect("server task").expect("serve");

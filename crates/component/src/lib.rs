@@ -1,7 +1,8 @@
 //! rudder-component: what every Rudder binary shares: logging set-up, graceful shutdown, TLS
-//! serving of an axum router (HTTP/1.1 and HTTP/2, optional client certificates), and x509
-//! identities.
+//! serving of an axum router (HTTP/1.1 and HTTP/2, optional client certificates), x509
+//! identities, and issuing certificates.
 
+pub mod certs;
 pub mod serve;
 pub mod shutdown;
 pub mod telemetry;
