@@ -54,17 +54,21 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         service_range: config.service_range,
         node_port_range: config.node_port_range,
     };
-    let registry = registry::Registry::new(store.clone(), settings).await.context("starting watch caches")?;
+    let registry = registry::Registry::new(store.clone(), settings)
+        .await
+        .context("starting watch caches")?;
 
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.secure_port))
         .await
         .with_context(|| format!("binding {}:{}", config.bind_address, config.secure_port))?;
     let local_addr = listener.local_addr()?;
-    let advertise_ip = config.advertise_address.unwrap_or(if config.bind_address.is_unspecified() {
-        std::net::IpAddr::from([127, 0, 0, 1])
-    } else {
-        config.bind_address
-    });
+    let advertise_ip = config
+        .advertise_address
+        .unwrap_or(if config.bind_address.is_unspecified() {
+            std::net::IpAddr::from([127, 0, 0, 1])
+        } else {
+            config.bind_address
+        });
 
     let (tls, client_ca, admin_kubeconfig) = match &config.tls {
         TlsSource::Files { cert, key } => {
@@ -74,7 +78,10 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         TlsSource::Generated => {
             let hosts = serving_hosts(&config, advertise_ip);
             let pki = pki::ensure_pki(&config.cert_dir, &hosts).context("preparing certificates")?;
-            let client_ca = config.client_ca_file.clone().unwrap_or_else(|| pki.ca_cert_path.clone());
+            let client_ca = config
+                .client_ca_file
+                .clone()
+                .unwrap_or_else(|| pki.ca_cert_path.clone());
             let tls = rudder_component::tls::load_server_config(
                 &pki.serving_cert_path,
                 &pki.serving_key_path,
@@ -82,8 +89,15 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
             )?;
             let kubeconfig = config.cert_dir.join("admin.kubeconfig");
             let server_url = format!("https://{}", SocketAddr::new(advertise_ip, local_addr.port()));
-            pki::write_kubeconfig(&kubeconfig, "rudder", &server_url, &pki.ca_cert_pem, &pki.admin_cert_pem, &pki.admin_key_pem)
-                .context("writing admin.kubeconfig")?;
+            pki::write_kubeconfig(
+                &kubeconfig,
+                "rudder",
+                &server_url,
+                &pki.ca_cert_pem,
+                &pki.admin_cert_pem,
+                &pki.admin_key_pem,
+            )
+            .context("writing admin.kubeconfig")?;
             (tls, Some(client_ca), Some(kubeconfig))
         }
     };
@@ -98,26 +112,37 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
         ready: AtomicBool::new(false),
     });
-    bootstrap::ensure(&state.registry).await.context("creating bootstrap objects")?;
+    bootstrap::ensure(&state.registry)
+        .await
+        .context("creating bootstrap objects")?;
     state.ready.store(true, Ordering::Release);
 
     let app = http::router(state);
     let task = tokio::spawn(rudder_component::serve::serve(listener, tls, app, shutdown));
     tracing::info!(%local_addr, "kube-apiserver ready");
-    Ok(Server { local_addr, admin_kubeconfig, task })
+    Ok(Server {
+        local_addr,
+        admin_kubeconfig,
+        task,
+    })
 }
 
 async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
     Ok(match config {
         StoreConfig::Embedded { dir } => {
             let dir = dir.clone();
-            let store = tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir, EmbeddedOptions::default()))
-                .await
-                .context("opening the embedded store")??;
+            let store =
+                tokio::task::spawn_blocking(move || EmbeddedStore::open(&dir, EmbeddedOptions::default()))
+                    .await
+                    .context("opening the embedded store")??;
             Arc::new(store)
         }
         StoreConfig::Etcd { servers, prefix } => {
-            let options = EtcdOptions { endpoints: servers.clone(), prefix: prefix.clone(), ..Default::default() };
+            let options = EtcdOptions {
+                endpoints: servers.clone(),
+                prefix: prefix.clone(),
+                ..Default::default()
+            };
             Arc::new(EtcdStore::connect(options).await.context("connecting to etcd")?)
         }
     })

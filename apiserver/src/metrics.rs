@@ -7,7 +7,16 @@ use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Regi
 
 use crate::http::request::{parse_resource_path, query_map};
 
-const LABELS: &[&str] = &["verb", "dry_run", "group", "version", "resource", "subresource", "scope", "component"];
+const LABELS: &[&str] = &[
+    "verb",
+    "dry_run",
+    "group",
+    "version",
+    "resource",
+    "subresource",
+    "scope",
+    "component",
+];
 
 pub(crate) struct Metrics {
     registry: Registry,
@@ -31,7 +40,10 @@ impl RequestLabels {
     pub(crate) fn new(method: &Method, path: &str, query: Option<&str>, _matched: Option<&str>) -> Self {
         let query = query_map(query);
         let Some(p) = parse_resource_path(path) else {
-            return RequestLabels { verb: method.as_str().to_string(), ..Default::default() };
+            return RequestLabels {
+                verb: method.as_str().to_string(),
+                ..Default::default()
+            };
         };
         let watching = p.watch_prefix || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
         let verb = match (method.as_str(), p.name.is_some()) {
@@ -99,7 +111,11 @@ impl Metrics {
         )?;
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(durations.clone()))?;
-        Ok(Metrics { registry, requests, durations })
+        Ok(Metrics {
+            registry,
+            requests,
+            durations,
+        })
     }
 
     pub(crate) fn observe(&self, labels: &RequestLabels, code: u16, elapsed: Duration) {
@@ -108,7 +124,9 @@ impl Metrics {
         let mut with_code = values.to_vec();
         with_code.push(&code);
         self.requests.with_label_values(&with_code).inc();
-        self.durations.with_label_values(&values).observe(elapsed.as_secs_f64());
+        self.durations
+            .with_label_values(&values)
+            .observe(elapsed.as_secs_f64());
     }
 
     pub(crate) fn encode(&self) -> Result<String, prometheus::Error> {

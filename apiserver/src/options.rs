@@ -82,7 +82,10 @@ pub enum ConfigError {
 pub enum TlsSource {
     /// Generated and kept in --cert-dir (with an admin kubeconfig).
     Generated,
-    Files { cert: PathBuf, key: PathBuf },
+    Files {
+        cert: PathBuf,
+        key: PathBuf,
+    },
 }
 
 /// Where state is kept.
@@ -118,12 +121,20 @@ impl Options {
         let store = if self.etcd_servers.is_empty() {
             StoreConfig::Embedded { dir: self.data_dir }
         } else {
-            StoreConfig::Etcd { servers: self.etcd_servers, prefix: self.etcd_prefix }
+            StoreConfig::Etcd {
+                servers: self.etcd_servers,
+                prefix: self.etcd_prefix,
+            }
         };
         let range = &self.service_cluster_ip_range;
         let service_range = range
             .split_once('/')
-            .and_then(|(ip, len)| Some((ip.parse().ok()?, len.parse::<u8>().ok().filter(|l| (8..=30).contains(l))?)))
+            .and_then(|(ip, len)| {
+                Some((
+                    ip.parse().ok()?,
+                    len.parse::<u8>().ok().filter(|l| (8..=30).contains(l))?,
+                ))
+            })
             .ok_or_else(|| ConfigError::ServiceRange(range.clone()))?;
         let ports = &self.service_node_port_range;
         let node_port_range = ports

@@ -23,7 +23,7 @@ fn cm(name: &str, labels: &[(&str, &str)]) -> ConfigMap {
     .expect("configmap")
 }
 
-fn api_error(err: kube::Error) -> kube::core::ErrorResponse {
+fn api_error(err: kube::Error) -> kube::core::Status {
     match err {
         kube::Error::Api(status) => *status,
         other => panic!("expected an API error, got {other}"),
@@ -32,14 +32,20 @@ fn api_error(err: kube::Error) -> kube::core::ErrorResponse {
 
 async fn namespace(server: &TestApiServer, name: &str) {
     let ns: Namespace = serde_json::from_value(json!({"metadata": {"name": name}})).expect("ns");
-    Api::<Namespace>::all(server.client.clone()).create(&PostParams::default(), &ns).await.expect("create namespace");
+    Api::<Namespace>::all(server.client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
 }
 
 #[tokio::test]
 async fn create_get_update_with_optimistic_concurrency() {
     let server = TestApiServer::start().await;
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
-    let created = cms.create(&PostParams::default(), &cm("a", &[])).await.expect("create");
+    let created = cms
+        .create(&PostParams::default(), &cm("a", &[]))
+        .await
+        .expect("create");
     let meta = &created.metadata;
     assert!(meta.uid.as_deref().is_some_and(|u| u.len() == 36));
     assert!(meta.creation_timestamp.is_some());
@@ -47,21 +53,42 @@ async fn create_get_update_with_optimistic_concurrency() {
 
     let mut changed = created.clone();
     changed.data = Some(BTreeMap::from([("k".to_string(), "w".to_string())]));
-    let updated = cms.replace("a", &PostParams::default(), &changed).await.expect("update");
-    assert_ne!(updated.metadata.resource_version, Some(rv.clone()), "an update moves the resourceVersion");
+    let updated = cms
+        .replace("a", &PostParams::default(), &changed)
+        .await
+        .expect("update");
+    assert_ne!(
+        updated.metadata.resource_version,
+        Some(rv.clone()),
+        "an update moves the resourceVersion"
+    );
     assert_eq!(updated.metadata.uid, created.metadata.uid, "uid is kept");
 
     // The stale copy conflicts, with upstream's message.
-    let err = api_error(cms.replace("a", &PostParams::default(), &changed).await.unwrap_err());
+    let err = api_error(
+        cms.replace("a", &PostParams::default(), &changed)
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
     assert_eq!(
         err.message,
         r#"Operation cannot be fulfilled on configmaps "a": the object has been modified; please apply your changes to the latest version and try again"#
     );
-    let err = api_error(cms.create(&PostParams::default(), &cm("a", &[])).await.unwrap_err());
-    assert_eq!((err.code, err.reason.as_str(), err.message.as_str()), (409, "AlreadyExists", r#"configmaps "a" already exists"#));
+    let err = api_error(
+        cms.create(&PostParams::default(), &cm("a", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (err.code, err.reason.as_str(), err.message.as_str()),
+        (409, "AlreadyExists", r#"configmaps "a" already exists"#)
+    );
     let err = api_error(cms.get("missing").await.unwrap_err());
-    assert_eq!((err.code, err.message.as_str()), (404, r#"configmaps "missing" not found"#));
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, r#"configmaps "missing" not found"#)
+    );
 }
 
 #[tokio::test]
@@ -75,24 +102,50 @@ async fn generate_name_generation_and_status_split() {
         "status": {"replicas": 99},
     }))
     .expect("deployment");
-    let created = deploys.create(&PostParams::default(), &deploy).await.expect("create");
+    let created = deploys
+        .create(&PostParams::default(), &deploy)
+        .await
+        .expect("create");
     let name = created.metadata.name.clone().expect("generated name");
-    assert!(name.starts_with("web-") && name.len() == 9, "generated name {name}");
+    assert!(
+        name.starts_with("web-") && name.len() == 9,
+        "generated name {name}"
+    );
     assert_eq!(created.metadata.generation, Some(1));
 
     // A status write does not touch the spec or the generation; a spec write does not touch status.
     let status = Patch::Merge(json!({"status": {"replicas": 1, "readyReplicas": 1}}));
-    let after_status = deploys.patch_status(&name, &PatchParams::default(), &status).await.expect("status patch");
+    let after_status = deploys
+        .patch_status(&name, &PatchParams::default(), &status)
+        .await
+        .expect("status patch");
     assert_eq!(after_status.metadata.generation, Some(1));
-    assert_eq!(after_status.status.as_ref().and_then(|s| s.ready_replicas), Some(1));
+    assert_eq!(
+        after_status.status.as_ref().and_then(|s| s.ready_replicas),
+        Some(1)
+    );
     let spec = Patch::Merge(json!({"spec": {"replicas": 3}, "status": {"replicas": 7}}));
-    let after_spec = deploys.patch(&name, &PatchParams::default(), &spec).await.expect("spec patch");
-    assert_eq!(after_spec.metadata.generation, Some(2), "a spec change bumps the generation");
-    assert_eq!(after_spec.status.and_then(|s| s.replicas), Some(1), "status is only written through /status");
+    let after_spec = deploys
+        .patch(&name, &PatchParams::default(), &spec)
+        .await
+        .expect("spec patch");
+    assert_eq!(
+        after_spec.metadata.generation,
+        Some(2),
+        "a spec change bumps the generation"
+    );
+    assert_eq!(
+        after_spec.status.and_then(|s| s.replicas),
+        Some(1),
+        "status is only written through /status"
+    );
 
     // Labels alone do not bump the generation.
     let labels = Patch::Merge(json!({"metadata": {"labels": {"x": "y"}}}));
-    let after_labels = deploys.patch(&name, &PatchParams::default(), &labels).await.expect("label patch");
+    let after_labels = deploys
+        .patch(&name, &PatchParams::default(), &labels)
+        .await
+        .expect("label patch");
     assert_eq!(after_labels.metadata.generation, Some(2));
 
     let scale = deploys.get_scale(&name).await.expect("scale");
@@ -106,42 +159,92 @@ async fn finalizers_hold_deletion_until_removed() {
     let mut held = cm("held", &[]);
     held.metadata.finalizers = Some(vec!["example.com/hold".into()]);
     cms.create(&PostParams::default(), &held).await.expect("create");
-    cms.delete("held", &DeleteParams::default()).await.expect("delete");
+    cms.delete("held", &DeleteParams::default())
+        .await
+        .expect("delete");
     let marked = cms.get("held").await.expect("still there");
-    assert!(marked.metadata.deletion_timestamp.is_some(), "marked for deletion");
+    assert!(
+        marked.metadata.deletion_timestamp.is_some(),
+        "marked for deletion"
+    );
     let clear = Patch::Merge(json!({"metadata": {"finalizers": null}}));
-    cms.patch("held", &PatchParams::default(), &clear).await.expect("remove finalizer");
+    cms.patch("held", &PatchParams::default(), &clear)
+        .await
+        .expect("remove finalizer");
     let err = api_error(cms.get("held").await.unwrap_err());
     assert_eq!(err.code, 404, "the object goes with its last finalizer");
 
     // Foreground deletion adds its finalizer.
-    cms.create(&PostParams::default(), &cm("fg", &[])).await.expect("create");
-    cms.delete("fg", &DeleteParams::foreground()).await.expect("delete");
+    cms.create(&PostParams::default(), &cm("fg", &[]))
+        .await
+        .expect("create");
+    cms.delete("fg", &DeleteParams::foreground())
+        .await
+        .expect("delete");
     let fg = cms.get("fg").await.expect("kept");
-    assert_eq!(fg.metadata.finalizers, Some(vec!["foregroundDeletion".to_string()]));
+    assert_eq!(
+        fg.metadata.finalizers,
+        Some(vec!["foregroundDeletion".to_string()])
+    );
 }
 
 #[tokio::test]
 async fn validation_and_namespace_errors() {
     let server = TestApiServer::start().await;
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
-    let err = api_error(cms.create(&PostParams::default(), &cm("Bad_Name", &[])).await.unwrap_err());
+    let err = api_error(
+        cms.create(&PostParams::default(), &cm("Bad_Name", &[]))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
-    assert!(err.message.starts_with(r#"ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#), "{}", err.message);
+    assert!(
+        err.message
+            .starts_with(r#"ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name""#),
+        "{}",
+        err.message
+    );
 
     let missing: Api<ConfigMap> = Api::namespaced(server.client.clone(), "nowhere");
-    let err = api_error(missing.create(&PostParams::default(), &cm("x", &[])).await.unwrap_err());
-    assert_eq!((err.code, err.message.as_str()), (404, r#"namespaces "nowhere" not found"#));
+    let err = api_error(
+        missing
+            .create(&PostParams::default(), &cm("x", &[]))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (404, r#"namespaces "nowhere" not found"#)
+    );
 
     namespace(&server, "doomed").await;
-    Api::<Namespace>::all(server.client.clone()).delete("doomed", &DeleteParams::default()).await.expect("delete ns");
+    Api::<Namespace>::all(server.client.clone())
+        .delete("doomed", &DeleteParams::default())
+        .await
+        .expect("delete ns");
     let doomed: Api<ConfigMap> = Api::namespaced(server.client.clone(), "doomed");
-    let err = api_error(doomed.create(&PostParams::default(), &cm("x", &[])).await.unwrap_err());
+    let err = api_error(
+        doomed
+            .create(&PostParams::default(), &cm("x", &[]))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(err.code, 403);
-    assert!(err.message.contains("because it is being terminated"), "{}", err.message);
+    assert!(
+        err.message.contains("because it is being terminated"),
+        "{}",
+        err.message
+    );
 
-    let err = api_error(cms.list(&ListParams::default().fields("spec.nodeName=x")).await.unwrap_err());
-    assert_eq!((err.code, err.message.as_str()), (400, "field label not supported: spec.nodeName"));
+    let err = api_error(
+        cms.list(&ListParams::default().fields("spec.nodeName=x"))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!(
+        (err.code, err.message.as_str()),
+        (400, "field label not supported: spec.nodeName")
+    );
 }
 
 #[tokio::test]
@@ -151,7 +254,12 @@ async fn lists_paginate_and_select() {
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "many");
     for i in 0..25 {
         let tier = if i % 2 == 0 { "even" } else { "odd" };
-        cms.create(&PostParams::default(), &cm(&format!("cm-{i:02}"), &[("tier", tier)])).await.expect("create");
+        cms.create(
+            &PostParams::default(),
+            &cm(&format!("cm-{i:02}"), &[("tier", tier)]),
+        )
+        .await
+        .expect("create");
     }
     let mut names = Vec::new();
     let mut params = ListParams::default().limit(10);
@@ -173,11 +281,20 @@ async fn lists_paginate_and_select() {
     assert_eq!(pages, 3);
     assert_eq!(names, (0..25).map(|i| format!("cm-{i:02}")).collect::<Vec<_>>());
 
-    let odd = cms.list(&ListParams::default().labels("tier in (odd)")).await.expect("labels");
+    let odd = cms
+        .list(&ListParams::default().labels("tier in (odd)"))
+        .await
+        .expect("labels");
     assert_eq!(odd.items.len(), 12);
-    let one = cms.list(&ListParams::default().fields("metadata.name=cm-03")).await.expect("fields");
+    let one = cms
+        .list(&ListParams::default().fields("metadata.name=cm-03"))
+        .await
+        .expect("fields");
     assert_eq!(one.items.len(), 1);
-    let cached = cms.list(&ListParams::default().match_any()).await.expect("resourceVersion=0 list");
+    let cached = cms
+        .list(&ListParams::default().match_any())
+        .await
+        .expect("resourceVersion=0 list");
     assert_eq!(cached.items.len(), 25);
 }
 
@@ -192,18 +309,29 @@ async fn next_event(stream: &mut EventStream) -> WatchEvent<ConfigMap> {
 async fn watches_replay_from_a_revision_and_follow_selectors() {
     let server = TestApiServer::start().await;
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
-    let first = cms.create(&PostParams::default(), &cm("w1", &[("app", "x")])).await.expect("create");
+    let first = cms
+        .create(&PostParams::default(), &cm("w1", &[("app", "x")]))
+        .await
+        .expect("create");
     let rv = first.metadata.resource_version.clone().expect("rv");
-    cms.create(&PostParams::default(), &cm("w2", &[("app", "x")])).await.expect("create");
+    cms.create(&PostParams::default(), &cm("w2", &[("app", "x")]))
+        .await
+        .expect("create");
 
-    let mut stream = cms.watch(&WatchParams::default().labels("app=x").timeout(30), &rv).await.expect("watch").boxed();
+    let mut stream = cms
+        .watch(&WatchParams::default().labels("app=x").timeout(30), &rv)
+        .await
+        .expect("watch")
+        .boxed();
     match next_event(&mut stream).await {
         WatchEvent::Added(c) => assert_eq!(c.metadata.name.as_deref(), Some("w2"), "replay starts after rv"),
         other => panic!("expected ADDED w2, got {other:?}"),
     }
     // Leaving the selector reads as a deletion for this watcher.
     let relabel = Patch::Merge(json!({"metadata": {"labels": {"app": "y"}}}));
-    cms.patch("w1", &PatchParams::default(), &relabel).await.expect("relabel");
+    cms.patch("w1", &PatchParams::default(), &relabel)
+        .await
+        .expect("relabel");
     match next_event(&mut stream).await {
         WatchEvent::Deleted(c) => assert_eq!(c.metadata.name.as_deref(), Some("w1")),
         other => panic!("expected DELETED w1, got {other:?}"),
@@ -219,10 +347,23 @@ async fn watches_replay_from_a_revision_and_follow_selectors() {
 async fn the_same_semantics_hold_on_etcd() {
     let server = TestApiServer::start_on(Backend::Etcd).await;
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
-    let created = cms.create(&PostParams::default(), &cm("e", &[])).await.expect("create on etcd");
-    let rv: i64 = created.metadata.resource_version.as_deref().unwrap_or("0").parse().expect("numeric rv");
+    let created = cms
+        .create(&PostParams::default(), &cm("e", &[]))
+        .await
+        .expect("create on etcd");
+    let rv: i64 = created
+        .metadata
+        .resource_version
+        .as_deref()
+        .unwrap_or("0")
+        .parse()
+        .expect("numeric rv");
     assert!(rv > 0);
-    let err = api_error(cms.create(&PostParams::default(), &cm("e", &[])).await.unwrap_err());
+    let err = api_error(
+        cms.create(&PostParams::default(), &cm("e", &[]))
+            .await
+            .unwrap_err(),
+    );
     assert_eq!(err.code, 409);
     let listed = cms.list(&ListParams::default()).await.expect("list");
     assert_eq!(listed.items.len(), 1);

@@ -10,7 +10,6 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::Response;
 use bytes::Bytes;
 use rudder_api::discovery::{self, AggregatedVersion, DiscoveryFormat, DiscoveryResource};
-use rudder_api::status::ApiError;
 
 use super::AppState;
 use super::response::{ErrorResponse, json_response};
@@ -50,7 +49,9 @@ fn document(headers: &HeaderMap, content_type: &'static str, body: Bytes) -> Res
 }
 
 fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3))
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 async fn api(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
@@ -88,19 +89,33 @@ fn aggregated(version: AggregatedVersion, core: bool) -> String {
 }
 
 async fn core_version(Path(version): Path<String>, headers: HeaderMap) -> Result<Response, ErrorResponse> {
-    let doc = discovery::api_resource_list(&RESOURCES, "", &version).ok_or_else(crate::errors::path_not_found)?;
-    Ok(document(&headers, DiscoveryFormat::Legacy.content_type(), Bytes::from(doc.to_string())))
+    let doc =
+        discovery::api_resource_list(&RESOURCES, "", &version).ok_or_else(crate::errors::path_not_found)?;
+    Ok(document(
+        &headers,
+        DiscoveryFormat::Legacy.content_type(),
+        Bytes::from(doc.to_string()),
+    ))
 }
 
 async fn group(Path(group): Path<String>, headers: HeaderMap) -> Result<Response, ErrorResponse> {
     let doc = discovery::api_group(&RESOURCES, &group).ok_or_else(crate::errors::path_not_found)?;
-    Ok(document(&headers, DiscoveryFormat::Legacy.content_type(), Bytes::from(doc.to_string())))
+    Ok(document(
+        &headers,
+        DiscoveryFormat::Legacy.content_type(),
+        Bytes::from(doc.to_string()),
+    ))
 }
 
 async fn group_version(
     Path((group, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ErrorResponse> {
-    let doc = discovery::api_resource_list(&RESOURCES, &group, &version).ok_or_else(crate::errors::path_not_found)?;
-    Ok(document(&headers, DiscoveryFormat::Legacy.content_type(), Bytes::from(doc.to_string())))
+    let doc = discovery::api_resource_list(&RESOURCES, &group, &version)
+        .ok_or_else(crate::errors::path_not_found)?;
+    Ok(document(
+        &headers,
+        DiscoveryFormat::Legacy.content_type(),
+        Bytes::from(doc.to_string()),
+    ))
 }

@@ -39,7 +39,9 @@ pub(crate) struct AppState {
 
 impl std::fmt::Debug for AppState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AppState").field("advertise", &self.advertise).finish()
+        f.debug_struct("AppState")
+            .field("advertise", &self.advertise)
+            .finish()
     }
 }
 
@@ -141,10 +143,15 @@ async fn observe(State(state): State<Arc<AppState>>, request: Request, next: Nex
     let method = request.method().clone();
     let path = request.uri().path().to_string();
     let query = request.uri().query().map(str::to_string);
-    let matched = request.extensions().get::<MatchedPath>().map(|m| m.as_str().to_string());
+    let matched = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_string());
     let response = next.run(request).await;
     let labels = crate::metrics::RequestLabels::new(&method, &path, query.as_deref(), matched.as_deref());
-    state.metrics.observe(&labels, response.status().as_u16(), started.elapsed());
+    state
+        .metrics
+        .observe(&labels, response.status().as_u16(), started.elapsed());
     tracing::debug!(%method, %path, code = response.status().as_u16(), "request");
     response
 }

@@ -19,9 +19,9 @@ pub(crate) struct ResourcePath {
 /// paths that are not resource paths (discovery documents, unknown roots).
 pub(crate) fn parse_resource_path(path: &str) -> Option<ResourcePath> {
     let mut parts: Vec<&str> = path.trim_matches('/').split('/').collect();
-    let (group, version, rest) = match parts.first()? {
-        &"api" if parts.len() >= 3 => (String::new(), parts[1].to_string(), parts.split_off(2)),
-        &"apis" if parts.len() >= 4 => (parts[1].to_string(), parts[2].to_string(), parts.split_off(3)),
+    let (group, version, rest) = match *parts.first()? {
+        "api" if parts.len() >= 3 => (String::new(), parts[1].to_string(), parts.split_off(2)),
+        "apis" if parts.len() >= 4 => (parts[1].to_string(), parts[2].to_string(), parts.split_off(3)),
         _ => return None,
     };
     let mut rest: &[&str] = &rest;
@@ -34,11 +34,12 @@ pub(crate) fn parse_resource_path(path: &str) -> Option<ResourcePath> {
     }
     // `namespaces/<ns>/<resource>...` addresses a namespaced resource; `namespaces[/<name>[/sub]]`
     // addresses namespaces themselves (their subresources are `status` and `finalize`).
-    let (namespace, rest) = if rest[0] == "namespaces" && rest.len() >= 3 && !matches!(rest[2], "status" | "finalize") {
-        (Some(rest[1].to_string()), &rest[2..])
-    } else {
-        (None, rest)
-    };
+    let (namespace, rest) =
+        if rest[0] == "namespaces" && rest.len() >= 3 && !matches!(rest[2], "status" | "finalize") {
+            (Some(rest[1].to_string()), &rest[2..])
+        } else {
+            (None, rest)
+        };
     if rest.len() > 3 {
         return None;
     }
@@ -73,7 +74,9 @@ pub(crate) fn percent_decode(s: &str) -> String {
         match bytes[i] {
             b'+' => out.push(b' '),
             b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok().and_then(|h| u8::from_str_radix(h, 16).ok());
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                    .ok()
+                    .and_then(|h| u8::from_str_radix(h, 16).ok());
                 match hex {
                     Some(b) => {
                         out.push(b);
@@ -107,12 +110,21 @@ mod tests {
         assert_eq!(pods.name.as_deref(), Some("web"));
         assert_eq!(pods.subresource.as_deref(), Some("status"));
         let ns = p("/api/v1/namespaces/default");
-        assert_eq!((ns.resource.as_str(), ns.name.as_deref(), ns.namespace), ("namespaces", Some("default"), None));
+        assert_eq!(
+            (ns.resource.as_str(), ns.name.as_deref(), ns.namespace),
+            ("namespaces", Some("default"), None)
+        );
         let fin = p("/api/v1/namespaces/default/finalize");
-        assert_eq!((fin.resource.as_str(), fin.name.as_deref()), ("namespaces", Some("default")));
+        assert_eq!(
+            (fin.resource.as_str(), fin.name.as_deref()),
+            ("namespaces", Some("default"))
+        );
         assert_eq!(fin.subresource.as_deref(), Some("finalize"));
         let deps = p("/apis/apps/v1/deployments");
-        assert_eq!((deps.group.as_str(), deps.version.as_str(), deps.namespace), ("apps", "v1", None));
+        assert_eq!(
+            (deps.group.as_str(), deps.version.as_str(), deps.namespace),
+            ("apps", "v1", None)
+        );
         let watch = p("/api/v1/watch/namespaces/x/pods");
         assert!(watch.watch_prefix);
         assert_eq!(watch.namespace.as_deref(), Some("x"));

@@ -7,12 +7,11 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
-use axum::response::Response;
 use rudder_api::status::ApiError;
 use serde_json::Value;
 
 use super::request::{ResourcePath, parse_resource_path, query_map};
-use super::response::{ApiResult, Format, list_response, negotiate, object_response, objects_list};
+use super::response::{ApiResult, list_response, negotiate, object_response, objects_list};
 use super::{AppState, watch};
 use crate::registry::write::PatchType;
 use crate::registry::{DeleteOptions, ListParams, Resource};
@@ -30,9 +29,10 @@ pub(crate) async fn handle(
     let Some(path) = parse_resource_path(uri.path()) else {
         return Err(crate::errors::path_not_found().into());
     };
-    let res = state.registry.get_resource(&path.group, &path.version, &path.resource).ok_or_else(|| {
-        crate::errors::path_not_found()
-    })?;
+    let res = state
+        .registry
+        .get_resource(&path.group, &path.version, &path.resource)
+        .ok_or_else(crate::errors::path_not_found)?;
     if body.len() > MAX_BODY {
         return Err(ApiError::request_entity_too_large(&format!("limit is {MAX_BODY}")).into());
     }
@@ -65,7 +65,8 @@ pub(crate) async fn handle(
 
     match (method, path.name.as_deref()) {
         (Method::GET, None) => {
-            let watching = path.watch_prefix || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
+            let watching =
+                path.watch_prefix || matches!(query.get("watch").map(String::as_str), Some("true" | "1"));
             let mut params = ListParams::parse(
                 &res,
                 query.get("labelSelector").map(String::as_str),
@@ -75,7 +76,14 @@ pub(crate) async fn handle(
             params.resource_version_match = query.get("resourceVersionMatch").cloned();
             if watching {
                 require(&res, "watch", verb_allowed("watch"))?;
-                return watch::serve(state.clone(), res, namespace.map(str::to_string), params, &query, format);
+                return watch::serve(
+                    state.clone(),
+                    res,
+                    namespace.map(str::to_string),
+                    params,
+                    &query,
+                    format,
+                );
             }
             require(&res, "list", verb_allowed("list"))?;
             params.limit = query.get("limit").and_then(|l| l.parse().ok());
@@ -97,7 +105,9 @@ pub(crate) async fn handle(
         (Method::PUT, Some(name)) => {
             require(&res, "update", verb_allowed("update"))?;
             let obj = decode_body(&headers, &body)?;
-            let updated = registry.update(&res, namespace, name, obj, status, dry_run).await?;
+            let updated = registry
+                .update(&res, namespace, name, obj, status, dry_run)
+                .await?;
             Ok(object_response(&res, &updated, format, StatusCode::OK))
         }
         (Method::PATCH, Some(name)) => {
@@ -105,14 +115,20 @@ pub(crate) async fn handle(
             let patch_type = patch_type(&headers)?;
             let patch: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let patched = registry.patch(&res, namespace, name, patch_type, &patch, status, dry_run).await?;
+            let patched = registry
+                .patch(&res, namespace, name, patch_type, &patch, status, dry_run)
+                .await?;
             Ok(object_response(&res, &patched, format, StatusCode::OK))
         }
         (Method::DELETE, Some(name)) => {
             require(&res, "delete", verb_allowed("delete"))?;
             let opts = delete_options(&query, &body, dry_run)?;
             let deleted = registry.delete(&res, namespace, name, &opts).await?;
-            let code = if deleted.gone { StatusCode::OK } else { StatusCode::ACCEPTED };
+            let code = if deleted.gone {
+                StatusCode::OK
+            } else {
+                StatusCode::ACCEPTED
+            };
             Ok(object_response(&res, &deleted.object, format, code))
         }
         (Method::DELETE, None) => {
@@ -124,7 +140,9 @@ pub(crate) async fn handle(
             )?;
             params.resource_version = query.get("resourceVersion").cloned();
             let opts = delete_options(&query, &body, dry_run)?;
-            let deleted = registry.delete_collection(&res, namespace, &params, &opts).await?;
+            let deleted = registry
+                .delete_collection(&res, namespace, &params, &opts)
+                .await?;
             let revision = res.cache.revision();
             Ok(objects_list(&res, deleted, revision))
         }
@@ -150,13 +168,23 @@ async fn scale(
         Method::GET => registry.get(res, namespace, name).await?,
         Method::PUT => {
             let body = decode_body(headers, body)?;
-            registry.write_scale(res, namespace, name, ScaleChange::Replace(&body), dry_run).await?
+            registry
+                .write_scale(res, namespace, name, ScaleChange::Replace(&body), dry_run)
+                .await?
         }
         Method::PATCH => {
             let patch_type = patch_type(headers)?;
             let patch: Value = serde_json::from_slice(body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            registry.write_scale(res, namespace, name, ScaleChange::Patch(patch_type, &patch), dry_run).await?
+            registry
+                .write_scale(
+                    res,
+                    namespace,
+                    name,
+                    ScaleChange::Patch(patch_type, &patch),
+                    dry_run,
+                )
+                .await?
         }
         ref other => return Err(method_not_allowed(res, other).into()),
     };
@@ -164,7 +192,11 @@ async fn scale(
 }
 
 fn require(res: &Resource, verb: &str, allowed: bool) -> Result<(), ApiError> {
-    if allowed { Ok(()) } else { Err(method_not_allowed(res, &verb.to_uppercase())) }
+    if allowed {
+        Ok(())
+    } else {
+        Err(method_not_allowed(res, &verb.to_uppercase()))
+    }
 }
 
 fn method_not_allowed(_res: &Resource, _method: &dyn std::fmt::Display) -> ApiError {
@@ -175,24 +207,37 @@ fn subresource_not_served(res: &Resource, path: &ResourcePath) -> ApiResult {
     let sub = path.subresource.as_deref().unwrap_or_default();
     match res.info.subresource(sub) {
         // Registered in discovery, served by a later part of the server (kubelet proxy, scale).
-        Some(_) => Err(ApiError::method_not_supported(res.info.group, &format!("{}/{sub}", res.info.plural), "this subresource")
-            .into()),
+        Some(_) => Err(ApiError::method_not_supported(
+            res.info.group,
+            &format!("{}/{sub}", res.info.plural),
+            "this subresource",
+        )
+        .into()),
         None => Err(crate::errors::path_not_found().into()),
     }
 }
 
 fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("application/json");
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
     let base = content_type.split(';').next().unwrap_or_default().trim();
     match base {
         "application/json" | "" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}"))),
-        _ => Err(ApiError::unsupported_media_type(&["application/json", "application/yaml"])),
+        _ => Err(ApiError::unsupported_media_type(&[
+            "application/json",
+            "application/yaml",
+        ])),
     }
 }
 
 fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
-    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
     match content_type.split(';').next().unwrap_or_default().trim() {
         "application/json-patch+json" => Ok(PatchType::Json),
         "application/merge-patch+json" => Ok(PatchType::Merge),
@@ -205,11 +250,20 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
     }
 }
 
-fn delete_options(query: &HashMap<String, String>, body: &[u8], dry_run: bool) -> Result<DeleteOptions, ApiError> {
-    let mut opts = DeleteOptions { dry_run, ..Default::default() };
+fn delete_options(
+    query: &HashMap<String, String>,
+    body: &[u8],
+    dry_run: bool,
+) -> Result<DeleteOptions, ApiError> {
+    let mut opts = DeleteOptions {
+        dry_run,
+        ..Default::default()
+    };
     if let Some(g) = query.get("gracePeriodSeconds") {
-        opts.grace_period_seconds =
-            Some(g.parse().map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?);
+        opts.grace_period_seconds = Some(
+            g.parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid gracePeriodSeconds {g:?}")))?,
+        );
     }
     opts.propagation_policy = query.get("propagationPolicy").cloned();
     if !body.is_empty() {

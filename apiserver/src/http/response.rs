@@ -35,7 +35,9 @@ pub(crate) type ApiResult = Result<Response, ErrorResponse>;
 pub(crate) fn json_response(code: StatusCode, body: Bytes) -> Response {
     let mut response = Response::new(Body::from(body));
     *response.status_mut() = code;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     response
 }
 
@@ -63,7 +65,9 @@ pub(crate) fn negotiate(accept: Option<&str>, include_object: Option<&str>) -> R
             continue;
         }
         match param("as") {
-            Some("Table") if param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1" | "v1beta1")) => {
+            Some("Table")
+                if param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1" | "v1beta1")) =>
+            {
                 let include = match include_object.unwrap_or("Metadata") {
                     "" | "Metadata" => IncludeObject::Metadata,
                     "None" => IncludeObject::None,
@@ -80,16 +84,31 @@ pub(crate) fn negotiate(accept: Option<&str>, include_object: Option<&str>) -> R
             None => return Ok(Format::Json),
         }
     }
-    Err(ApiError::not_acceptable(&["application/json", "application/json;as=Table;v=v1;g=meta.k8s.io"]))
+    Err(ApiError::not_acceptable(&[
+        "application/json",
+        "application/json;as=Table;v=v1;g=meta.k8s.io",
+    ]))
 }
 
 /// One object, as JSON or as a one-row Table.
-pub(crate) fn object_response(res: &Resource, obj: &CachedObject, format: Format, code: StatusCode) -> Response {
+pub(crate) fn object_response(
+    res: &Resource,
+    obj: &CachedObject,
+    format: Format,
+    code: StatusCode,
+) -> Response {
     match format {
         Format::Json => json_response(code, obj.json.clone()),
         Format::Table(include) => {
             let list_meta = json!({ "resourceVersion": obj.revision.to_string() });
-            let table = table::table(res.info.group, res.info.kind, std::slice::from_ref(&obj.value), include, &list_meta, now());
+            let table = table::table(
+                res.info.group,
+                res.info.kind,
+                std::slice::from_ref(&obj.value),
+                include,
+                &list_meta,
+                now(),
+            );
             json_value(code, &table)
         }
     }
@@ -126,20 +145,30 @@ pub(crate) fn list_response(res: &Resource, list: &ListResult, format: Format) -
         }
         Format::Table(include) => {
             let values: Vec<Value> = list.items.iter().map(|o| o.value.clone()).collect();
-            json_value(StatusCode::OK, &table::table(res.info.group, res.info.kind, &values, include, &meta, now()))
+            json_value(
+                StatusCode::OK,
+                &table::table(res.info.group, res.info.kind, &values, include, &meta, now()),
+            )
         }
     }
 }
 
 /// Objects returned by DELETECOLLECTION, as a list.
 pub(crate) fn objects_list(res: &Resource, items: Vec<Arc<CachedObject>>, revision: i64) -> Response {
-    let list = ListResult { items, revision, continue_token: None, remaining: None };
+    let list = ListResult {
+        items,
+        revision,
+        continue_token: None,
+        remaining: None,
+    };
     list_response(res, &list, Format::Json)
 }
 
 /// Seconds since the epoch, for AGE columns.
 pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
 }
 
 #[cfg(test)]
@@ -149,10 +178,19 @@ mod tests {
     #[test]
     fn negotiates_tables_and_json() {
         let kubectl_get = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";
-        assert_eq!(negotiate(Some(kubectl_get), None).unwrap(), Format::Table(IncludeObject::Metadata));
-        assert_eq!(negotiate(Some(kubectl_get), Some("Object")).unwrap(), Format::Table(IncludeObject::Object));
+        assert_eq!(
+            negotiate(Some(kubectl_get), None).unwrap(),
+            Format::Table(IncludeObject::Metadata)
+        );
+        assert_eq!(
+            negotiate(Some(kubectl_get), Some("Object")).unwrap(),
+            Format::Table(IncludeObject::Object)
+        );
         assert!(negotiate(Some(kubectl_get), Some("Bogus")).is_err());
-        assert_eq!(negotiate(Some("application/json, */*"), None).unwrap(), Format::Json);
+        assert_eq!(
+            negotiate(Some("application/json, */*"), None).unwrap(),
+            Format::Json
+        );
         assert_eq!(
             negotiate(Some("application/vnd.kubernetes.protobuf,application/json"), None).unwrap(),
             Format::Json

@@ -78,7 +78,10 @@ impl Encoder {
 }
 
 fn error_event(err: &ApiError) -> Bytes {
-    Bytes::from(format!("{}\n", json!({ "type": "ERROR", "object": err.to_status() })))
+    Bytes::from(format!(
+        "{}\n",
+        json!({ "type": "ERROR", "object": err.to_status() })
+    ))
 }
 
 pub(crate) fn serve(
@@ -91,15 +94,27 @@ pub(crate) fn serve(
 ) -> ApiResult {
     let from = match params.resource_version.as_deref() {
         None | Some("") | Some("0") => None,
-        Some(rv) => Some(rv.parse::<i64>().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?),
+        Some(rv) => Some(
+            rv.parse::<i64>()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?,
+        ),
     };
     let timeout = query
         .get("timeoutSeconds")
         .and_then(|t| t.parse::<u64>().ok())
         .map_or(DEFAULT_TIMEOUT, Duration::from_secs);
-    let bookmarks = matches!(query.get("allowWatchBookmarks").map(String::as_str), Some("true" | "1"));
-    let prefix = res.info.storage_list_prefix(namespace.as_deref().filter(|_| res.info.namespaced));
-    let mut encoder = Encoder { res: res.clone(), format, headers_sent: false };
+    let bookmarks = matches!(
+        query.get("allowWatchBookmarks").map(String::as_str),
+        Some("true" | "1")
+    );
+    let prefix = res
+        .info
+        .storage_list_prefix(namespace.as_deref().filter(|_| res.info.namespaced));
+    let mut encoder = Encoder {
+        res: res.clone(),
+        format,
+        headers_sent: false,
+    };
     let (tx, rx) = mpsc::channel::<Bytes>(64);
 
     let subscription = res.cache.subscribe(from);
@@ -132,7 +147,8 @@ pub(crate) fn serve(
         }
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let mut bookmark_timer = tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
+        let mut bookmark_timer =
+            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
         loop {
             tokio::select! {
                 _ = &mut deadline => return,
@@ -163,17 +179,33 @@ pub(crate) fn serve(
         }
     });
 
-    let body = Body::from_stream(tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>));
+    let body = Body::from_stream(
+        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>),
+    );
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
-    response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    response
+        .headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("no-cache, private"),
+    );
     Ok(response)
 }
 
 fn key_matches(res: &Resource, obj: &CachedObject, prefix: &str) -> bool {
-    let name = obj.value.get("metadata").and_then(|m| m.get("name")).and_then(Value::as_str).unwrap_or_default();
-    let ns = obj.value.get("metadata").and_then(|m| m.get("namespace")).and_then(Value::as_str);
+    let name = obj
+        .value
+        .get("metadata")
+        .and_then(|m| m.get("name"))
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = obj
+        .value
+        .get("metadata")
+        .and_then(|m| m.get("namespace"))
+        .and_then(Value::as_str);
     res.info.storage_key(ns, name).starts_with(prefix)
 }
 

@@ -25,8 +25,10 @@ impl DeleteOptions {
     /// Reads a DeleteOptions body (JSON) over query-derived defaults.
     pub(crate) fn merge_body(mut self, body: &Value) -> Result<Self, ApiError> {
         if let Some(g) = body.get("gracePeriodSeconds").filter(|v| !v.is_null()) {
-            self.grace_period_seconds =
-                Some(g.as_i64().ok_or_else(|| ApiError::bad_request("gracePeriodSeconds must be an integer"))?);
+            self.grace_period_seconds = Some(
+                g.as_i64()
+                    .ok_or_else(|| ApiError::bad_request("gracePeriodSeconds must be an integer"))?,
+            );
         }
         if let Some(p) = body.get("propagationPolicy").and_then(Value::as_str) {
             self.propagation_policy = Some(p.to_string());
@@ -35,10 +37,16 @@ impl DeleteOptions {
         }
         if let Some(pre) = body.get("preconditions") {
             self.precondition_uid = pre.get("uid").and_then(Value::as_str).map(str::to_string);
-            self.precondition_resource_version =
-                pre.get("resourceVersion").and_then(Value::as_str).map(str::to_string);
+            self.precondition_resource_version = pre
+                .get("resourceVersion")
+                .and_then(Value::as_str)
+                .map(str::to_string);
         }
-        if body.get("dryRun").and_then(Value::as_array).is_some_and(|d| d.iter().any(|v| v == "All")) {
+        if body
+            .get("dryRun")
+            .and_then(Value::as_array)
+            .is_some_and(|d| d.iter().any(|v| v == "All"))
+        {
             self.dry_run = true;
         }
         Ok(self)
@@ -70,7 +78,12 @@ impl Registry {
         let namespace = res.info.namespaced.then_some(namespace).flatten();
         let key = res.key(namespace, name);
         loop {
-            let current = self.store.get(&key, None).await.map_err(store_error)?.ok_or_else(|| res.not_found(name))?;
+            let current = self
+                .store
+                .get(&key, None)
+                .await
+                .map_err(store_error)?
+                .ok_or_else(|| res.not_found(name))?;
             let old = watch_cache::CachedObject::from_kv(&current)
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
             check_preconditions(res, name, &old.value, current.mod_revision, opts)?;
@@ -78,20 +91,34 @@ impl Registry {
             let mut marked = old.value.clone();
             let mut finalizers = object::finalizers(&marked);
             match opts.propagation_policy.as_deref() {
-                Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => finalizers.push("orphan".into()),
+                Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {
+                    finalizers.push("orphan".into())
+                }
                 Some("Foreground") if !finalizers.iter().any(|f| f == "foregroundDeletion") => {
                     finalizers.push("foregroundDeletion".into())
                 }
                 _ => {}
             }
-            let grace = res.strategy.graceful_delete_seconds(&marked, opts.grace_period_seconds).filter(|g| *g > 0);
-            let keep = !finalizers.is_empty() || grace.is_some() || res.strategy.begin_delete(&mut marked);
+            let grace = res
+                .strategy
+                .graceful_delete_seconds(&marked, opts.grace_period_seconds)
+                .filter(|g| *g > 0);
+            // Always asked, so that an object with finalizers is also marked (a namespace goes
+            // Terminating whatever else holds it).
+            let strategy_keeps = res.strategy.begin_delete(&mut marked);
+            let keep = strategy_keeps || !finalizers.is_empty() || grace.is_some();
             if !keep {
                 if opts.dry_run {
-                    return Ok(Deleted { object: old, gone: true });
+                    return Ok(Deleted {
+                        object: old,
+                        gone: true,
+                    });
                 }
                 return match self.store.delete(&key, Some(current.mod_revision)).await {
-                    Ok(_) => Ok(Deleted { object: old, gone: true }),
+                    Ok(_) => Ok(Deleted {
+                        object: old,
+                        gone: true,
+                    }),
                     Err(StoreError::Conflict { .. }) => continue,
                     Err(StoreError::NotFound { .. }) => Err(res.not_found(name)),
                     Err(e) => Err(store_error(e)),
@@ -99,12 +126,16 @@ impl Registry {
             }
             if object::is_deleting(&old.value) && object::finalizers(&old.value) == finalizers {
                 // Already marked; upstream answers with the object as it is.
-                return Ok(Deleted { object: old, gone: false });
+                return Ok(Deleted {
+                    object: old,
+                    gone: false,
+                });
             }
             {
                 let m = meta_mut(&mut marked);
                 if !m.contains_key("deletionTimestamp") || m["deletionTimestamp"].is_null() {
-                    let at = std::time::SystemTime::now() + std::time::Duration::from_secs(grace.unwrap_or(0) as u64);
+                    let at = std::time::SystemTime::now()
+                        + std::time::Duration::from_secs(grace.unwrap_or(0) as u64);
                     m.insert("deletionTimestamp".into(), json!(object::rfc3339(at)));
                     m.insert("deletionGracePeriodSeconds".into(), json!(grace.unwrap_or(0)));
                 }
@@ -114,10 +145,22 @@ impl Registry {
                 m.remove("resourceVersion");
             }
             if opts.dry_run {
-                return Ok(Deleted { object: decode(&marked, current.mod_revision)?, gone: false });
+                return Ok(Deleted {
+                    object: decode(&marked, current.mod_revision)?,
+                    gone: false,
+                });
             }
-            match self.store.update(&key, encode_for_storage(&marked)?, current.mod_revision).await {
-                Ok(kv) => return Ok(Deleted { object: decode(&marked, kv.mod_revision)?, gone: false }),
+            match self
+                .store
+                .update(&key, encode_for_storage(&marked)?, current.mod_revision)
+                .await
+            {
+                Ok(kv) => {
+                    return Ok(Deleted {
+                        object: decode(&marked, kv.mod_revision)?,
+                        gone: false,
+                    });
+                }
                 Err(StoreError::Conflict { .. }) => continue,
                 Err(StoreError::NotFound { .. }) => return Err(res.not_found(name)),
                 Err(e) => return Err(store_error(e)),

@@ -40,20 +40,29 @@ impl ListParams {
                     let supported = matches!(field, "metadata.name" | "metadata.namespace")
                         || res.info.field_selectors.contains(&field);
                     if !supported {
-                        return Err(ApiError::bad_request(format!("field label not supported: {field}")));
+                        return Err(ApiError::bad_request(format!(
+                            "field label not supported: {field}"
+                        )));
                     }
                 }
                 Some(sel)
             }
             None => None,
         };
-        Ok(ListParams { label_selector, field_selector, ..Default::default() })
+        Ok(ListParams {
+            label_selector,
+            field_selector,
+            ..Default::default()
+        })
     }
 
     /// Whether an object passes both selectors.
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         if let Some(sel) = &self.label_selector {
-            let labels = obj.get("metadata").and_then(|m| m.get("labels")).unwrap_or(&Value::Null);
+            let labels = obj
+                .get("metadata")
+                .and_then(|m| m.get("labels"))
+                .unwrap_or(&Value::Null);
             if !sel.matches_value(labels) {
                 return false;
             }
@@ -84,11 +93,13 @@ fn encode_continue(revision: i64, start_key: &str) -> String {
 }
 
 fn decode_continue(token: &str) -> Option<(i64, String)> {
-    if token.len() % 2 != 0 {
+    if !token.len().is_multiple_of(2) {
         return None;
     }
-    let bytes: Option<Vec<u8>> =
-        (0..token.len()).step_by(2).map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok()).collect();
+    let bytes: Option<Vec<u8>> = (0..token.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(token.get(i..i + 2)?, 16).ok())
+        .collect();
     let raw = String::from_utf8(bytes?).ok()?;
     let (rev, key) = raw.split_once('\n')?;
     Some((rev.parse().ok()?, key.to_string()))
@@ -108,7 +119,9 @@ impl Registry {
         if let Some(m) = params.resource_version_match.as_deref()
             && !matches!(m, "Exact" | "NotOlderThan")
         {
-            return Err(ApiError::bad_request(format!("unsupported resourceVersionMatch: {m}")));
+            return Err(ApiError::bad_request(format!(
+                "unsupported resourceVersionMatch: {m}"
+            )));
         }
 
         // resourceVersion=0 without a continue token: any recent state will do; serve it from
@@ -116,7 +129,12 @@ impl Registry {
         if rv == Some("0") && params.continue_token.is_none() && !exact {
             let (objects, revision) = res.cache.snapshot_prefix(&prefix);
             let items = objects.into_iter().filter(|o| params.matches(&o.value)).collect();
-            return Ok(ListResult { items, revision, continue_token: None, remaining: None });
+            return Ok(ListResult {
+                items,
+                revision,
+                continue_token: None,
+                remaining: None,
+            });
         }
 
         let (mut at, mut start) = (None, None);
@@ -127,7 +145,9 @@ impl Registry {
             at = Some(rev);
             start = Some(key);
         } else if let Some(rv) = rv {
-            let rv: i64 = rv.parse().map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?;
+            let rv: i64 = rv
+                .parse()
+                .map_err(|_| ApiError::bad_request(format!("invalid resourceVersion {rv:?}")))?;
             if exact {
                 at = Some(rv);
             } else {
@@ -156,7 +176,9 @@ impl Registry {
                 })?;
             at = Some(page.revision);
             for kv in &page.items {
-                let Some(obj) = watch_cache::CachedObject::from_kv(kv) else { continue };
+                let Some(obj) = watch_cache::CachedObject::from_kv(kv) else {
+                    continue;
+                };
                 if params.matches(&obj.value) {
                     items.push(obj);
                 }
@@ -174,7 +196,14 @@ impl Registry {
                     });
                 }
                 Some(next) => start = Some(next),
-                None => return Ok(ListResult { items, revision, continue_token: None, remaining: None }),
+                None => {
+                    return Ok(ListResult {
+                        items,
+                        revision,
+                        continue_token: None,
+                        remaining: None,
+                    });
+                }
             }
         }
     }
@@ -187,7 +216,10 @@ mod tests {
     #[test]
     fn continue_tokens_round_trip() {
         let token = encode_continue(42, "/pods/default/web-1");
-        assert_eq!(decode_continue(&token), Some((42, "/pods/default/web-1".to_string())));
+        assert_eq!(
+            decode_continue(&token),
+            Some((42, "/pods/default/web-1".to_string()))
+        );
         assert_eq!(decode_continue("zz"), None);
         assert_eq!(decode_continue("abc"), None);
     }

@@ -3,12 +3,12 @@
 
 mod delete;
 mod list;
-pub(crate) mod scale;
 pub(crate) mod object;
+pub(crate) mod scale;
 pub(crate) mod strategies;
 pub(crate) mod strategy;
-pub(crate) mod write;
 pub(crate) mod watch_cache;
+pub(crate) mod write;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -32,20 +32,14 @@ pub(crate) struct Resource {
 
 impl std::fmt::Debug for Resource {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Resource").field("group", &self.info.group).field("plural", &self.info.plural).finish()
+        f.debug_struct("Resource")
+            .field("group", &self.info.group)
+            .field("plural", &self.info.plural)
+            .finish()
     }
 }
 
 impl Resource {
-    /// The group-qualified resource name used in error messages: `pods`, `deployments.apps`.
-    pub(crate) fn qualified(&self) -> String {
-        if self.info.group.is_empty() {
-            self.info.plural.to_string()
-        } else {
-            format!("{}.{}", self.info.plural, self.info.group)
-        }
-    }
-
     pub(crate) fn not_found(&self, name: &str) -> ApiError {
         ApiError::not_found(self.info.group, self.info.plural, name)
     }
@@ -65,16 +59,24 @@ pub(crate) struct Registry {
 
 impl std::fmt::Debug for Registry {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Registry").field("resources", &self.resources.len()).finish()
+        f.debug_struct("Registry")
+            .field("resources", &self.resources.len())
+            .finish()
     }
 }
 
 impl Registry {
     /// Builds the registry of built-in resources, starting one watch cache per storage prefix.
-    pub(crate) async fn new(store: Arc<dyn Store>, settings: strategies::Settings) -> Result<Registry, StoreError> {
+    pub(crate) async fn new(
+        store: Arc<dyn Store>,
+        settings: strategies::Settings,
+    ) -> Result<Registry, StoreError> {
         let mut caches: HashMap<&'static str, Arc<WatchCache>> = HashMap::new();
         let mut resources = HashMap::new();
-        for info in resources::RESOURCES.iter().filter(|r| !r.storage_prefix.is_empty()) {
+        for info in resources::RESOURCES
+            .iter()
+            .filter(|r| !r.storage_prefix.is_empty())
+        {
             let cache = match caches.get(info.storage_prefix) {
                 Some(cache) => cache.clone(),
                 None => {
@@ -84,18 +86,35 @@ impl Registry {
                 }
             };
             let strategy = strategies::for_resource(info, &settings, &cache);
-            let resource = Arc::new(Resource { info: *info, strategy, cache });
-            resources.insert((info.group.to_string(), info.version.to_string(), info.plural.to_string()), resource);
+            let resource = Arc::new(Resource {
+                info: *info,
+                strategy,
+                cache,
+            });
+            resources.insert(
+                (
+                    info.group.to_string(),
+                    info.version.to_string(),
+                    info.plural.to_string(),
+                ),
+                resource,
+            );
         }
         let namespaces = resources
             .get(&(String::new(), "v1".to_string(), "namespaces".to_string()))
             .cloned()
             .ok_or_else(|| StoreError::InvalidArgument("resource table has no namespaces".into()))?;
-        Ok(Registry { store, resources, namespaces })
+        Ok(Registry {
+            store,
+            resources,
+            namespaces,
+        })
     }
 
     pub(crate) fn get_resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
-        self.resources.get(&(group.to_string(), version.to_string(), plural.to_string())).cloned()
+        self.resources
+            .get(&(group.to_string(), version.to_string(), plural.to_string()))
+            .cloned()
     }
 
     /// Reads one object (a consistent read from the store).
@@ -105,7 +124,11 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
     ) -> Result<Arc<CachedObject>, ApiError> {
-        let kv = self.store.get(&res.key(namespace, name), None).await.map_err(store_error)?;
+        let kv = self
+            .store
+            .get(&res.key(namespace, name), None)
+            .await
+            .map_err(store_error)?;
         let kv = kv.ok_or_else(|| res.not_found(name))?;
         watch_cache::CachedObject::from_kv(&kv).ok_or_else(|| corrupt(&kv.key))
     }
@@ -115,9 +138,12 @@ impl Registry {
         let key = self.namespaces.key(None, namespace);
         match self.namespaces.cache.get(&key) {
             None => Err(ApiError::not_found("", "namespaces", namespace)),
-            Some(ns) if object::is_deleting(&ns.value) => {
-                Err(ApiError::namespace_terminating("", "namespaces", namespace, namespace))
-            }
+            Some(ns) if object::is_deleting(&ns.value) => Err(ApiError::namespace_terminating(
+                "",
+                "namespaces",
+                namespace,
+                namespace,
+            )),
             Some(_) => Ok(()),
         }
     }
@@ -133,7 +159,9 @@ pub(crate) fn store_error(err: StoreError) -> ApiError {
             ApiError::too_large_resource_version(requested.max(0) as u64, current.max(0) as u64, 1)
         }
         StoreError::InvalidArgument(msg) => ApiError::bad_request(msg),
-        StoreError::NotFound { key } | StoreError::AlreadyExists { key } | StoreError::Conflict { key, .. } => {
+        StoreError::NotFound { key }
+        | StoreError::AlreadyExists { key }
+        | StoreError::Conflict { key, .. } => {
             ApiError::internal(format!("unexpected storage state for {key}"))
         }
         StoreError::Unavailable(e) => ApiError::service_unavailable(format!("storage unavailable: {e}")),
@@ -158,5 +186,7 @@ pub(crate) fn encode_for_storage(obj: &Value) -> Result<bytes::Bytes, ApiError> 
         meta.remove("resourceVersion");
         meta.remove("selfLink");
     }
-    serde_json::to_vec(&obj).map(bytes::Bytes::from).map_err(|e| ApiError::internal(e.to_string()))
+    serde_json::to_vec(&obj)
+        .map(bytes::Bytes::from)
+        .map_err(|e| ApiError::internal(e.to_string()))
 }

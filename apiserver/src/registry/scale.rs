@@ -38,13 +38,30 @@ pub(crate) fn to_scale(obj: &CachedObject) -> Value {
 /// A label selector rendered as a string (`app=web,tier in (a,b)`); replicationcontrollers use a
 /// plain map.
 fn selector_string(selector: &Value) -> String {
-    let labels = selector.get("matchLabels").or(Some(selector)).and_then(Value::as_object);
+    let labels = selector
+        .get("matchLabels")
+        .or(Some(selector))
+        .and_then(Value::as_object);
     let mut parts: Vec<String> = labels
-        .map(|m| m.iter().filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}"))).collect())
+        .map(|m| {
+            m.iter()
+                .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
+                .collect()
+        })
         .unwrap_or_default();
-    for expr in selector.get("matchExpressions").and_then(Value::as_array).into_iter().flatten() {
+    for expr in selector
+        .get("matchExpressions")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+    {
         let key = expr["key"].as_str().unwrap_or_default();
-        let values: Vec<&str> = expr["values"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let values: Vec<&str> = expr["values"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
         parts.push(match expr["operator"].as_str().unwrap_or_default() {
             "In" => format!("{key} in ({})", values.join(",")),
             "NotIn" => format!("{key} notin ({})", values.join(",")),
@@ -71,16 +88,20 @@ impl Registry {
         let scale = to_scale(&current);
         let next = match change {
             ScaleChange::Replace(body) => body.clone(),
-            ScaleChange::Patch(PatchType::Json, patch) => p::apply_json_patch(&scale, patch).map_err(patch_error)?,
-            ScaleChange::Patch(PatchType::Merge, patch) => p::apply_merge_patch(&scale, patch).map_err(patch_error)?,
+            ScaleChange::Patch(PatchType::Json, patch) => {
+                p::apply_json_patch(&scale, patch).map_err(patch_error)?
+            }
+            ScaleChange::Patch(PatchType::Merge, patch) => {
+                p::apply_merge_patch(&scale, patch).map_err(patch_error)?
+            }
             ScaleChange::Patch(PatchType::StrategicMerge, patch) => {
                 p::apply_strategic_merge_patch(&scale, patch, &p::schema_for("autoscaling", "Scale"))
                     .map_err(patch_error)?
             }
         };
-        let replicas = next["spec"]["replicas"].as_i64().ok_or_else(|| {
-            ApiError::bad_request("Scale spec.replicas must be an integer")
-        })?;
+        let replicas = next["spec"]["replicas"]
+            .as_i64()
+            .ok_or_else(|| ApiError::bad_request("Scale spec.replicas must be an integer"))?;
         if replicas < 0 {
             let path = rudder_api::validation::FieldPath::new("spec").child("replicas");
             let err = rudder_api::validation::FieldError::invalid(
@@ -91,10 +112,14 @@ impl Registry {
             return Err(ApiError::invalid("autoscaling", "Scale", name, &[err]));
         }
         let mut patch = json!({ "spec": { "replicas": replicas } });
-        if let Some(rv) = next["metadata"]["resourceVersion"].as_str().filter(|rv| !rv.is_empty()) {
+        if let Some(rv) = next["metadata"]["resourceVersion"]
+            .as_str()
+            .filter(|rv| !rv.is_empty())
+        {
             patch["metadata"] = json!({ "resourceVersion": rv });
         }
-        self.patch(res, namespace, name, PatchType::Merge, &patch, false, dry_run).await
+        self.patch(res, namespace, name, PatchType::Merge, &patch, false, dry_run)
+            .await
     }
 }
 

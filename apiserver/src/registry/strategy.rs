@@ -15,6 +15,14 @@ pub(crate) enum WriteKind {
 }
 
 pub(crate) trait Strategy: Send + Sync + 'static {
+    /// A body upstream could not even decode into its Go type (for example a secret's `data`
+    /// value that is not base64). Returns the decoder's message; the request then fails with
+    /// 400 BadRequest `<Kind> in version "<version>" cannot be handled as a <Kind>: <message>`.
+    /// Checked before defaulting.
+    fn decode_error(&self, _obj: &Value) -> Option<String> {
+        None
+    }
+
     /// Upstream defaulting (what `kubectl get -o yaml` shows for fields the user left out). Runs
     /// on every create and update, like upstream's decode-time defaulting.
     fn default(&self, _obj: &mut Value) {}
@@ -24,6 +32,10 @@ pub(crate) trait Strategy: Send + Sync + 'static {
 
     /// Adjusts an update given the stored object (for example keeps immutable derived fields).
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
+
+    /// Normalizes the object after validation, just before it is stored (upstream's
+    /// `Canonicalize`; runs once the final name of a `generateName` create is known).
+    fn canonicalize(&self, _obj: &mut Value) {}
 
     /// Kind-specific validation; metadata is validated generically. `old` is set on updates.
     fn validate(&self, _obj: &Value, _old: Option<&Value>, _write: WriteKind) -> Vec<FieldError> {

@@ -13,7 +13,7 @@ use futures::StreamExt;
 use parking_lot::RwLock;
 use rudder_store::{KeyValue, ListOptions, Revision, Store, StoreError, WatchEvent};
 use serde_json::Value;
-use tokio::sync::{broadcast, watch};
+use tokio::sync::broadcast;
 
 use super::object;
 
@@ -41,7 +41,11 @@ pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObjec
     let mut value: Value = serde_json::from_slice(bytes).ok()?;
     object::set_resource_version(&mut value, revision);
     let json = Bytes::from(serde_json::to_vec(&value).ok()?);
-    Some(Arc::new(CachedObject { value, json, revision }))
+    Some(Arc::new(CachedObject {
+        value,
+        json,
+        revision,
+    }))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -49,16 +53,6 @@ pub(crate) enum EventType {
     Added,
     Modified,
     Deleted,
-}
-
-impl EventType {
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            EventType::Added => "ADDED",
-            EventType::Modified => "MODIFIED",
-            EventType::Deleted => "DELETED",
-        }
-    }
 }
 
 #[derive(Debug)]
@@ -93,13 +87,13 @@ pub(crate) struct WatchCache {
     prefix: String,
     state: RwLock<CacheState>,
     fanout: broadcast::Sender<Fanout>,
-    /// The revision the cache has caught up to, for readers that wait for freshness.
-    caught_up: watch::Sender<Revision>,
 }
 
 impl std::fmt::Debug for WatchCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WatchCache").field("prefix", &self.prefix).finish()
+        f.debug_struct("WatchCache")
+            .field("prefix", &self.prefix)
+            .finish()
     }
 }
 
@@ -127,7 +121,6 @@ impl WatchCache {
             prefix,
             state: RwLock::new(CacheState::default()),
             fanout,
-            caught_up: watch::channel(0).0,
         });
         let stream = cache.load(&*store).await?;
         tokio::spawn(follow(Arc::downgrade(&cache), store, stream));
@@ -146,15 +139,25 @@ impl WatchCache {
                 }
             }
             match page.next_key {
-                Some(next) => opts = ListOptions { start_key: Some(next), at: Some(page.revision), limit: Some(1000) },
+                Some(next) => {
+                    opts = ListOptions {
+                        start_key: Some(next),
+                        at: Some(page.revision),
+                        limit: Some(1000),
+                    }
+                }
                 None => break page.revision,
             }
         };
         let stream = store.watch(&self.prefix, revision).await?;
         let mut state = self.state.write();
-        *state = CacheState { objects, history: VecDeque::new(), revision, oldest: revision };
+        *state = CacheState {
+            objects,
+            history: VecDeque::new(),
+            revision,
+            oldest: revision,
+        };
         drop(state);
-        self.caught_up.send_replace(revision);
         Ok(stream)
     }
 
@@ -169,13 +172,23 @@ impl WatchCache {
                     return;
                 };
                 let prev = state.objects.insert(kv.key, obj.clone());
-                let kind = if prev.is_some() { EventType::Modified } else { EventType::Added };
-                CacheEvent { kind, object: obj, prev, revision }
+                let kind = if prev.is_some() {
+                    EventType::Modified
+                } else {
+                    EventType::Added
+                };
+                CacheEvent {
+                    kind,
+                    object: obj,
+                    prev,
+                    revision,
+                }
             }
             WatchEvent::Delete { key, prev, .. } => {
                 let cached = state.objects.remove(&key);
                 let last = cached.as_ref().map(|o| o.value.clone()).or_else(|| {
-                    prev.as_ref().and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
+                    prev.as_ref()
+                        .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
                 });
                 let Some(mut last) = last else {
                     state.revision = revision;
@@ -183,23 +196,32 @@ impl WatchCache {
                 };
                 // Upstream sends a deleted object stamped with the deletion's revision.
                 object::set_resource_version(&mut last, revision);
-                let Ok(json) = serde_json::to_vec(&last) else { return };
-                let obj = Arc::new(CachedObject { value: last, json: Bytes::from(json), revision });
-                CacheEvent { kind: EventType::Deleted, object: obj, prev: cached, revision }
+                let Ok(json) = serde_json::to_vec(&last) else {
+                    return;
+                };
+                let obj = Arc::new(CachedObject {
+                    value: last,
+                    json: Bytes::from(json),
+                    revision,
+                });
+                CacheEvent {
+                    kind: EventType::Deleted,
+                    object: obj,
+                    prev: cached,
+                    revision,
+                }
             }
         };
         let cache_event = Arc::new(cache_event);
         state.history.push_back(cache_event.clone());
-        if state.history.len() > HISTORY {
-            if let Some(dropped) = state.history.pop_front() {
-                state.oldest = dropped.revision;
-            }
+        if state.history.len() > HISTORY
+            && let Some(dropped) = state.history.pop_front()
+        {
+            state.oldest = dropped.revision;
         }
         state.revision = revision;
         // Sent under the lock so that a subscriber sees each event either in its snapshot or live.
         let _ = self.fanout.send(Fanout::Event(cache_event));
-        drop(state);
-        self.caught_up.send_replace(revision);
     }
 
     /// Current objects, in key order, with the revision they reflect.
@@ -224,12 +246,6 @@ impl WatchCache {
         self.state.read().objects.get(key).cloned()
     }
 
-    /// Waits until the cache has seen `revision` (bounded by `deadline`); false on timeout.
-    pub(crate) async fn wait_for(&self, revision: Revision, deadline: std::time::Duration) -> bool {
-        let mut rx = self.caught_up.subscribe();
-        tokio::time::timeout(deadline, rx.wait_for(|&r| r >= revision)).await.is_ok_and(|r| r.is_ok())
-    }
-
     pub(crate) fn revision(&self) -> Revision {
         self.state.read().revision
     }
@@ -249,7 +265,12 @@ impl WatchCache {
             Some(rv) if rv < state.oldest => Err(SubscribeError::TooOld(rv, state.oldest)),
             Some(rv) => Ok(Subscription {
                 initial: Vec::new(),
-                history: state.history.iter().filter(|e| e.revision > rv).cloned().collect(),
+                history: state
+                    .history
+                    .iter()
+                    .filter(|e| e.revision > rv)
+                    .cloned()
+                    .collect(),
                 live,
                 revision: state.revision.max(rv),
             }),
@@ -259,7 +280,11 @@ impl WatchCache {
 
 /// Follows the store watch; on a break (for example after falling behind compaction) reloads the
 /// cache and tells current watchers to restart.
-async fn follow(cache: std::sync::Weak<WatchCache>, store: Arc<dyn Store>, mut stream: rudder_store::WatchStream) {
+async fn follow(
+    cache: std::sync::Weak<WatchCache>,
+    store: Arc<dyn Store>,
+    mut stream: rudder_store::WatchStream,
+) {
     loop {
         while let Some(item) = stream.next().await {
             let Some(cache) = cache.upgrade() else { return };

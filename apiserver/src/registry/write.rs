@@ -17,7 +17,12 @@ use super::{Registry, Resource, encode_for_storage, store_error};
 const MAX_RETRIES: usize = 16;
 
 /// The metadata fields the server owns: kept from the stored object on every update.
-const SYSTEM_FIELDS: &[&str] = &["uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds"];
+const SYSTEM_FIELDS: &[&str] = &[
+    "uid",
+    "creationTimestamp",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+];
 
 /// A patch body and how to apply it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -37,6 +42,10 @@ impl Registry {
         dry_run: bool,
     ) -> Result<Arc<CachedObject>, ApiError> {
         check_type(res, &mut obj)?;
+        check_decodable(res, &obj)?;
+        if let Some(ns) = namespace.filter(|_| res.info.namespaced) {
+            self.check_namespace_open(ns)?;
+        }
         let namespace = res.info.namespaced.then_some(namespace).flatten();
         match (object::namespace(&obj), namespace) {
             (Some(body), Some(url)) if body != url => {
@@ -52,7 +61,12 @@ impl Registry {
                 Some(ns) => m.insert("namespace".into(), json!(ns)),
                 None => m.remove("namespace"),
             };
-            for field in ["resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds", "selfLink"] {
+            for field in [
+                "resourceVersion",
+                "deletionTimestamp",
+                "deletionGracePeriodSeconds",
+                "selfLink",
+            ] {
                 m.remove(field);
             }
             m.insert("uid".into(), json!(object::new_uid()));
@@ -63,23 +77,30 @@ impl Registry {
                 m.remove("generation");
             }
         }
-        res.strategy.default(&mut obj);
-        res.strategy.prepare_for_create(&mut obj);
         let generate = object::name(&obj).is_none() && object::meta_str(&obj, "generateName").is_some();
+        let template = obj;
         for attempt in 0.. {
+            // The name is settled first so that defaulting can use it (job labels, for example).
+            let mut obj = template.clone();
             if generate {
-                let base = object::meta_str(&obj, "generateName").unwrap_or_default().to_string();
+                let base = object::meta_str(&obj, "generateName")
+                    .unwrap_or_default()
+                    .to_string();
                 meta_mut(&mut obj).insert("name".into(), json!(format!("{base}{}", object::random_suffix())));
             }
-            let mut errors = validation::validate_object_meta(meta_value(&obj), res.info.namespaced, res.strategy.name_validator());
+            res.strategy.default(&mut obj);
+            res.strategy.prepare_for_create(&mut obj);
+            let mut errors = validation::validate_object_meta(
+                meta_value(&obj),
+                res.info.namespaced,
+                res.strategy.name_validator(),
+            );
             errors.extend(res.strategy.validate(&obj, None, WriteKind::Create));
             if !errors.is_empty() {
                 return Err(invalid(res, &obj, errors));
             }
+            res.strategy.canonicalize(&mut obj);
             let name = object::name(&obj).unwrap_or_default().to_string();
-            if let Some(ns) = namespace {
-                self.check_namespace_open(ns)?;
-            }
             let key = res.key(namespace, &name);
             if dry_run {
                 if self.store.get(&key, None).await.map_err(store_error)?.is_some() {
@@ -116,7 +137,10 @@ impl Registry {
             )));
         }
         let precondition = resource_version(&body)?;
-        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |_| Ok(body.clone())).await
+        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |_| {
+            Ok(body.clone())
+        })
+        .await
     }
 
     /// Applies a patch to the current object and writes the result (PATCH).
@@ -181,6 +205,7 @@ impl Registry {
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
             let mut new = compute(&old.value)?;
             check_type(res, &mut new)?;
+            check_decodable(res, &new)?;
             self.prepare_update(res, &mut new, &old.value, status)?;
             if same_object(&new, &old.value) {
                 return Ok(old);
@@ -189,16 +214,25 @@ impl Registry {
                 return echo(&new, current.mod_revision);
             }
             // An object being deleted whose last finalizer just went is removed.
-            if object::is_deleting(&new) && object::finalizers(&new).is_empty() && res.strategy.can_remove(&new) {
+            if object::is_deleting(&new)
+                && object::finalizers(&new).is_empty()
+                && res.strategy.can_remove(&new)
+            {
                 return match self.store.delete(&key, Some(current.mod_revision)).await {
                     Ok((_, revision)) => echo(&new, revision),
                     Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
-                    Err(StoreError::Conflict { .. }) => Err(ApiError::conflict(res.info.group, res.info.plural, name)),
+                    Err(StoreError::Conflict { .. }) => {
+                        Err(ApiError::conflict(res.info.group, res.info.plural, name))
+                    }
                     Err(StoreError::NotFound { .. }) => Err(res.not_found(name)),
                     Err(e) => Err(store_error(e)),
                 };
             }
-            match self.store.update(&key, encode_for_storage(&new)?, current.mod_revision).await {
+            match self
+                .store
+                .update(&key, encode_for_storage(&new)?, current.mod_revision)
+                .await
+            {
                 Ok(kv) => return echo(&new, kv.mod_revision),
                 Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
                 Err(StoreError::Conflict { .. }) => {
@@ -213,7 +247,13 @@ impl Registry {
 
     /// Carries system metadata over from the stored object, splits spec and status, bumps the
     /// generation, defaults and validates.
-    fn prepare_update(&self, res: &Resource, new: &mut Value, old: &Value, status: bool) -> Result<(), ApiError> {
+    fn prepare_update(
+        &self,
+        res: &Resource,
+        new: &mut Value,
+        old: &Value,
+        status: bool,
+    ) -> Result<(), ApiError> {
         let has_status = res.info.subresource("status").is_some();
         if status {
             // Through /status only the status changes (upstream's ResetObjectMetaForStatus).
@@ -267,11 +307,26 @@ impl Registry {
             let next = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
             meta_mut(new).insert("generation".into(), json!(next));
         }
-        let mut errors = validation::validate_object_meta(meta_value(new), res.info.namespaced, res.strategy.name_validator());
-        errors.extend(validation::validate_object_meta_update(meta_value(new), meta_value(old)));
-        let kind = if status { WriteKind::StatusUpdate } else { WriteKind::Update };
+        let mut errors = validation::validate_object_meta(
+            meta_value(new),
+            res.info.namespaced,
+            res.strategy.name_validator(),
+        );
+        errors.extend(validation::validate_object_meta_update(
+            meta_value(new),
+            meta_value(old),
+        ));
+        let kind = if status {
+            WriteKind::StatusUpdate
+        } else {
+            WriteKind::Update
+        };
         errors.extend(res.strategy.validate(new, Some(old), kind));
-        if errors.is_empty() { Ok(()) } else { Err(invalid(res, new, errors)) }
+        if !errors.is_empty() {
+            return Err(invalid(res, new, errors));
+        }
+        res.strategy.canonicalize(new);
+        Ok(())
     }
 }
 
@@ -312,9 +367,27 @@ fn check_type(res: &Resource, obj: &mut Value) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Refuses a body upstream could not decode into its type, with upstream's message.
+fn check_decodable(res: &Resource, obj: &Value) -> Result<(), ApiError> {
+    match res.strategy.decode_error(obj) {
+        None => Ok(()),
+        Some(message) => {
+            let kind = res.info.kind;
+            Err(ApiError::bad_request(format!(
+                "{kind} in version \"{}\" cannot be handled as a {kind}: {message}",
+                res.info.version
+            )))
+        }
+    }
+}
+
 /// The `metadata.resourceVersion` a client sent, as a precondition.
 fn resource_version(obj: &Value) -> Result<Option<i64>, ApiError> {
-    match obj.get("metadata").and_then(|m| m.get("resourceVersion")).and_then(Value::as_str) {
+    match obj
+        .get("metadata")
+        .and_then(|m| m.get("resourceVersion"))
+        .and_then(Value::as_str)
+    {
         None | Some("") => Ok(None),
         Some(rv) => rv
             .parse()
@@ -327,7 +400,10 @@ fn resource_version(obj: &Value) -> Result<Option<i64>, ApiError> {
 fn spec_changed(new: &Value, old: &Value) -> bool {
     fn strip(v: &Value) -> Vec<(&String, &Value)> {
         match v.as_object() {
-            Some(map) => map.iter().filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status")).collect(),
+            Some(map) => map
+                .iter()
+                .filter(|(k, _)| !matches!(k.as_str(), "metadata" | "status"))
+                .collect(),
             None => Vec::new(),
         }
     }

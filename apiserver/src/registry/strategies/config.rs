@@ -21,13 +21,18 @@ pub(crate) struct Secrets;
 /// The first value of a base64 map that Go would refuse to decode, as the decoder reports it.
 fn base64_error(obj: &Value, field: &str) -> Option<String> {
     let map = at(obj, field).as_object()?;
-    map.values().filter_map(Value::as_str).find_map(|v| go_base64_decode(v).err())
+    map.values()
+        .filter_map(Value::as_str)
+        .find_map(|v| go_base64_decode(v).err())
 }
 
 /// The decoded byte size of the base64 values in `obj.field`.
 fn decoded_size(obj: &Value, field: &str) -> usize {
     at(obj, field).as_object().map_or(0, |m| {
-        m.values().filter_map(Value::as_str).map(|v| go_base64_decode(v).map_or(0, |b| b.len())).sum()
+        m.values()
+            .filter_map(Value::as_str)
+            .map(|v| go_base64_decode(v).map_or(0, |b| b.len()))
+            .sum()
     })
 }
 
@@ -36,7 +41,11 @@ fn validate_keys(obj: &Value, field: &str, errs: &mut Vec<FieldError>) {
         let path = FieldPath::new(field);
         for key in map.keys() {
             let p = path.key(key);
-            errs.extend(config_map_key_errors(key).into_iter().map(|m| FieldError::invalid(&p, key.as_str(), m)));
+            errs.extend(
+                config_map_key_errors(key)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&p, key.as_str(), m)),
+            );
         }
     }
 }
@@ -78,14 +87,22 @@ impl Strategy for ConfigMaps {
             for (key, value) in data {
                 if binary.get(key).is_some() {
                     let p = FieldPath::new("data").key(key);
-                    errs.push(FieldError::invalid(&p, key.as_str(), "duplicate of key present in binaryData"));
+                    errs.push(FieldError::invalid(
+                        &p,
+                        key.as_str(),
+                        "duplicate of key present in binaryData",
+                    ));
                 }
                 size += value.as_str().map_or(0, str::len);
             }
         }
         validate_keys(obj, "binaryData", &mut errs);
         if let Some(e) = base64_error(obj, "binaryData") {
-            errs.push(FieldError::invalid(&FieldPath::new("binaryData"), BadValue::Omitted, e));
+            errs.push(FieldError::invalid(
+                &FieldPath::new("binaryData"),
+                BadValue::Omitted,
+                e,
+            ));
         }
         size += decoded_size(obj, "binaryData");
         if size > MAX_SIZE {
@@ -111,21 +128,28 @@ impl Strategy for Secrets {
         if let Some(e) = base64_error(obj, "data") {
             return Some(e);
         }
-        let bad = at(obj, "stringData").as_object()?.values().find(|v| !v.is_string() && !v.is_null())?;
+        let bad = at(obj, "stringData")
+            .as_object()?
+            .values()
+            .find(|v| !v.is_string() && !v.is_null())?;
         let kind = match bad {
             Value::Bool(_) => "bool",
             Value::Number(_) => "number",
             Value::Array(_) => "array",
             _ => "object",
         };
-        Some(format!("json: cannot unmarshal {kind} into Go struct field Secret.stringData of type string"))
+        Some(format!(
+            "json: cannot unmarshal {kind} into Go struct field Secret.stringData of type string"
+        ))
     }
 
     fn default(&self, obj: &mut Value) {
         canonical_base64(obj, "data");
         let Some(root) = obj.as_object_mut() else { return };
         default_str(root, "type", "Opaque");
-        let Some(Value::Object(string_data)) = root.remove("stringData") else { return };
+        let Some(Value::Object(string_data)) = root.remove("stringData") else {
+            return;
+        };
         let data = match root.get_mut("data") {
             Some(Value::Object(m)) => m,
             _ => {
@@ -148,7 +172,11 @@ impl Strategy for Secrets {
         if let Some(old) = old {
             let (n, o) = (s(obj, "type"), s(old, "type"));
             if n != o {
-                errs.push(FieldError::invalid(&FieldPath::new("type"), n, "field is immutable"));
+                errs.push(FieldError::invalid(
+                    &FieldPath::new("type"),
+                    n,
+                    "field is immutable",
+                ));
             }
             validate_immutable(obj, old, &["data"], &mut errs);
         }
@@ -173,14 +201,23 @@ fn validate_secret_type(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     match s(obj, "type") {
         "kubernetes.io/service-account-token" => {
-            let name = at(at(at(obj, "metadata"), "annotations"), "kubernetes.io/service-account.name");
+            let name = at(
+                at(at(obj, "metadata"), "annotations"),
+                "kubernetes.io/service-account.name",
+            );
             if name.as_str().unwrap_or("").is_empty() {
-                let p = FieldPath::new("metadata").child("annotations").key("kubernetes.io/service-account.name");
+                let p = FieldPath::new("metadata")
+                    .child("annotations")
+                    .key("kubernetes.io/service-account.name");
                 errs.push(FieldError::required(&p, ""));
             }
         }
         t @ ("kubernetes.io/dockercfg" | "kubernetes.io/dockerconfigjson") => {
-            let key = if t == "kubernetes.io/dockercfg" { ".dockercfg" } else { ".dockerconfigjson" };
+            let key = if t == "kubernetes.io/dockercfg" {
+                ".dockercfg"
+            } else {
+                ".dockerconfigjson"
+            };
             match data.get(key).and_then(Value::as_str) {
                 None => errs.push(required(key)),
                 Some(v) => {
@@ -191,7 +228,11 @@ fn validate_secret_type(obj: &Value) -> Vec<FieldError> {
                         } else {
                             e.to_string()
                         };
-                        errs.push(FieldError::invalid(&path.key(key), "<secret contents redacted>", msg));
+                        errs.push(FieldError::invalid(
+                            &path.key(key),
+                            "<secret contents redacted>",
+                            msg,
+                        ));
                     }
                 }
             }
@@ -200,7 +241,13 @@ fn validate_secret_type(obj: &Value) -> Vec<FieldError> {
             errs.push(required("username"));
             errs.push(required("password"));
         }
-        "kubernetes.io/ssh-auth" if data.get("ssh-privatekey").and_then(Value::as_str).unwrap_or("").is_empty() => {
+        "kubernetes.io/ssh-auth"
+            if data
+                .get("ssh-privatekey")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .is_empty() =>
+        {
             errs.push(required("ssh-privatekey"));
         }
         "kubernetes.io/tls" => {

@@ -1,10 +1,31 @@
 //! Per-resource strategies. Resources without an entry here use [`Plain`].
 
+mod config;
+mod cron;
+mod jobs;
+mod namespaces;
+mod pods;
+mod podspec;
+mod service_alloc;
+mod service_validation;
+mod services;
+mod util;
+mod workload_validation;
+mod workloads;
+
+#[cfg(test)]
+mod tests_core;
+#[cfg(test)]
+mod tests_services;
+#[cfg(test)]
+mod tests_workloads;
+
 use std::net::Ipv4Addr;
 use std::sync::Arc;
 
 use rudder_api::resources::ResourceInfo;
 
+use self::workloads::{Workload, Workloads};
 use super::strategy::{Plain, Strategy};
 use super::watch_cache::WatchCache;
 
@@ -19,7 +40,30 @@ pub(crate) struct Settings {
 
 /// The strategy for a built-in resource. `cache` is the resource's own watch cache (used, for
 /// example, to find addresses already allocated).
-pub(crate) fn for_resource(info: &ResourceInfo, _settings: &Settings, _cache: &Arc<WatchCache>) -> Arc<dyn Strategy> {
-    let has_spec_status = info.subresource("status").is_some() && info.kind != "Namespace";
-    Arc::new(Plain { generation: has_spec_status && info.kind != "Pod" })
+pub(crate) fn for_resource(
+    info: &ResourceInfo,
+    settings: &Settings,
+    cache: &Arc<WatchCache>,
+) -> Arc<dyn Strategy> {
+    match (info.group, info.kind) {
+        ("", "Namespace") => Arc::new(namespaces::Namespaces),
+        ("", "Pod") => Arc::new(pods::Pods),
+        ("", "Service") => Arc::new(services::Services::new(settings.clone(), cache.clone())),
+        ("", "ConfigMap") => Arc::new(config::ConfigMaps),
+        ("", "Secret") => Arc::new(config::Secrets),
+        ("", "ReplicationController") => Arc::new(Workloads(Workload::ReplicationController)),
+        ("", "PodTemplate") => Arc::new(Workloads(Workload::PodTemplate)),
+        ("apps", "Deployment") => Arc::new(Workloads(Workload::Deployment)),
+        ("apps", "ReplicaSet") => Arc::new(Workloads(Workload::ReplicaSet)),
+        ("apps", "StatefulSet") => Arc::new(Workloads(Workload::StatefulSet)),
+        ("apps", "DaemonSet") => Arc::new(Workloads(Workload::DaemonSet)),
+        ("batch", "Job") => Arc::new(jobs::Jobs),
+        ("batch", "CronJob") => Arc::new(jobs::CronJobs),
+        _ => {
+            let has_spec_status = info.subresource("status").is_some();
+            Arc::new(Plain {
+                generation: has_spec_status,
+            })
+        }
+    }
 }

@@ -32,7 +32,11 @@ impl Strategy for Namespaces {
         let Some(root) = obj.as_object_mut() else { return };
         root.insert("status".into(), json!({"phase": "Active"}));
         let Some(spec) = child(root, "spec") else { return };
-        let mut finalizers: Vec<Value> = spec.get("finalizers").and_then(Value::as_array).cloned().unwrap_or_default();
+        let mut finalizers: Vec<Value> = spec
+            .get("finalizers")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
         if !finalizers.iter().any(|f| f == "kubernetes") {
             finalizers.push(json!("kubernetes"));
         }
@@ -57,7 +61,9 @@ impl Strategy for Namespaces {
     }
 
     fn begin_delete(&self, obj: &mut Value) -> bool {
-        let deleting = obj.pointer("/metadata/deletionTimestamp").is_some_and(|t| !t.is_null());
+        let deleting = obj
+            .pointer("/metadata/deletionTimestamp")
+            .is_some_and(|t| !t.is_null());
         if deleting && arr(at(obj, "spec"), "finalizers").is_empty() {
             return false;
         }
@@ -74,11 +80,17 @@ impl Strategy for Namespaces {
 
 /// Upstream sets the label to the name on every write (defaulting and `Canonicalize`).
 fn set_name_label(obj: &mut Value) {
-    let Some(name) = obj.pointer("/metadata/name").and_then(Value::as_str).filter(|n| !n.is_empty()) else {
+    let Some(name) = obj
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+    else {
         return;
     };
     let name = name.to_string();
-    let Some(meta) = obj.as_object_mut().and_then(|root| child(root, "metadata")) else { return };
+    let Some(meta) = obj.as_object_mut().and_then(|root| child(root, "metadata")) else {
+        return;
+    };
     if let Some(labels) = child(meta, "labels") {
         labels.insert(NAME_LABEL.into(), json!(name));
     }
@@ -91,9 +103,16 @@ fn validate_finalizers(obj: &Value) -> Vec<FieldError> {
     let mut errs = Vec::new();
     for f in arr(at(obj, "spec"), "finalizers") {
         let f = f.as_str().unwrap_or("");
-        errs.extend(rudder_api::validation::validate_finalizers(&[f.to_string()], &path));
+        errs.extend(rudder_api::validation::validate_finalizers(
+            &[f.to_string()],
+            &path,
+        ));
         if !f.contains('/') && f != "kubernetes" {
-            errs.push(FieldError::invalid(&path, f, "name is neither a standard finalizer name nor is it fully qualified"));
+            errs.push(FieldError::invalid(
+                &path,
+                f,
+                "name is neither a standard finalizer name nor is it fully qualified",
+            ));
         }
     }
     errs

@@ -66,7 +66,9 @@ impl Strategy for Pods {
 /// its kubelet; a negative period means 1.
 pub(super) fn pod_grace_period(pod: &Value, requested: Option<i64>) -> Option<i64> {
     let spec = at(pod, "spec");
-    let mut period = requested.or_else(|| int(spec, "terminationGracePeriodSeconds")).unwrap_or(30);
+    let mut period = requested
+        .or_else(|| int(spec, "terminationGracePeriodSeconds"))
+        .unwrap_or(30);
     let phase = s(at(pod, "status"), "phase");
     if s(spec, "nodeName").is_empty() || phase == "Succeeded" || phase == "Failed" {
         period = 0;
@@ -87,7 +89,10 @@ pub(super) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
         let (n, o) = (arr(new_spec, list), arr(old_spec, list));
         let p = spec_path.child(list);
         if n.len() != o.len() {
-            errs.push(FieldError::forbidden(&p, "pod updates may not add or remove containers"));
+            errs.push(FieldError::forbidden(
+                &p,
+                "pod updates may not add or remove containers",
+            ));
             return errs;
         }
         for (i, c) in n.iter().enumerate() {
@@ -102,14 +107,21 @@ pub(super) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
         }
     }
     let deadline_path = spec_path.child("activeDeadlineSeconds");
-    match (int(new_spec, "activeDeadlineSeconds"), int(old_spec, "activeDeadlineSeconds")) {
+    match (
+        int(new_spec, "activeDeadlineSeconds"),
+        int(old_spec, "activeDeadlineSeconds"),
+    ) {
         (Some(n), _) if !(0..=i64::from(i32::MAX)).contains(&n) => {
             let msg = rudder_api::validation::inclusive_range_error(0, i64::from(i32::MAX));
             errs.push(FieldError::invalid(&deadline_path, n, msg));
             return errs;
         }
         (Some(n), Some(o)) if o < n => {
-            errs.push(FieldError::invalid(&deadline_path, n, "must be less than or equal to previous value"));
+            errs.push(FieldError::invalid(
+                &deadline_path,
+                n,
+                "must be less than or equal to previous value",
+            ));
             return errs;
         }
         (None, Some(_)) => errs.push(FieldError::invalid(
@@ -129,12 +141,18 @@ pub(super) fn validate_pod_update(new: &Value, old: &Value) -> Vec<FieldError> {
             ));
         }
     }
-    let old_gates: Vec<&str> = arr(old_spec, "schedulingGates").iter().map(|g| s(g, "name")).collect();
+    let old_gates: Vec<&str> = arr(old_spec, "schedulingGates")
+        .iter()
+        .map(|g| s(g, "name"))
+        .collect();
     for (i, gate) in arr(new_spec, "schedulingGates").iter().enumerate() {
         if !old_gates.contains(&s(gate, "name")) {
             errs.push(FieldError::forbidden(
                 &spec_path.child("schedulingGates").index(i),
-                format!("only deletion is allowed, but found new scheduling gate '{}'", s(gate, "name")),
+                format!(
+                    "only deletion is allowed, but found new scheduling gate '{}'",
+                    s(gate, "name")
+                ),
             ));
         }
     }
@@ -162,11 +180,14 @@ fn strip(v: &Value, key: &str) -> Value {
 /// The new spec with the updatable fields taken from the old one.
 fn munge(new_spec: &Value, old_spec: &Value) -> Value {
     let mut munged = new_spec.clone();
-    let Some(m) = munged.as_object_mut() else { return munged };
+    let Some(m) = munged.as_object_mut() else {
+        return munged;
+    };
     for list in ["containers", "initContainers"] {
-        if let (Some(items), Some(old_items)) =
-            (m.get_mut(list).and_then(Value::as_array_mut), old_spec.get(list).and_then(Value::as_array))
-        {
+        if let (Some(items), Some(old_items)) = (
+            m.get_mut(list).and_then(Value::as_array_mut),
+            old_spec.get(list).and_then(Value::as_array),
+        ) {
             for (c, old_c) in items.iter_mut().zip(old_items) {
                 if let (Some(c), Some(image)) = (c.as_object_mut(), old_c.get("image")) {
                     c.insert("image".into(), image.clone());
@@ -189,7 +210,9 @@ fn munge(new_spec: &Value, old_spec: &Value) -> Value {
     // A gated pod may gain node selector entries.
     if !arr(old_spec, "schedulingGates").is_empty() {
         let (new_sel, old_sel) = (at(new_spec, "nodeSelector"), at(old_spec, "nodeSelector"));
-        let only_additions = old_sel.as_object().is_none_or(|o| o.iter().all(|(k, v)| new_sel.get(k) == Some(v)));
+        let only_additions = old_sel
+            .as_object()
+            .is_none_or(|o| o.iter().all(|(k, v)| new_sel.get(k) == Some(v)));
         if only_additions {
             match old_spec.get("nodeSelector") {
                 Some(v) => m.insert("nodeSelector".into(), v.clone()),
@@ -203,7 +226,10 @@ fn munge(new_spec: &Value, old_spec: &Value) -> Value {
 /// A short rendition of upstream's `cmp.Diff(oldSpec, newSpec)`: the changed top-level fields.
 fn spec_diff(old: &Value, new: &Value) -> String {
     let empty = Map::new();
-    let (o, n) = (old.as_object().unwrap_or(&empty), new.as_object().unwrap_or(&empty));
+    let (o, n) = (
+        old.as_object().unwrap_or(&empty),
+        new.as_object().unwrap_or(&empty),
+    );
     let mut keys: Vec<&String> = o.keys().chain(n.keys()).collect();
     keys.sort();
     keys.dedup();

@@ -5,14 +5,14 @@
 use std::collections::{BTreeMap, HashSet};
 
 use rudder_api::validation::{
-    FieldError, FieldPath, inclusive_range_error, is_dns1123_label, name_is_dns_subdomain, validate_annotations,
-    validate_labels,
+    FieldError, FieldPath, inclusive_range_error, is_dns1123_label, name_is_dns_subdomain,
+    validate_annotations, validate_labels,
 };
 use serde_json::{Map, Value, json};
 
 use super::util::{
-    arr, at, child, default_field, default_str, each_mut, empty_str, int, one_of, port_name_errors, port_num_errors,
-    quantity_nanos, s, unset,
+    arr, at, child, default_field, default_str, each_mut, empty_str, int, one_of, port_name_errors,
+    port_num_errors, quantity_nanos, s, unset,
 };
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -26,6 +26,15 @@ pub(super) fn default_pod_spec(spec: &mut Map<String, Value>, pod: bool) {
     default_field(spec, "securityContext", json!({}));
     default_field(spec, "terminationGracePeriodSeconds", json!(30));
     default_str(spec, "schedulerName", "default-scheduler");
+    // The v1 conversion mirrors the deprecated `serviceAccount` from `serviceAccountName`.
+    let account = [spec.get("serviceAccountName"), spec.get("serviceAccount")]
+        .into_iter()
+        .flatten()
+        .find_map(|v| v.as_str().filter(|s| !s.is_empty()).map(str::to_string));
+    if let Some(account) = account {
+        spec.insert("serviceAccountName".into(), json!(account));
+        spec.insert("serviceAccount".into(), json!(account));
+    }
     each_mut(spec, "volumes", default_volume);
     let host_network = pod && at_bool(spec, "hostNetwork");
     for list in CONTAINER_LISTS {
@@ -141,8 +150,12 @@ fn default_volume(v: &mut Map<String, Value>) {
 
 /// Upstream `SetDefaults_Pod`: limits without requests become requests.
 fn requests_from_limits(c: &mut Map<String, Value>) {
-    let Some(res) = c.get_mut("resources").and_then(Value::as_object_mut) else { return };
-    let Some(limits) = res.get("limits").and_then(Value::as_object).cloned() else { return };
+    let Some(res) = c.get_mut("resources").and_then(Value::as_object_mut) else {
+        return;
+    };
+    let Some(limits) = res.get("limits").and_then(Value::as_object).cloned() else {
+        return;
+    };
     if let Some(requests) = child(res, "requests") {
         for (k, v) in limits {
             requests.entry(k).or_insert(v);
@@ -153,7 +166,11 @@ fn requests_from_limits(c: &mut Map<String, Value>) {
 /// Upstream `SetDefaults_Container`: `Always` for `:latest` or no tag, else `IfNotPresent`
 /// (also for a digest, or an image reference that does not parse).
 pub(super) fn image_pull_policy(image: &str) -> &'static str {
-    if image_tag(image) == Some("latest") { "Always" } else { "IfNotPresent" }
+    if image_tag(image) == Some("latest") {
+        "Always"
+    } else {
+        "IfNotPresent"
+    }
 }
 
 /// The tag of an image reference as upstream's `ParseImageName` returns it: `latest` when
@@ -177,7 +194,8 @@ fn image_tag(image: &str) -> Option<&str> {
     }
     let component_ok = |p: &&str| {
         !p.is_empty()
-            && p.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
+            && p.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'.' | b'_' | b'-'))
             && p.as_bytes()[0].is_ascii_alphanumeric()
             && p.as_bytes()[p.len() - 1].is_ascii_alphanumeric()
     };
@@ -189,7 +207,8 @@ fn image_tag(image: &str) -> Option<&str> {
             let ok = !t.is_empty()
                 && t.len() <= 128
                 && (t.as_bytes()[0].is_ascii_alphanumeric() || t.as_bytes()[0] == b'_')
-                && t.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
+                && t.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
             ok.then_some(t)
         }
         None if digest.is_some() => None,
@@ -229,7 +248,11 @@ pub(super) fn validate_pod_spec(spec: &Value, path: &FieldPath, pod: bool) -> Ve
         if name.is_empty() {
             errs.push(FieldError::required(&p, ""));
         } else {
-            errs.extend(is_dns1123_label(name).into_iter().map(|m| FieldError::invalid(&p, name, m)));
+            errs.extend(
+                is_dns1123_label(name)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&p, name, m)),
+            );
         }
         if !volumes.insert(name) {
             errs.push(FieldError::duplicate(&p, name));
@@ -247,7 +270,10 @@ pub(super) fn validate_pod_spec(spec: &Value, path: &FieldPath, pod: bool) -> Ve
             errs.push(FieldError::duplicate(&p.child("name"), s(c, "name")));
         }
         if !unset(c.get("restartPolicy")) {
-            errs.push(FieldError::forbidden(&p.child("restartPolicy"), "may not be set for non-init containers"));
+            errs.push(FieldError::forbidden(
+                &p.child("restartPolicy"),
+                "may not be set for non-init containers",
+            ));
         }
     }
     for (i, c) in arr(spec, "initContainers").iter().enumerate() {
@@ -260,10 +286,23 @@ pub(super) fn validate_pod_spec(spec: &Value, path: &FieldPath, pod: bool) -> Ve
             names.insert(name);
         }
     }
-    errs.extend(one_of(spec, "restartPolicy", &["Always", "OnFailure", "Never"], path));
-    errs.extend(one_of(spec, "dnsPolicy", &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"], path));
+    errs.extend(one_of(
+        spec,
+        "restartPolicy",
+        &["Always", "OnFailure", "Never"],
+        path,
+    ));
+    errs.extend(one_of(
+        spec,
+        "dnsPolicy",
+        &["ClusterFirstWithHostNet", "ClusterFirst", "Default", "None"],
+        path,
+    ));
     if s(spec, "dnsPolicy") == "None" && unset(spec.get("dnsConfig")) {
-        errs.push(FieldError::required(&path.child("dnsConfig"), "must provide `dnsConfig` when `dnsPolicy` is None"));
+        errs.push(FieldError::required(
+            &path.child("dnsConfig"),
+            "must provide `dnsConfig` when `dnsPolicy` is None",
+        ));
     }
     if let Some(selector) = at(spec, "nodeSelector").as_object() {
         errs.extend(validate_labels(selector, &path.child("nodeSelector")));
@@ -272,22 +311,42 @@ pub(super) fn validate_pod_spec(spec: &Value, path: &FieldPath, pod: bool) -> Ve
         let name = s(spec, key);
         if !name.is_empty() {
             let p = path.child(key);
-            errs.extend(name_is_dns_subdomain(name, false).into_iter().map(|m| FieldError::invalid(&p, name, m)));
+            errs.extend(
+                name_is_dns_subdomain(name, false)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&p, name, m)),
+            );
         }
     }
     if let Some(deadline) = int(spec, "activeDeadlineSeconds")
         && !(1..=i64::from(u32::MAX)).contains(&deadline)
     {
         let msg = inclusive_range_error(1, i64::from(u32::MAX));
-        errs.push(FieldError::invalid(&path.child("activeDeadlineSeconds"), deadline, msg));
+        errs.push(FieldError::invalid(
+            &path.child("activeDeadlineSeconds"),
+            deadline,
+            msg,
+        ));
     }
     if pod && spec.get("hostNetwork").and_then(Value::as_bool) == Some(true) {
         for (i, c) in containers.iter().enumerate() {
             for (j, port) in arr(c, "ports").iter().enumerate() {
-                let (host, cport) = (int(port, "hostPort").unwrap_or(0), int(port, "containerPort").unwrap_or(0));
+                let (host, cport) = (
+                    int(port, "hostPort").unwrap_or(0),
+                    int(port, "containerPort").unwrap_or(0),
+                );
                 if host != cport {
-                    let p = path.child("containers").index(i).child("ports").index(j).child("hostPort");
-                    errs.push(FieldError::invalid(&p, host, "must match `containerPort` when `hostNetwork` is true"));
+                    let p = path
+                        .child("containers")
+                        .index(i)
+                        .child("ports")
+                        .index(j)
+                        .child("hostPort");
+                    errs.push(FieldError::invalid(
+                        &p,
+                        host,
+                        "must match `containerPort` when `hostNetwork` is true",
+                    ));
                 }
             }
         }
@@ -302,12 +361,21 @@ fn validate_container(c: &Value, path: &FieldPath, volumes: &HashSet<&str>) -> V
         errs.push(FieldError::required(&path.child("name"), ""));
     } else {
         let p = path.child("name");
-        errs.extend(is_dns1123_label(name).into_iter().map(|m| FieldError::invalid(&p, name, m)));
+        errs.extend(
+            is_dns1123_label(name)
+                .into_iter()
+                .map(|m| FieldError::invalid(&p, name, m)),
+        );
     }
     if s(c, "image").is_empty() {
         errs.push(FieldError::required(&path.child("image"), ""));
     }
-    errs.extend(one_of(c, "terminationMessagePolicy", &["File", "FallbackToLogsOnError"], path));
+    errs.extend(one_of(
+        c,
+        "terminationMessagePolicy",
+        &["File", "FallbackToLogsOnError"],
+        path,
+    ));
     let mut port_names = HashSet::new();
     for (i, port) in arr(c, "ports").iter().enumerate() {
         let p = path.child("ports").index(i);
@@ -315,17 +383,28 @@ fn validate_container(c: &Value, path: &FieldPath, volumes: &HashSet<&str>) -> V
         if !pname.is_empty() {
             let msgs = port_name_errors(pname);
             if !msgs.is_empty() {
-                errs.extend(msgs.into_iter().map(|m| FieldError::invalid(&p.child("name"), pname, m)));
+                errs.extend(
+                    msgs.into_iter()
+                        .map(|m| FieldError::invalid(&p.child("name"), pname, m)),
+                );
             } else if !port_names.insert(pname) {
                 errs.push(FieldError::duplicate(&p.child("name"), pname));
             }
         }
         match int(port, "containerPort").unwrap_or(0) {
             0 => errs.push(FieldError::required(&p.child("containerPort"), "")),
-            n => errs.extend(port_num_errors(n).into_iter().map(|m| FieldError::invalid(&p.child("containerPort"), n, m))),
+            n => errs.extend(
+                port_num_errors(n)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&p.child("containerPort"), n, m)),
+            ),
         }
         if let Some(host) = int(port, "hostPort").filter(|h| *h != 0) {
-            errs.extend(port_num_errors(host).into_iter().map(|m| FieldError::invalid(&p.child("hostPort"), host, m)));
+            errs.extend(
+                port_num_errors(host)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&p.child("hostPort"), host, m)),
+            );
         }
         errs.extend(one_of(port, "protocol", &["SCTP", "TCP", "UDP"], &p));
     }
@@ -354,10 +433,19 @@ fn validate_container(c: &Value, path: &FieldPath, volumes: &HashSet<&str>) -> V
             errs.push(FieldError::required(&p.child("mountPath"), ""));
         }
         if !mount_paths.insert(mount_path) {
-            errs.push(FieldError::invalid(&p.child("mountPath"), mount_path, "must be unique"));
+            errs.push(FieldError::invalid(
+                &p.child("mountPath"),
+                mount_path,
+                "must be unique",
+            ));
         }
     }
-    errs.extend(one_of(c, "imagePullPolicy", &["Always", "IfNotPresent", "Never"], path));
+    errs.extend(one_of(
+        c,
+        "imagePullPolicy",
+        &["Always", "IfNotPresent", "Never"],
+        path,
+    ));
     let res = at(c, "resources");
     for name in ["cpu", "memory"] {
         let (req, lim) = (at(at(res, "requests"), name), at(at(res, "limits"), name));
@@ -367,7 +455,11 @@ fn validate_container(c: &Value, path: &FieldPath, volumes: &HashSet<&str>) -> V
             let p = path.child("resources").child("requests").key(name);
             let shown = req.as_str().map_or_else(|| req.to_string(), str::to_string);
             let limit = lim.as_str().map_or_else(|| lim.to_string(), str::to_string);
-            errs.push(FieldError::invalid(&p, shown, format!("must be less than or equal to {name} limit of {limit}")));
+            errs.push(FieldError::invalid(
+                &p,
+                shown,
+                format!("must be less than or equal to {name} limit of {limit}"),
+            ));
         }
     }
     errs
@@ -397,7 +489,8 @@ pub(super) fn qos_class(spec: &Value) -> &'static str {
     if requests.is_empty() && limits.is_empty() {
         return "BestEffort";
     }
-    if guaranteed && requests.iter().all(|(k, v)| limits.get(k) == Some(v)) && requests.len() == limits.len() {
+    if guaranteed && requests.iter().all(|(k, v)| limits.get(k) == Some(v)) && requests.len() == limits.len()
+    {
         "Guaranteed"
     } else {
         "Burstable"

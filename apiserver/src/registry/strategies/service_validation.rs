@@ -3,7 +3,7 @@
 //! ports that are outside the configured ranges or already taken.
 
 use std::collections::HashSet;
-use std::net::{IpAddr, Ipv4Addr};
+use std::net::IpAddr;
 
 use rudder_api::validation::{
     BadValue, FieldError, FieldPath, go_quote, is_dns1123_label, is_dns1123_subdomain, is_qualified_name,
@@ -11,25 +11,42 @@ use rudder_api::validation::{
 };
 use serde_json::Value;
 
-use super::services::{InUse, Services, externally_accessible, is_headless, needs_node_ports, service_type};
+use super::Settings;
+use super::services::{InUse, externally_accessible, is_headless, service_type};
 use super::util::{arr, at, int, port_name_errors, port_num_errors, s, unset};
 
 const IP_MSG: &str = "must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)";
 
-pub(super) fn validate_service(svc: &Services, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
+pub(super) fn validate_service(
+    settings: &Settings,
+    used: &InUse,
+    obj: &Value,
+    old: Option<&Value>,
+) -> Vec<FieldError> {
     let spec = at(obj, "spec");
     let mut errs = Vec::new();
     if let Some(old) = old {
         errs.extend(validate_cluster_ips_update(at(old, "spec"), spec));
     }
     errs.extend(validate_spec(spec));
-    errs.extend(validate_allocations(svc, obj, old.map(|o| at(o, "spec"))));
+    errs.extend(super::service_alloc::validate_allocations(
+        settings,
+        used,
+        obj,
+        old.map(|o| at(o, "spec")),
+    ));
     errs
 }
 
-fn string_list(v: &Value) -> BadValue {
-    let items: Vec<&str> = v.as_array().map_or(Vec::new(), |a| a.iter().map(|x| x.as_str().unwrap_or("")).collect());
-    if v.is_array() { BadValue::string_list(&items) } else { BadValue::Raw("[]string(nil)".to_string()) }
+pub(super) fn string_list(v: &Value) -> BadValue {
+    let items: Vec<&str> = v.as_array().map_or(Vec::new(), |a| {
+        a.iter().map(|x| x.as_str().unwrap_or("")).collect()
+    });
+    if v.is_array() {
+        BadValue::string_list(&items)
+    } else {
+        BadValue::Raw("[]string(nil)".to_string())
+    }
 }
 
 /// Upstream `validateUpgradeDowngradeClusterIPs` and `validateUpgradeDowngradeIPFamilies`.
@@ -46,25 +63,49 @@ fn validate_cluster_ips_update(old: &Value, new: &Value) -> Vec<FieldError> {
         if o.len() == n.len() {
             for (i, ip) in o.iter().enumerate() {
                 if *ip != n[i] {
-                    errs.push(FieldError::invalid(&ips.index(i), shown.clone(), "may not change once set"));
+                    errs.push(FieldError::invalid(
+                        &ips.index(i),
+                        shown.clone(),
+                        "may not change once set",
+                    ));
                 }
             }
         } else if o.len() > n.len() {
             if n.is_empty() {
-                errs.push(FieldError::invalid(&ips.index(0), shown.clone(), "primary clusterIP can not be unset"));
+                errs.push(FieldError::invalid(
+                    &ips.index(0),
+                    shown.clone(),
+                    "primary clusterIP can not be unset",
+                ));
             } else if n[0] != o[0] {
-                errs.push(FieldError::invalid(&ips.index(0), shown.clone(), "may not change once set"));
+                errs.push(FieldError::invalid(
+                    &ips.index(0),
+                    shown.clone(),
+                    "may not change once set",
+                ));
             }
         } else if !o.is_empty() && n[0] != o[0] {
-            errs.push(FieldError::invalid(&ips.index(0), shown.clone(), "may not change once set"));
+            errs.push(FieldError::invalid(
+                &ips.index(0),
+                shown.clone(),
+                "may not change once set",
+            ));
         }
     }
     if old_h == new_h && !new_h {
         let fams = FieldPath::new("spec").child("ipFamilies");
         let (o, n) = (arr(old, "ipFamilies"), arr(new, "ipFamilies"));
-        let changed = if o.len() == n.len() { o != n } else { !o.is_empty() && !n.is_empty() && o[0] != n[0] };
+        let changed = if o.len() == n.len() {
+            o != n
+        } else {
+            !o.is_empty() && !n.is_empty() && o[0] != n[0]
+        };
         if changed {
-            errs.push(FieldError::invalid(&fams.index(0), string_list(at(new, "ipFamilies")), "may not change once set"));
+            errs.push(FieldError::invalid(
+                &fams.index(0),
+                string_list(at(new, "ipFamilies")),
+                "may not change once set",
+            ));
         }
     }
     errs
@@ -88,25 +129,40 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
         "ExternalName" => {
             for key in ["clusterIPs", "ipFamilies"] {
                 if !arr(spec, key).is_empty() {
-                    errs.push(FieldError::forbidden(&path.child(key), "may not be set for ExternalName services"));
+                    errs.push(FieldError::forbidden(
+                        &path.child(key),
+                        "may not be set for ExternalName services",
+                    ));
                 }
             }
             if !unset(spec.get("ipFamilyPolicy")) {
-                errs.push(FieldError::forbidden(&path.child("ipFamilyPolicy"), "may not be set for ExternalName services"));
+                errs.push(FieldError::forbidden(
+                    &path.child("ipFamilyPolicy"),
+                    "may not be set for ExternalName services",
+                ));
             }
             let cname = s(spec, "externalName").trim_end_matches('.');
             let p = path.child("externalName");
             if cname.is_empty() {
                 errs.push(FieldError::required(&p, ""));
             } else {
-                errs.extend(is_dns1123_subdomain(cname).into_iter().map(|m| FieldError::invalid(&p, cname, m)));
+                errs.extend(
+                    is_dns1123_subdomain(cname)
+                        .into_iter()
+                        .map(|m| FieldError::invalid(&p, cname, m)),
+                );
             }
         }
         _ => {}
     }
     let mut names = HashSet::new();
     for (i, port) in ports.iter().enumerate() {
-        errs.extend(validate_port(port, ports.len() > 1, &mut names, &path.child("ports").index(i)));
+        errs.extend(validate_port(
+            port,
+            ports.len() > 1,
+            &mut names,
+            &path.child("ports").index(i),
+        ));
     }
     if let Some(selector) = at(spec, "selector").as_object() {
         errs.extend(validate_labels(selector, &path.child("selector")));
@@ -118,13 +174,21 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
             "must not be set when session affinity is None",
         )),
         "None" | "ClientIP" => {}
-        other => errs.push(FieldError::not_supported(&path.child("sessionAffinity"), other, &["ClientIP", "None"])),
+        other => errs.push(FieldError::not_supported(
+            &path.child("sessionAffinity"),
+            other,
+            &["ClientIP", "None"],
+        )),
     }
     errs.extend(validate_cluster_ip_fields(spec));
     for (i, ip) in arr(spec, "externalIPs").iter().enumerate() {
         let ip = ip.as_str().unwrap_or("");
         if ip.parse::<IpAddr>().is_err() {
-            errs.push(FieldError::invalid(&path.child("externalIPs").index(i), ip, IP_MSG));
+            errs.push(FieldError::invalid(
+                &path.child("externalIPs").index(i),
+                ip,
+                IP_MSG,
+            ));
         }
     }
     match ty {
@@ -143,7 +207,10 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
         let np = int(port, "nodePort").unwrap_or(0);
         if np != 0 {
             if ty == "ClusterIP" {
-                errs.push(FieldError::forbidden(&p.child("nodePort"), "may not be used when `type` is 'ClusterIP'"));
+                errs.push(FieldError::forbidden(
+                    &p.child("nodePort"),
+                    "may not be used when `type` is 'ClusterIP'",
+                ));
             }
             if !node_ports.insert((s(port, "protocol"), np)) {
                 errs.push(FieldError::duplicate(&p.child("nodePort"), np));
@@ -168,7 +235,11 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
     let etp_path = path.child("externalTrafficPolicy");
     if !externally_accessible(spec) {
         if !etp.is_empty() {
-            errs.push(FieldError::invalid(&etp_path, etp, "may only be set for externally-accessible services"));
+            errs.push(FieldError::invalid(
+                &etp_path,
+                etp,
+                "may only be set for externally-accessible services",
+            ));
         }
     } else if etp.is_empty() {
         errs.push(FieldError::required(&etp_path, ""));
@@ -197,38 +268,67 @@ fn validate_spec(spec: &Value) -> Vec<FieldError> {
 }
 
 /// Upstream `validateServicePort`.
-fn validate_port<'a>(port: &'a Value, require_name: bool, names: &mut HashSet<&'a str>, p: &FieldPath) -> Vec<FieldError> {
+fn validate_port<'a>(
+    port: &'a Value,
+    require_name: bool,
+    names: &mut HashSet<&'a str>,
+    p: &FieldPath,
+) -> Vec<FieldError> {
     let mut errs = Vec::new();
     let name = s(port, "name");
     if require_name && name.is_empty() {
         errs.push(FieldError::required(&p.child("name"), ""));
     } else if !name.is_empty() {
-        errs.extend(is_dns1123_label(name).into_iter().map(|m| FieldError::invalid(&p.child("name"), name, m)));
+        errs.extend(
+            is_dns1123_label(name)
+                .into_iter()
+                .map(|m| FieldError::invalid(&p.child("name"), name, m)),
+        );
         if !names.insert(name) {
             errs.push(FieldError::duplicate(&p.child("name"), name));
         }
     }
     let num = int(port, "port").unwrap_or(0);
-    errs.extend(port_num_errors(num).into_iter().map(|m| FieldError::invalid(&p.child("port"), num, m)));
+    errs.extend(
+        port_num_errors(num)
+            .into_iter()
+            .map(|m| FieldError::invalid(&p.child("port"), num, m)),
+    );
     match s(port, "protocol") {
         "" => errs.push(FieldError::required(&p.child("protocol"), "")),
         "SCTP" | "TCP" | "UDP" => {}
-        other => errs.push(FieldError::not_supported(&p.child("protocol"), other, &["SCTP", "TCP", "UDP"])),
+        other => errs.push(FieldError::not_supported(
+            &p.child("protocol"),
+            other,
+            &["SCTP", "TCP", "UDP"],
+        )),
     }
     let tp = p.child("targetPort");
     match at(port, "targetPort") {
         Value::Number(n) => {
             let n = n.as_i64().unwrap_or(0);
-            errs.extend(port_num_errors(n).into_iter().map(|m| FieldError::invalid(&tp, n, m)));
+            errs.extend(
+                port_num_errors(n)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&tp, n, m)),
+            );
         }
         Value::String(name) => {
-            errs.extend(port_name_errors(name).into_iter().map(|m| FieldError::invalid(&tp, name.as_str(), m)));
+            errs.extend(
+                port_name_errors(name)
+                    .into_iter()
+                    .map(|m| FieldError::invalid(&tp, name.as_str(), m)),
+            );
         }
         _ => {}
     }
     if let Some(proto) = port.get("appProtocol").and_then(Value::as_str) {
         let ap = p.child("appProtocol");
-        errs.extend(is_qualified_name(proto).into_iter().map(|m| FieldError::invalid(&ap, proto, m)));
+        errs.extend(
+            is_qualified_name(proto)
+                .into_iter()
+                .map(|m| FieldError::invalid(&ap, proto, m)),
+        );
     }
     errs
 }
@@ -248,24 +348,38 @@ fn validate_cluster_ip_fields(spec: &Value) -> Vec<FieldError> {
         if ips.is_empty() {
             errs.push(FieldError::required(&ips_path, ""));
         } else if ips[0] != single {
-            errs.push(FieldError::invalid(&ips_path, shown.clone(), "first value must match `clusterIP`"));
+            errs.push(FieldError::invalid(
+                &ips_path,
+                shown.clone(),
+                "first value must match `clusterIP`",
+            ));
         }
     } else if !ips.is_empty() {
-        errs.push(FieldError::invalid(&ips_path, shown.clone(), "must be empty when `clusterIP` is not specified"));
+        errs.push(FieldError::invalid(
+            &ips_path,
+            shown.clone(),
+            "must be empty when `clusterIP` is not specified",
+        ));
     }
     let fams_path = path.child("ipFamilies");
     let mut seen = HashSet::new();
     for (i, f) in arr(spec, "ipFamilies").iter().enumerate() {
         let f = f.as_str().unwrap_or("");
         if !matches!(f, "IPv4" | "IPv6") {
-            errs.push(FieldError::not_supported(&fams_path.index(i), f, &["IPv4", "IPv6"]));
+            errs.push(FieldError::not_supported(
+                &fams_path.index(i),
+                f,
+                &["IPv4", "IPv6"],
+            ));
         }
         if !seen.insert(f) {
             errs.push(FieldError::duplicate(&fams_path.index(i), f));
         }
     }
     let policy = s(spec, "ipFamilyPolicy");
-    if !unset(spec.get("ipFamilyPolicy")) && !matches!(policy, "SingleStack" | "PreferDualStack" | "RequireDualStack") {
+    if !unset(spec.get("ipFamilyPolicy"))
+        && !matches!(policy, "SingleStack" | "PreferDualStack" | "RequireDualStack")
+    {
         errs.push(FieldError::not_supported(
             &path.child("ipFamilyPolicy"),
             policy,
@@ -278,7 +392,11 @@ fn validate_cluster_ip_fields(spec: &Value) -> Vec<FieldError> {
         if i == 0 && ip == "None" {
             if ips.len() > 1 {
                 bad_ip = true;
-                errs.push(FieldError::invalid(&ips_path, shown.clone(), "'None' must be the first and only value"));
+                errs.push(FieldError::invalid(
+                    &ips_path,
+                    shown.clone(),
+                    "'None' must be the first and only value",
+                ));
             }
             continue;
         }
@@ -288,7 +406,11 @@ fn validate_cluster_ip_fields(spec: &Value) -> Vec<FieldError> {
         }
     }
     if ips.len() > 2 {
-        errs.push(FieldError::invalid(&ips_path, shown.clone(), "may only hold up to 2 values"));
+        errs.push(FieldError::invalid(
+            &ips_path,
+            shown.clone(),
+            "may only hold up to 2 values",
+        ));
     }
     if bad_ip || is_headless(spec) {
         return errs;
@@ -300,7 +422,11 @@ fn validate_cluster_ip_fields(spec: &Value) -> Vec<FieldError> {
         if (fam == "IPv4" && v6) || (fam == "IPv6" && !v6) {
             let want = if fam == "IPv4" { "IPv4" } else { "IPv6" };
             let msg = format!("expected an {want} value as indicated by `ipFamilies[{i}]`");
-            errs.push(FieldError::invalid(&ips_path.index(i), ip.as_str().unwrap_or(""), msg));
+            errs.push(FieldError::invalid(
+                &ips_path.index(i),
+                ip.as_str().unwrap_or(""),
+                msg,
+            ));
         }
     }
     if policy == "RequireDualStack" {
@@ -312,75 +438,12 @@ fn validate_cluster_ip_fields(spec: &Value) -> Vec<FieldError> {
     }
     for (i, f) in families.iter().enumerate() {
         if f == "IPv6" {
-            errs.push(FieldError::invalid(&fams_path.index(i), "IPv6", "not configured on this cluster"));
+            errs.push(FieldError::invalid(
+                &fams_path.index(i),
+                "IPv6",
+                "not configured on this cluster",
+            ));
         }
     }
-    errs
-}
-
-/// The allocator's refusals: requested cluster IPs and node ports must be in range and free.
-/// Only values that are new (not held by the old object) are checked.
-fn validate_allocations(svc: &Services, obj: &Value, old: Option<&Value>) -> Vec<FieldError> {
-    let spec = at(obj, "spec");
-    let mut errs = Vec::new();
-    if service_type(spec) == "ExternalName" {
-        return errs;
-    }
-    let used: InUse = svc.in_use(obj);
-    let settings = svc.settings();
-    let old_ips = old.map_or(&[][..], |o| arr(o, "clusterIPs"));
-    let ips = arr(spec, "clusterIPs");
-    if ips.is_empty() && !old_ips.is_empty() {
-        return errs;
-    }
-    let ips_path = FieldPath::new("spec").child("clusterIPs");
-    let shown = string_list(at(spec, "clusterIPs"));
-    if ips.is_empty() && old.is_none() {
-        errs.push(FieldError::internal(&ips_path, "failed to allocate a serviceIP: range is full"));
-    }
-    for ip in ips.iter().filter(|ip| !old_ips.contains(ip)) {
-        let text = ip.as_str().unwrap_or("");
-        let Ok(addr) = text.parse::<Ipv4Addr>() else { continue };
-        let (base, prefix) = settings.service_range;
-        let mask = if prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(prefix.min(32))) };
-        let (n, b) = (u32::from(addr), u32::from(base) & mask);
-        let broadcast = b | !mask;
-        let reason = if n & mask != b || n == b || n == broadcast {
-            format!("the provided IP ({text}) is not in the valid range. The range of valid IPs is {base}/{prefix}")
-        } else if used.ips.contains(&n) {
-            "provided IP is already allocated".to_string()
-        } else {
-            continue;
-        };
-        errs.push(FieldError::invalid(&ips_path, shown.clone(), format!("failed to allocate IP {text}: {reason}")));
-    }
-    if !needs_node_ports(spec) {
-        return errs;
-    }
-    let old_ports: HashSet<i64> = old.map_or_else(HashSet::new, |o| {
-        arr(o, "ports").iter().filter_map(|p| int(p, "nodePort")).chain(int(o, "healthCheckNodePort")).collect()
-    });
-    let (lo, hi) = settings.node_port_range;
-    let mut check = |np: i64, path: FieldPath| {
-        if np == 0 || old_ports.contains(&np) {
-            return;
-        }
-        let reason = if np < i64::from(lo) || np > i64::from(hi) {
-            format!("provided port is not in the valid range. The range of valid ports is {lo}-{hi}")
-        } else if u16::try_from(np).is_ok_and(|p| used.ports.contains(&p)) {
-            "provided port is already allocated".to_string()
-        } else {
-            return;
-        };
-        errs.push(FieldError::invalid(&path, np, reason));
-    };
-    let mut seen = HashSet::new();
-    for (i, port) in arr(spec, "ports").iter().enumerate() {
-        let np = int(port, "nodePort").unwrap_or(0);
-        if seen.insert(np) {
-            check(np, FieldPath::new("spec").child("ports").index(i).child("nodePort"));
-        }
-    }
-    check(int(spec, "healthCheckNodePort").unwrap_or(0), FieldPath::new("spec").child("healthCheckNodePort"));
     errs
 }

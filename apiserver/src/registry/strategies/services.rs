@@ -4,15 +4,15 @@
 //! `dropTypeDependentFields`). Validation is in `service_validation.rs`.
 
 use std::collections::HashSet;
-use std::net::Ipv4Addr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rand::Rng;
 use rudder_api::validation::{FieldError, NameValidator, name_is_dns1035_label};
 use serde_json::{Map, Value, json};
 
 use super::Settings;
+pub(super) use super::service_alloc::InUse;
+use super::service_alloc::{Reserved, allocate};
 use super::service_validation::validate_service;
 use super::util::{arr, at, child, default_field, default_str, each_mut, empty_str, int, s, unset};
 use crate::registry::strategy::{Strategy, WriteKind};
@@ -29,68 +29,38 @@ pub(crate) struct Services {
 
 impl std::fmt::Debug for Services {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Services").field("settings", &self.settings).finish()
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Reserved {
-    Ip(u32),
-    Port(u16),
-}
-
-/// What other services hold: cluster IPs and node ports.
-#[derive(Debug, Default)]
-pub(super) struct InUse {
-    pub(super) ips: HashSet<u32>,
-    pub(super) ports: HashSet<u16>,
-}
-
-impl InUse {
-    /// Everything the services in `objects` hold, except the service `skip` (namespace, name).
-    pub(super) fn collect<'a>(objects: impl Iterator<Item = &'a Value>, skip: (&str, &str)) -> InUse {
-        let mut used = InUse::default();
-        for svc in objects {
-            let meta = at(svc, "metadata");
-            if (s(meta, "namespace"), s(meta, "name")) == skip {
-                continue;
-            }
-            let spec = at(svc, "spec");
-            for ip in arr(spec, "clusterIPs").iter().filter_map(Value::as_str).chain([s(spec, "clusterIP")]) {
-                if let Ok(ip) = ip.parse::<Ipv4Addr>() {
-                    used.ips.insert(u32::from(ip));
-                }
-            }
-            let ports = arr(spec, "ports").iter().filter_map(|p| int(p, "nodePort"));
-            for port in ports.chain(int(spec, "healthCheckNodePort")) {
-                if let Ok(port) = u16::try_from(port) {
-                    used.ports.insert(port);
-                }
-            }
-        }
-        used
+        f.debug_struct("Services")
+            .field("settings", &self.settings)
+            .finish()
     }
 }
 
 impl Services {
     pub(crate) fn new(settings: Settings, cache: Arc<WatchCache>) -> Services {
-        Services { settings, cache, recent: Mutex::new(Vec::new()) }
+        Services {
+            settings,
+            cache,
+            recent: Mutex::new(Vec::new()),
+        }
     }
 
     pub(super) fn in_use(&self, obj: &Value) -> InUse {
         let meta = at(obj, "metadata");
         let (objects, _) = self.cache.snapshot();
-        InUse::collect(objects.iter().map(|o| &o.value), (s(meta, "namespace"), s(meta, "name")))
+        InUse::collect(
+            objects.iter().map(|o| &o.value),
+            (s(meta, "namespace"), s(meta, "name")),
+        )
     }
 
-    pub(super) fn settings(&self) -> &Settings {
-        &self.settings
-    }
-
-    /// Allocates what the service lacks: a cluster IP and node ports.
-    fn allocate(&self, obj: &mut Value) {
+    /// Runs `prepare` (which allocates) with what other services hold and what was handed out
+    /// recently (the watch cache may not show it yet), and remembers what it took.
+    fn allocating(&self, obj: &Value, prepare: impl FnOnce(&InUse) -> Vec<Reserved>) {
         let mut used = self.in_use(obj);
-        let mut recent = self.recent.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut recent = self
+            .recent
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         recent.retain(|(_, at)| at.elapsed() < RESERVATION);
         for (r, _) in recent.iter() {
             match *r {
@@ -98,109 +68,44 @@ impl Services {
                 Reserved::Port(p) => used.ports.insert(p),
             };
         }
-        let meta = at(obj, "metadata");
-        let is_kubernetes = s(meta, "namespace") == "default" && s(meta, "name") == "kubernetes";
-        let Some(spec) = obj.as_object_mut().and_then(|root| child(root, "spec")) else { return };
-        for r in allocate_spec(spec, &self.settings, &used, is_kubernetes) {
+        for r in prepare(&used) {
             recent.push((r, Instant::now()));
         }
     }
 }
 
-fn allocate_spec(spec: &mut Map<String, Value>, settings: &Settings, used: &InUse, kubernetes: bool) -> Vec<Reserved> {
-    let mut reserved = Vec::new();
-    let ty = spec.get("type").and_then(Value::as_str).unwrap_or("").to_string();
-    if ty == "ExternalName" {
-        return reserved;
-    }
-    let ips: Vec<&str> = spec.get("clusterIPs").and_then(Value::as_array).map_or(Vec::new(), |a| {
-        a.iter().filter_map(Value::as_str).collect()
-    });
-    if ips.is_empty() || ips == [""] {
-        if let Some(ip) = pick_ip(settings.service_range, used, kubernetes) {
-            let text = Ipv4Addr::from(ip).to_string();
-            spec.insert("clusterIP".into(), json!(text));
-            spec.insert("clusterIPs".into(), json!([text]));
-            reserved.push(Reserved::Ip(ip));
+/// What a create does after defaulting: status, cluster IP normalization, IP families, and
+/// allocation.
+pub(super) fn prepare_create(obj: &mut Value, settings: &Settings, used: &InUse) -> Vec<Reserved> {
+    let Some(root) = obj.as_object_mut() else {
+        return Vec::new();
+    };
+    root.insert("status".into(), json!({"loadBalancer": {}}));
+    if let Some(spec) = child(root, "spec") {
+        if !empty_str(spec.get("clusterIP")) && unset_or_empty_list(spec.get("clusterIPs")) {
+            let ip = spec.get("clusterIP").cloned().unwrap_or(Value::Null);
+            spec.insert("clusterIPs".into(), json!([ip]));
         }
+        init_ip_families(spec, None);
     }
-    let mut taken = used.ports.clone();
-    if matches!(ty.as_str(), "NodePort" | "LoadBalancer") {
-        let allocate_lb = spec.get("allocateLoadBalancerNodePorts").and_then(Value::as_bool) != Some(false);
-        let mut by_port: Vec<(i64, i64)> = Vec::new();
-        for p in arr(&Value::Object(spec.clone()), "ports") {
-            if let (Some(port), Some(np)) = (int(p, "port"), int(p, "nodePort").filter(|n| *n != 0)) {
-                by_port.push((port, np));
-                taken.extend(u16::try_from(np).ok());
-            }
-        }
-        if ty == "NodePort" || allocate_lb {
-            each_mut(spec, "ports", |p| {
-                if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) != 0 {
-                    return;
-                }
-                let port = p.get("port").and_then(Value::as_i64).unwrap_or(0);
-                let np = match by_port.iter().find(|(pt, _)| *pt == port) {
-                    Some((_, np)) => Some(*np),
-                    None => pick_port(settings.node_port_range, &taken).map(|np| {
-                        taken.insert(np);
-                        reserved.push(Reserved::Port(np));
-                        by_port.push((port, i64::from(np)));
-                        i64::from(np)
-                    }),
-                };
-                if let Some(np) = np {
-                    p.insert("nodePort".into(), json!(np));
-                }
-            });
-        }
-    }
-    let local = spec.get("externalTrafficPolicy").and_then(Value::as_str) == Some("Local");
-    if ty == "LoadBalancer" && local && int(&Value::Object(spec.clone()), "healthCheckNodePort").unwrap_or(0) == 0 {
-        if let Some(np) = pick_port(settings.node_port_range, &taken) {
-            spec.insert("healthCheckNodePort".into(), json!(np));
-            reserved.push(Reserved::Port(np));
-        }
-    }
-    reserved
+    allocate(obj, settings, used)
 }
 
-/// A free address of the range: the first host address only for the `kubernetes` service,
-/// otherwise a random free one, preferring the upper band as upstream's allocator does.
-fn pick_ip((base, prefix): (Ipv4Addr, u8), used: &InUse, kubernetes: bool) -> Option<u32> {
-    let base = u32::from(base);
-    let size = 1u64 << (32 - u32::from(prefix.min(32)));
-    if size < 4 {
-        return None;
+/// What an update does after defaulting, given the stored object.
+pub(super) fn prepare_update(
+    new: &mut Value,
+    old: &Value,
+    settings: &Settings,
+    used: &InUse,
+) -> Vec<Reserved> {
+    let old_spec = at(old, "spec");
+    if let Some(spec) = new.as_object_mut().and_then(|root| child(root, "spec")) {
+        patch_allocated_values(spec, old_spec);
+        normalize_cluster_ips(spec, old_spec);
+        drop_type_dependent_fields(spec, old_spec);
+        init_ip_families(spec, Some(old_spec));
     }
-    let first = u64::from(base) + 1;
-    let hosts = size - 2;
-    if kubernetes && !used.ips.contains(&(base + 1)) {
-        return Some(base + 1);
-    }
-    let offset = if size <= 16 { 0 } else { (size / 16).clamp(16, 256) }.min(hosts);
-    let free = |i: u64| u32::try_from(first + i).ok().filter(|ip| *ip != base + 1 && !used.ips.contains(ip));
-    pick_in(offset, hosts, &free).or_else(|| pick_in(0, offset, &free))
-}
-
-fn pick_port((lo, hi): (u16, u16), taken: &HashSet<u16>) -> Option<u16> {
-    if hi < lo {
-        return None;
-    }
-    let size = u64::from(hi - lo) + 1;
-    let offset = if size <= 16 { 0 } else { (size / 32).clamp(16, 128) }.min(size);
-    let free = |i: u64| u16::try_from(u64::from(lo) + i).ok().filter(|p| !taken.contains(p));
-    pick_in(offset, size, &free).or_else(|| pick_in(0, offset, &free))
-}
-
-/// A random `i` in `lo..hi` for which `free(i)` holds, scanning from a random start.
-fn pick_in<T>(lo: u64, hi: u64, free: &dyn Fn(u64) -> Option<T>) -> Option<T> {
-    if lo >= hi {
-        return None;
-    }
-    let n = hi - lo;
-    let start = rand::rng().random_range(0..n);
-    (0..n).find_map(|i| free(lo + (start + i) % n))
+    allocate(new, settings, used)
 }
 
 impl Strategy for Services {
@@ -215,34 +120,20 @@ impl Strategy for Services {
     }
 
     fn prepare_for_create(&self, obj: &mut Value) {
-        let Some(root) = obj.as_object_mut() else { return };
-        root.insert("status".into(), json!({"loadBalancer": {}}));
-        if let Some(spec) = child(root, "spec") {
-            if !empty_str(spec.get("clusterIP")) && unset_or_empty_list(spec.get("clusterIPs")) {
-                let ip = spec.get("clusterIP").cloned().unwrap_or(Value::Null);
-                spec.insert("clusterIPs".into(), json!([ip]));
-            }
-            init_ip_families(spec, None);
-        }
-        self.allocate(obj);
+        let view = obj.clone();
+        self.allocating(&view, |used| prepare_create(obj, &self.settings, used));
     }
 
     fn prepare_for_update(&self, new: &mut Value, old: &Value) {
-        let old_spec = at(old, "spec");
-        if let Some(spec) = new.as_object_mut().and_then(|root| child(root, "spec")) {
-            patch_allocated_values(spec, old_spec);
-            normalize_cluster_ips(spec, old_spec);
-            drop_type_dependent_fields(spec, old_spec);
-            init_ip_families(spec, Some(old_spec));
-        }
-        self.allocate(new);
+        let view = new.clone();
+        self.allocating(&view, |used| prepare_update(new, old, &self.settings, used));
     }
 
     fn validate(&self, obj: &Value, old: Option<&Value>, write: WriteKind) -> Vec<FieldError> {
         if write == WriteKind::StatusUpdate {
             return Vec::new();
         }
-        validate_service(self, obj, old)
+        validate_service(&self.settings, &self.in_use(obj), obj, old)
     }
 }
 
@@ -291,9 +182,16 @@ pub(super) fn default_service_spec(spec: &mut Map<String, Value>) {
         default_field(spec, "allocateLoadBalancerNodePorts", json!(true));
     }
     if s(&view, "sessionAffinity") == "ClientIP"
-        && at(at(at(&view, "sessionAffinityConfig"), "clientIP"), "timeoutSeconds").is_null()
+        && at(
+            at(at(&view, "sessionAffinityConfig"), "clientIP"),
+            "timeoutSeconds",
+        )
+        .is_null()
     {
-        spec.insert("sessionAffinityConfig".into(), json!({"clientIP": {"timeoutSeconds": 10800}}));
+        spec.insert(
+            "sessionAffinityConfig".into(),
+            json!({"clientIP": {"timeoutSeconds": 10800}}),
+        );
     }
 }
 
@@ -314,7 +212,11 @@ fn init_ip_families(spec: &mut Map<String, Value>, old: Option<&Value>) {
         spec.insert("ipFamilyPolicy".into(), policy);
     }
     let mut families: Vec<Value> = arr(&view, "ipFamilies").to_vec();
-    for (i, ip) in arr(&view, "clusterIPs").iter().filter_map(Value::as_str).enumerate() {
+    for (i, ip) in arr(&view, "clusterIPs")
+        .iter()
+        .filter_map(Value::as_str)
+        .enumerate()
+    {
         if ip == "None" || ip.is_empty() {
             break;
         }
@@ -347,38 +249,58 @@ fn patch_allocated_values(spec: &mut Map<String, Value>, old: &Value) {
         }
     }
     if needs_node_ports(old) && needs_node_ports(&view) {
-        let node_ports = |v: &Value| -> HashSet<i64> { arr(v, "ports").iter().filter_map(|p| int(p, "nodePort")).collect() };
-        let used: HashSet<i64> = node_ports(old).intersection(&node_ports(&view)).copied().collect();
-        let by_name: Vec<(String, i64)> =
-            arr(old, "ports").iter().map(|p| (s(p, "name").to_string(), int(p, "nodePort").unwrap_or(0))).collect();
+        let node_ports = |v: &Value| -> HashSet<i64> {
+            arr(v, "ports")
+                .iter()
+                .filter_map(|p| int(p, "nodePort"))
+                .collect()
+        };
+        let used: HashSet<i64> = node_ports(old)
+            .intersection(&node_ports(&view))
+            .copied()
+            .collect();
+        let by_name: Vec<(String, i64)> = arr(old, "ports")
+            .iter()
+            .map(|p| (s(p, "name").to_string(), int(p, "nodePort").unwrap_or(0)))
+            .collect();
         each_mut(spec, "ports", |p| {
             if p.get("nodePort").and_then(Value::as_i64).unwrap_or(0) == 0 {
                 let name = p.get("name").and_then(Value::as_str).unwrap_or("");
-                if let Some((_, np)) = by_name.iter().find(|(n, _)| n == name).filter(|(_, np)| *np != 0 && !used.contains(np)) {
+                if let Some((_, np)) = by_name
+                    .iter()
+                    .find(|(n, _)| n == name)
+                    .filter(|(_, np)| *np != 0 && !used.contains(np))
+                {
                     p.insert("nodePort".into(), json!(np));
                 }
             }
         });
     }
     let needs_hc = |v: &Value| service_type(v) == "LoadBalancer" && s(v, "externalTrafficPolicy") == "Local";
-    if needs_hc(old) && needs_hc(&view) && int(&view, "healthCheckNodePort").unwrap_or(0) == 0 {
-        if let Some(hc) = old.get("healthCheckNodePort") {
-            spec.insert("healthCheckNodePort".into(), hc.clone());
-        }
+    if needs_hc(old)
+        && needs_hc(&view)
+        && int(&view, "healthCheckNodePort").unwrap_or(0) == 0
+        && let Some(hc) = old.get("healthCheckNodePort")
+    {
+        spec.insert("healthCheckNodePort".into(), hc.clone());
     }
 }
 
 /// Upstream `NormalizeClusterIPs` for an update.
 fn normalize_cluster_ips(spec: &mut Map<String, Value>, old: &Value) {
     let same_plural = spec.get("clusterIPs").unwrap_or(&Value::Null) == at(old, "clusterIPs");
-    let singular = spec.get("clusterIP").and_then(Value::as_str).unwrap_or("").to_string();
+    let singular = spec
+        .get("clusterIP")
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
     if singular.is_empty() {
         if same_plural {
             spec.remove("clusterIPs");
         }
-    } else if same_plural && singular != s(old, "clusterIP") {
-        spec.insert("clusterIPs".into(), json!([singular]));
-    } else if unset_or_empty_list(spec.get("clusterIPs")) {
+    } else if (same_plural && singular != s(old, "clusterIP")) || unset_or_empty_list(spec.get("clusterIPs"))
+    {
+        // An old client changed the singular field, or set only it.
         spec.insert("clusterIPs".into(), json!([singular]));
     }
 }
@@ -398,7 +320,8 @@ fn drop_type_dependent_fields(spec: &mut Map<String, Value>, old: &Value) {
             }
         }
     }
-    let node_ports = |v: &Value| -> Vec<Option<i64>> { arr(v, "ports").iter().map(|p| int(p, "nodePort")).collect() };
+    let node_ports =
+        |v: &Value| -> Vec<Option<i64>> { arr(v, "ports").iter().map(|p| int(p, "nodePort")).collect() };
     if needs_node_ports(old) && !needs_node_ports(&view) && node_ports(old) == node_ports(&view) {
         each_mut(spec, "ports", |p| {
             p.remove("nodePort");

@@ -22,7 +22,10 @@ pub(super) fn s<'a>(v: &'a Value, key: &str) -> &'a str {
 
 /// The array at `v.key`, empty when absent or not an array.
 pub(super) fn arr<'a>(v: &'a Value, key: &str) -> &'a [Value] {
-    v.get(key).and_then(Value::as_array).map(Vec::as_slice).unwrap_or(&[])
+    v.get(key)
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[])
 }
 
 /// Whether a field is unset the way Go sees it after decoding: absent or `null`.
@@ -72,7 +75,11 @@ pub(super) fn int(v: &Value, key: &str) -> Option<i64> {
 /// Upstream `ValidateNonnegativeField` for an optional integer field.
 pub(super) fn non_negative(v: &Value, key: &str, path: &FieldPath) -> Vec<FieldError> {
     match int(v, key) {
-        Some(n) if n < 0 => vec![FieldError::invalid(&path.child(key), n, "must be greater than or equal to 0")],
+        Some(n) if n < 0 => vec![FieldError::invalid(
+            &path.child(key),
+            n,
+            "must be greater than or equal to 0",
+        )],
         _ => Vec::new(),
     }
 }
@@ -91,7 +98,11 @@ pub(super) fn one_of(v: &Value, key: &str, valid: &[&str], path: &FieldPath) -> 
 
 /// Upstream `IsValidPortNum`.
 pub(super) fn port_num_errors(port: i64) -> Vec<String> {
-    if (1..=65535).contains(&port) { Vec::new() } else { vec![inclusive_range_error(1, 65535)] }
+    if (1..=65535).contains(&port) {
+        Vec::new()
+    } else {
+        vec![inclusive_range_error(1, 65535)]
+    }
 }
 
 /// Upstream `IsValidPortName` (IANA service names).
@@ -100,7 +111,11 @@ pub(super) fn port_name_errors(port: &str) -> Vec<String> {
     if port.len() > 15 {
         errs.push(max_len_error(15));
     }
-    if port.is_empty() || !port.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-') {
+    if port.is_empty()
+        || !port
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
         errs.push("must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)".to_string());
     }
     if !port.bytes().any(|b| b.is_ascii_lowercase()) {
@@ -121,7 +136,11 @@ pub(super) fn config_map_key_errors(key: &str) -> Vec<String> {
     if key.len() > 253 {
         errs.push(max_len_error(253));
     }
-    if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.')) {
+    if key.is_empty()
+        || !key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
         errs.push(regex_error(
             "a valid config key must consist of alphanumeric characters, '-', '_' or '.'",
             "[-._a-zA-Z0-9]+",
@@ -153,8 +172,10 @@ pub(super) fn go_label_selector(v: &Value) -> BadValue {
     }
     let labels = match at(v, "matchLabels").as_object() {
         Some(m) => {
-            let pairs: Vec<String> =
-                m.iter().map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v.as_str().unwrap_or("")))).collect();
+            let pairs: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}:{}", go_quote(k), go_quote(v.as_str().unwrap_or(""))))
+                .collect();
             format!("map[string]string{{{}}}", pairs.join(", "))
         }
         None => "map[string]string(nil)".to_string(),
@@ -166,7 +187,8 @@ pub(super) fn go_label_selector(v: &Value) -> BadValue {
                 .map(|e| {
                     let values = match at(e, "values").as_array() {
                         Some(vals) => {
-                            let q: Vec<String> = vals.iter().map(|x| go_quote(x.as_str().unwrap_or(""))).collect();
+                            let q: Vec<String> =
+                                vals.iter().map(|x| go_quote(x.as_str().unwrap_or(""))).collect();
                             format!("[]string{{{}}}", q.join(", "))
                         }
                         None => "[]string(nil)".to_string(),
@@ -182,7 +204,9 @@ pub(super) fn go_label_selector(v: &Value) -> BadValue {
         }
         None => "[]v1.LabelSelectorRequirement(nil)".to_string(),
     };
-    BadValue::Raw(format!("v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{exprs}}}"))
+    BadValue::Raw(format!(
+        "v1.LabelSelector{{MatchLabels:{labels}, MatchExpressions:{exprs}}}"
+    ))
 }
 
 /// Whether a selector has no requirements (`{}`), which upstream rejects for workloads.
@@ -241,7 +265,11 @@ pub(super) fn validate_label_selector(sel: &Value, path: &FieldPath) -> Vec<Fiel
                 "may not be specified when `operator` is 'Exists' or 'DoesNotExist'",
             )),
             "In" | "NotIn" | "Exists" | "DoesNotExist" => {}
-            op => errs.push(FieldError::invalid(&p.child("operator"), op, "not a valid selector operator")),
+            op => errs.push(FieldError::invalid(
+                &p.child("operator"),
+                op,
+                "not a valid selector operator",
+            )),
         }
         errs.extend(validate_label_name(s(e, "key"), &p.child("key")));
     }
@@ -255,14 +283,17 @@ pub(super) fn quantity_nanos(q: &Value) -> Option<i128> {
         Value::Number(n) => n.to_string(),
         _ => return None,
     };
-    let split = text.find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-'))).unwrap_or(text.len());
+    let split = text
+        .find(|c: char| !(c.is_ascii_digit() || matches!(c, '.' | '+' | '-')))
+        .unwrap_or(text.len());
     let (num, suffix) = text.split_at(split);
     let (neg, digits) = match num.strip_prefix('-') {
         Some(rest) => (true, rest),
         None => (false, num.strip_prefix('+').unwrap_or(num)),
     };
     let (whole, frac) = digits.split_once('.').unwrap_or((digits, ""));
-    if (whole.is_empty() && frac.is_empty()) || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit()) {
+    if (whole.is_empty() && frac.is_empty()) || !whole.bytes().chain(frac.bytes()).all(|b| b.is_ascii_digit())
+    {
         return None;
     }
     let (base, exp): (i128, i32) = match suffix {
@@ -288,7 +319,11 @@ pub(super) fn quantity_nanos(q: &Value) -> Option<i128> {
     // value = 0.whole+frac digits scaled: mantissa * 10^(exp + 9 - frac_len) * base
     let digits = format!("{whole}{frac}");
     let digits = digits.trim_start_matches('0');
-    let mantissa: i128 = if digits.is_empty() { 0 } else { digits.parse().unwrap_or(i128::MAX) };
+    let mantissa: i128 = if digits.is_empty() {
+        0
+    } else {
+        digits.parse().unwrap_or(i128::MAX)
+    };
     let scale = exp + 9 - i32::try_from(frac.len()).ok()?;
     let mut value = mantissa.saturating_mul(base);
     if scale >= 0 {
@@ -296,7 +331,9 @@ pub(super) fn quantity_nanos(q: &Value) -> Option<i128> {
             value = value.saturating_mul(10);
         }
     } else {
-        let div = 10i128.checked_pow(u32::try_from(-scale).ok()?).unwrap_or(i128::MAX);
+        let div = 10i128
+            .checked_pow(u32::try_from(-scale).ok()?)
+            .unwrap_or(i128::MAX);
         // Upstream rounds up to the smallest representable unit.
         value = value / div + i128::from(value % div != 0);
     }
@@ -368,7 +405,8 @@ pub(super) fn go_base64_decode(src: &str) -> Result<Vec<u8>, String> {
             done = true;
             break;
         }
-        let val = u32::from(buf[0]) << 18 | u32::from(buf[1]) << 12 | u32::from(buf[2]) << 6 | u32::from(buf[3]);
+        let val =
+            u32::from(buf[0]) << 18 | u32::from(buf[1]) << 12 | u32::from(buf[2]) << 6 | u32::from(buf[3]);
         let bytes = [(val >> 16) as u8, (val >> 8) as u8, val as u8];
         out.extend_from_slice(&bytes[..len - 1]);
         if done {

@@ -116,7 +116,8 @@ pub struct ApiError {
     code: u16,
     reason: StatusReason,
     message: String,
-    details: Option<StatusDetails>,
+    /// Boxed so that `Result<_, ApiError>` stays small on every hot path.
+    details: Option<Box<StatusDetails>>,
     /// `metadata.continue` of the Status (only the inconsistent-continue 410 sets it).
     continue_token: Option<String>,
 }
@@ -149,16 +150,13 @@ impl ApiError {
 
     /// Replaces the details (`details` is omitted from the wire when `None`).
     pub fn with_details(mut self, details: StatusDetails) -> Self {
-        self.details = Some(details);
+        self.details = Some(Box::new(details));
         self
     }
 
     /// Appends a cause, creating empty details if needed.
     pub fn with_cause(mut self, cause: StatusCause) -> Self {
-        self.details
-            .get_or_insert_with(StatusDetails::default)
-            .causes
-            .push(cause);
+        self.details.get_or_insert_with(Box::default).causes.push(cause);
         self
     }
 
@@ -181,7 +179,7 @@ impl ApiError {
     }
 
     pub fn details(&self) -> Option<&StatusDetails> {
-        self.details.as_ref()
+        self.details.as_deref()
     }
 
     /// `Retry-After` to send alongside, from `details.retryAfterSeconds` when positive.
@@ -204,7 +202,7 @@ impl ApiError {
             status: "Failure".to_string(),
             message: self.message.clone(),
             reason: self.reason.as_str().to_string(),
-            details: self.details.clone(),
+            details: self.details.as_deref().cloned(),
             code: i32::from(self.code),
         }
     }
@@ -231,7 +229,7 @@ impl ApiError {
             code,
             reason: StatusReason::parse(&status.reason),
             message: status.message,
-            details: status.details,
+            details: status.details.map(Box::new),
             continue_token: status.metadata.continue_token,
         })
     }
