@@ -27,12 +27,19 @@ pub fn target_dir() -> PathBuf {
 /// A built binary of the workspace (debug profile, as `cargo test` builds it).
 pub fn binary(name: &str) -> PathBuf {
     let path = target_dir().join("debug").join(name);
-    assert!(path.exists(), "{} is not built: run `cargo build --workspace` first (make test does)", path.display());
+    assert!(
+        path.exists(),
+        "{} is not built: run `cargo build --workspace` first (make test does)",
+        path.display()
+    );
     path
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).map(|a| a.port()).expect("a free loopback port")
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free loopback port")
 }
 
 /// A running `kube-apiserver` process, killed by PID when dropped.
@@ -62,8 +69,18 @@ impl ApiServer {
         }
         let child = cmd.spawn().expect("start kube-apiserver");
         let kubeconfig = dir.path().join("pki/admin.kubeconfig");
-        let mut server = ApiServer { child, port, kubeconfig, dir, _etcd: etcd };
-        assert!(server.wait_ready(Duration::from_secs(30)), "kube-apiserver did not become ready:\n{}", server.log());
+        let mut server = ApiServer {
+            child,
+            port,
+            kubeconfig,
+            dir,
+            _etcd: etcd,
+        };
+        assert!(
+            server.wait_ready(Duration::from_secs(30)),
+            "kube-apiserver did not become ready:\n{}",
+            server.log()
+        );
         server
     }
 
@@ -101,8 +118,12 @@ impl Drop for ApiServer {
 
 /// The stock kubectl binaries of the versions asked for that exist on this machine.
 pub fn kubectl_versions(wanted: &[&str]) -> Vec<(String, PathBuf)> {
-    let Some(kubectl) = which("kubectl") else { return Vec::new() };
-    let dir = std::fs::canonicalize(&kubectl).ok().and_then(|p| p.parent().map(Path::to_path_buf));
+    let Some(kubectl) = which("kubectl") else {
+        return Vec::new();
+    };
+    let dir = std::fs::canonicalize(&kubectl)
+        .ok()
+        .and_then(|p| p.parent().map(Path::to_path_buf));
     wanted
         .iter()
         .filter_map(|v| {
@@ -113,8 +134,11 @@ pub fn kubectl_versions(wanted: &[&str]) -> Vec<(String, PathBuf)> {
 }
 
 fn which(name: &str) -> Option<PathBuf> {
-    std::env::var_os("PATH")
-        .and_then(|paths| std::env::split_paths(&paths).map(|p| p.join(name)).find(|p| p.exists()))
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|p| p.join(name))
+            .find(|p| p.exists())
+    })
 }
 
 /// Runs one kubectl binary against one server, each invocation with the same fresh cache dir.
@@ -148,7 +172,10 @@ impl Kubectl {
 
     /// Runs kubectl and returns its output, whatever the exit status.
     pub fn output(&self, args: &[&str]) -> Output {
-        self.command(args).stdin(Stdio::null()).output().expect("run kubectl")
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run kubectl")
     }
 
     /// Runs kubectl, asserts success, returns stdout.
@@ -171,7 +198,12 @@ impl Kubectl {
     #[track_caller]
     pub fn fails(&self, args: &[&str]) -> String {
         let out = self.output(args);
-        assert!(!out.status.success(), "kubectl {} {:?} unexpectedly succeeded", self.version, args);
+        assert!(
+            !out.status.success(),
+            "kubectl {} {:?} unexpectedly succeeded",
+            self.version,
+            args
+        );
         String::from_utf8_lossy(&out.stderr).into_owned()
     }
 

@@ -56,12 +56,22 @@ stringData:
 
 fn kubectls(server: &ApiServer) -> Vec<Kubectl> {
     let found = kubectl_versions(VERSIONS);
-    let missing: Vec<_> = VERSIONS.iter().filter(|v| !found.iter().any(|(f, _)| f == *v)).collect();
-    assert!(!found.is_empty(), "no stock kubectl.{{{}}} binaries found beside `kubectl`", VERSIONS.join(","));
+    let missing: Vec<_> = VERSIONS
+        .iter()
+        .filter(|v| !found.iter().any(|(f, _)| f == *v))
+        .collect();
+    assert!(
+        !found.is_empty(),
+        "no stock kubectl.{{{}}} binaries found beside `kubectl`",
+        VERSIONS.join(",")
+    );
     if !missing.is_empty() {
         eprintln!("NOTE: kubectl versions not installed here, not tested: {missing:?}");
     }
-    found.iter().map(|(v, bin)| Kubectl::new(v, bin, server)).collect()
+    found
+        .iter()
+        .map(|(v, bin)| Kubectl::new(v, bin, server))
+        .collect()
 }
 
 fn suite(backend: Backend) {
@@ -76,11 +86,26 @@ fn suite(backend: Backend) {
 
 fn run_version(k: &Kubectl, ns: &str) {
     let version = k.ok(&["version", "-o", "json"]);
-    assert!(version.contains(r#""gitVersion": "v1.33.0""#), "server version missing:\n{version}");
+    assert!(
+        version.contains(r#""gitVersion": "v1.33.0""#),
+        "server version missing:\n{version}"
+    );
 
     let resources = k.ok(&["api-resources"]);
-    for line in ["deployments", "deploy", "apps/v1", "pods", "po", "namespaces", "ns", "leases"] {
-        assert!(resources.contains(line), "api-resources lacks {line}:\n{resources}");
+    for line in [
+        "deployments",
+        "deploy",
+        "apps/v1",
+        "pods",
+        "po",
+        "namespaces",
+        "ns",
+        "leases",
+    ] {
+        assert!(
+            resources.contains(line),
+            "api-resources lacks {line}:\n{resources}"
+        );
     }
 
     let namespaces = k.ok(&["get", "ns"]);
@@ -91,58 +116,168 @@ fn run_version(k: &Kubectl, ns: &str) {
 
     // `kubectl create namespace` sends a protobuf body from 1.32 on (served by the next apiserver
     // issue); a manifest goes as JSON on every version.
-    let ns_manifest = k.file("ns.yaml", &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"));
-    k.ok(&["create", "-f", ns_manifest.to_str().unwrap_or_default(), "--validate=false"]);
+    let ns_manifest = k.file(
+        "ns.yaml",
+        &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+    );
+    k.ok(&[
+        "create",
+        "-f",
+        ns_manifest.to_str().unwrap_or_default(),
+        "--validate=false",
+    ]);
     let manifest = k.file("app.yaml", MANIFEST);
-    let created = k.ok(&["create", "-n", ns, "-f", manifest.to_str().unwrap_or_default(), "--validate=false"]);
-    for line in ["deployment.apps/web created", "service/web created", "configmap/settings created", "secret/creds created"] {
+    let created = k.ok(&[
+        "create",
+        "-n",
+        ns,
+        "-f",
+        manifest.to_str().unwrap_or_default(),
+        "--validate=false",
+    ]);
+    for line in [
+        "deployment.apps/web created",
+        "service/web created",
+        "configmap/settings created",
+        "secret/creds created",
+    ] {
         assert!(created.contains(line), "create output lacks {line:?}:\n{created}");
     }
 
     let all = k.ok(&["get", "all", "-n", ns]);
-    assert!(all.contains("deployment.apps/web") && all.contains("service/web"), "get all:\n{all}");
+    assert!(
+        all.contains("deployment.apps/web") && all.contains("service/web"),
+        "get all:\n{all}"
+    );
     assert!(all.contains("ClusterIP"), "services show their type:\n{all}");
 
     let wide = k.ok(&["get", "deploy", "-A", "-o", "wide", "--show-labels"]);
-    assert!(wide.contains(ns) && wide.contains("app=web") && wide.contains("busybox:1.36"), "wide:\n{wide}");
-    assert!(wide.starts_with("NAMESPACE"), "-A adds the namespace column:\n{wide}");
+    assert!(
+        wide.contains(ns) && wide.contains("app=web") && wide.contains("busybox:1.36"),
+        "wide:\n{wide}"
+    );
+    assert!(
+        wide.starts_with("NAMESPACE"),
+        "-A adds the namespace column:\n{wide}"
+    );
 
     let yaml = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "yaml"]);
-    for field in ["uid:", "resourceVersion:", "creationTimestamp:", "generation: 1", "replicas: 2"] {
+    for field in [
+        "uid:",
+        "resourceVersion:",
+        "creationTimestamp:",
+        "generation: 1",
+        "replicas: 2",
+    ] {
         assert!(yaml.contains(field), "-o yaml lacks {field}:\n{yaml}");
     }
-    let secret = k.ok(&["get", "secret", "creds", "-n", ns, "-o", "jsonpath={.data.password}"]);
+    let secret = k.ok(&[
+        "get",
+        "secret",
+        "creds",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.data.password}",
+    ]);
     assert_eq!(secret, "czNjcmV0", "stringData is stored base64-encoded in data");
 
     let describe = k.ok(&["describe", "cm", "settings", "-n", ns]);
-    assert!(describe.contains("Name:") && describe.contains("mode"), "describe:\n{describe}");
+    assert!(
+        describe.contains("Name:") && describe.contains("mode"),
+        "describe:\n{describe}"
+    );
 
     k.ok(&["label", "cm", "settings", "-n", ns, "tier=backend"]);
     k.ok(&["annotate", "cm", "settings", "-n", ns, "note=hello"]);
     let labelled = k.ok(&["get", "cm", "-n", ns, "-l", "tier=backend", "-o", "name"]);
     assert_eq!(labelled.trim(), "configmap/settings");
-    let selected = k.ok(&["get", "cm", "-n", ns, "--field-selector", "metadata.name=settings", "-o", "name"]);
+    let selected = k.ok(&[
+        "get",
+        "cm",
+        "-n",
+        ns,
+        "--field-selector",
+        "metadata.name=settings",
+        "-o",
+        "name",
+    ]);
     assert_eq!(selected.trim(), "configmap/settings");
 
     let scaled = k.ok(&["scale", "deploy", "web", "-n", ns, "--replicas=3"]);
     assert!(scaled.contains("scaled"), "scale:\n{scaled}");
-    let replicas = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.replicas} {.metadata.generation}"]);
-    assert_eq!(replicas, "3 2", "scale changed replicas and bumped the generation");
+    let replicas = k.ok(&[
+        "get",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.replicas} {.metadata.generation}",
+    ]);
+    assert_eq!(
+        replicas, "3 2",
+        "scale changed replicas and bumped the generation"
+    );
 
-    k.ok(&["patch", "cm", "settings", "-n", ns, "--type=merge", "-p", r#"{"data":{"mode":"merge"}}"#]);
-    k.ok(&["patch", "cm", "settings", "-n", ns, "--type=json", "-p", r#"[{"op":"add","path":"/data/extra","value":"json"}]"#]);
-    k.ok(&["patch", "deploy", "web", "-n", ns, "-p", r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}}}"#]);
-    let data = k.ok(&["get", "cm", "settings", "-n", ns, "-o", "jsonpath={.data.mode},{.data.extra}"]);
+    k.ok(&[
+        "patch",
+        "cm",
+        "settings",
+        "-n",
+        ns,
+        "--type=merge",
+        "-p",
+        r#"{"data":{"mode":"merge"}}"#,
+    ]);
+    k.ok(&[
+        "patch",
+        "cm",
+        "settings",
+        "-n",
+        ns,
+        "--type=json",
+        "-p",
+        r#"[{"op":"add","path":"/data/extra","value":"json"}]"#,
+    ]);
+    k.ok(&[
+        "patch",
+        "deploy",
+        "web",
+        "-n",
+        ns,
+        "-p",
+        r#"{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"busybox:1.37"}]}}}}"#,
+    ]);
+    let data = k.ok(&[
+        "get",
+        "cm",
+        "settings",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.data.mode},{.data.extra}",
+    ]);
     assert_eq!(data, "merge,json");
     let image = k.ok(&["get", "deploy", "web", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image} {.spec.template.spec.containers[0].ports[0].containerPort}"]);
-    assert_eq!(image, "busybox:1.37 80", "a strategic merge patch merges containers by name");
+    assert_eq!(
+        image, "busybox:1.37 80",
+        "a strategic merge patch merges containers by name"
+    );
 
     // Default validation needs the OpenAPI documents (next apiserver issue).
     let mut edit = k.command(&["edit", "cm", "settings", "-n", ns, "--validate=false"]);
     edit.env("EDITOR", "sed -i -e s/mode:\\ merge/mode:\\ edited/");
     let edited = edit.stdin(Stdio::null()).output().expect("kubectl edit");
-    assert!(edited.status.success(), "edit failed: {}", String::from_utf8_lossy(&edited.stderr));
-    assert_eq!(k.ok(&["get", "cm", "settings", "-n", ns, "-o", "jsonpath={.data.mode}"]), "edited");
+    assert!(
+        edited.status.success(),
+        "edit failed: {}",
+        String::from_utf8_lossy(&edited.stderr)
+    );
+    assert_eq!(
+        k.ok(&["get", "cm", "settings", "-n", ns, "-o", "jsonpath={.data.mode}"]),
+        "edited"
+    );
 
     watch_sees_a_change(k, ns);
 
@@ -151,8 +286,18 @@ fn run_version(k: &Kubectl, ns: &str) {
         missing.contains(r#"Error from server (NotFound): configmaps "nope" not found"#),
         "missing object error:\n{missing}"
     );
-    let bad = k.file("bad.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n");
-    let invalid = k.fails(&["create", "-n", ns, "-f", bad.to_str().unwrap_or_default(), "--validate=false"]);
+    let bad = k.file(
+        "bad.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n",
+    );
+    let invalid = k.fails(&[
+        "create",
+        "-n",
+        ns,
+        "-f",
+        bad.to_str().unwrap_or_default(),
+        "--validate=false",
+    ]);
     assert!(
         invalid.contains(r#"The ConfigMap "Bad_Name" is invalid: metadata.name: Invalid value: "Bad_Name": a lowercase RFC 1123 subdomain"#),
         "invalid object error:\n{invalid}"
@@ -168,7 +313,16 @@ fn run_version(k: &Kubectl, ns: &str) {
 /// `kubectl get -w` prints the initial row, then a change made by another kubectl.
 fn watch_sees_a_change(k: &Kubectl, ns: &str) {
     let mut watch = k
-        .command(&["get", "cm", "settings", "-n", ns, "-w", "--output-watch-events", "--request-timeout=30s"])
+        .command(&[
+            "get",
+            "cm",
+            "settings",
+            "-n",
+            ns,
+            "-w",
+            "--output-watch-events",
+            "--request-timeout=30s",
+        ])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -182,8 +336,13 @@ fn watch_sees_a_change(k: &Kubectl, ns: &str) {
             }
         }
     });
-    let first = rx.recv_timeout(Duration::from_secs(20)).expect("initial watch output");
-    assert!(first.contains("EVENT") || first.contains("ADDED"), "first watch line: {first}");
+    let first = rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("initial watch output");
+    assert!(
+        first.contains("EVENT") || first.contains("ADDED"),
+        "first watch line: {first}"
+    );
     k.ok(&["label", "cm", "settings", "-n", ns, "watched=yes"]);
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     let mut seen = Vec::new();
@@ -200,7 +359,10 @@ fn watch_sees_a_change(k: &Kubectl, ns: &str) {
     }
     let _ = watch.kill();
     let _ = watch.wait();
-    panic!("kubectl {} get -w never showed the change; saw {seen:?}", k.version);
+    panic!(
+        "kubectl {} get -w never showed the change; saw {seen:?}",
+        k.version
+    );
 }
 
 #[test]

@@ -36,11 +36,20 @@ impl TestApiServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let etcd = match backend {
             Backend::Embedded => None,
-            Backend::Etcd => Some(tokio::task::spawn_blocking(EtcdProcess::start).await.expect("start etcd")),
+            Backend::Etcd => Some(
+                tokio::task::spawn_blocking(EtcdProcess::start)
+                    .await
+                    .expect("start etcd"),
+            ),
         };
         let store = match &etcd {
-            None => StoreConfig::Embedded { dir: dir.path().join("data") },
-            Some(etcd) => StoreConfig::Etcd { servers: vec![etcd.client_url().to_string()], prefix: "/registry".into() },
+            None => StoreConfig::Embedded {
+                dir: dir.path().join("data"),
+            },
+            Some(etcd) => StoreConfig::Etcd {
+                servers: vec![etcd.client_url().to_string()],
+                prefix: "/registry".into(),
+            },
         };
         let config = Config {
             bind_address: [127, 0, 0, 1].into(),
@@ -55,12 +64,24 @@ impl TestApiServer {
             node_port_range: (30000, 32767),
         };
         let (trigger, shutdown) = Shutdown::new();
-        let server = rudder_apiserver::start(config, shutdown).await.expect("start kube-apiserver");
+        let server = rudder_apiserver::start(config, shutdown)
+            .await
+            .expect("start kube-apiserver");
         let addr = server.local_addr;
-        let kubeconfig = server.admin_kubeconfig.clone().expect("generated admin kubeconfig");
+        let kubeconfig = server
+            .admin_kubeconfig
+            .clone()
+            .expect("generated admin kubeconfig");
         tokio::spawn(server.wait());
         let client = client_from(&kubeconfig).await;
-        TestApiServer { client, addr, kubeconfig, trigger, _dir: dir, _etcd: etcd }
+        TestApiServer {
+            client,
+            addr,
+            kubeconfig,
+            trigger,
+            _dir: dir,
+            _etcd: etcd,
+        }
     }
 
     /// The admin client for another kubeconfig-reading tool.
@@ -83,9 +104,10 @@ impl Drop for TestApiServer {
 
 async fn client_from(path: &std::path::Path) -> kube::Client {
     let kubeconfig = kube::config::Kubeconfig::read_from(path).expect("read admin kubeconfig");
-    let config = kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
-        .await
-        .expect("kubeconfig to client config");
+    let config =
+        kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+            .await
+            .expect("kubeconfig to client config");
     kube::Client::try_from(config).expect("kube client")
 }
 
@@ -100,7 +122,10 @@ where
         if let Some(value) = check().await {
             return value;
         }
-        assert!(tokio::time::Instant::now() < deadline, "timed out waiting for {what}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }
