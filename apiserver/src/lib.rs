@@ -9,6 +9,7 @@ mod bootstrap;
 mod errors;
 mod http;
 mod metrics;
+mod openapi;
 pub mod options;
 pub mod pki;
 mod registry;
@@ -112,7 +113,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
         ready: AtomicBool::new(false),
     });
-    bootstrap::ensure(&state.registry)
+    bootstrap::ensure(&state.registry, local_addr.port())
         .await
         .context("creating bootstrap objects")?;
     state.ready.store(true, Ordering::Release);

@@ -40,6 +40,16 @@ spec:
     targetPort: 80
 ---
 apiVersion: v1
+kind: Pod
+metadata:
+  name: solo
+  labels: {app: solo}
+spec:
+  containers:
+  - name: main
+    image: busybox:1.36
+---
+apiVersion: v1
 kind: ConfigMap
 metadata:
   name: settings
@@ -55,7 +65,13 @@ stringData:
 "#;
 
 fn kubectls(server: &ApiServer) -> Vec<Kubectl> {
-    let found = kubectl_versions(VERSIONS);
+    let mut found = kubectl_versions(VERSIONS);
+    if found.is_empty() {
+        // A fresh machine has one stock kubectl (scripts/install-deps.sh); test whatever it is.
+        found = rudder_e2e::kubectl_versions(&[
+            "1.27", "1.28", "1.29", "1.30", "1.31", "1.32", "1.33", "1.34", "1.35", "1.36",
+        ]);
+    }
     let missing: Vec<_> = VERSIONS
         .iter()
         .filter(|v| !found.iter().any(|(f, _)| f == *v))
@@ -151,6 +167,11 @@ fn run_version(k: &Kubectl, ns: &str) {
     );
     assert!(all.contains("ClusterIP"), "services show their type:\n{all}");
 
+    let pods = k.ok(&["get", "pods", "-A", "-o", "wide", "--show-labels"]);
+    assert!(
+        pods.contains(ns) && pods.contains("solo") && pods.contains("Pending") && pods.contains("app=solo"),
+        "pods:\n{pods}"
+    );
     let wide = k.ok(&["get", "deploy", "-A", "-o", "wide", "--show-labels"]);
     assert!(
         wide.contains(ns) && wide.contains("app=web") && wide.contains("busybox:1.36"),

@@ -2,6 +2,7 @@
 //! metrics) and the generic resource handler behind every API path.
 
 mod discovery;
+mod protobuf;
 pub(crate) mod request;
 mod resource;
 pub(crate) mod response;
@@ -56,11 +57,23 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
     let api = Router::new()
         .route("/metrics", get(metrics))
         .merge(discovery::routes())
+        .merge(crate::openapi::routes())
         .fallback(resource::handle)
         .layer(middleware::from_fn_with_state(state.clone(), authenticate));
     open.merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
+        // Outermost: a bug in a handler answers 500 with a Status instead of dropping the
+        // connection.
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(panic_response))
         .with_state(state)
+}
+
+fn panic_response(_: Box<dyn std::any::Any + Send + 'static>) -> Response {
+    tracing::error!("a request handler panicked");
+    ErrorResponse(ApiError::internal(
+        "an internal error occurred while handling the request",
+    ))
+    .into_response()
 }
 
 async fn version() -> Response {

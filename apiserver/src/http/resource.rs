@@ -217,6 +217,8 @@ fn subresource_not_served(res: &Resource, path: &ResourcePath) -> ApiResult {
     }
 }
 
+/// Decodes a request body by its Content-Type: JSON, or Kubernetes protobuf (the `k8s\0`
+/// envelope), which kubectl ≥ 1.32 sends for its `create <generator>` commands.
 fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -226,9 +228,11 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     match base {
         "application/json" | "" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}"))),
+        super::protobuf::MEDIA_TYPE => super::protobuf::decode(body),
         _ => Err(ApiError::unsupported_media_type(&[
             "application/json",
             "application/yaml",
+            super::protobuf::MEDIA_TYPE,
         ])),
     }
 }
