@@ -6,7 +6,7 @@
 //! - `update`: compare-and-swap updates of the keys the same writer just created.
 //!
 //! Every cell is measured for a fixed time, split into slices that alternate between the two
-//! backends (embedded, etcd, embedded, ...) so that noise from other processes hits both alike;
+//! backends, which take turns at going first, so that noise from other processes hits both alike;
 //! each slice starts with a short warm-up whose operations are not counted. Then one watcher
 //! follows a prefix while one writer creates keys at a steady rate; the delivery latency is the
 //! time from just before the write call to the event arriving at the watcher (the send time
