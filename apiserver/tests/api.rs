@@ -368,3 +368,36 @@ async fn the_same_semantics_hold_on_etcd() {
     let listed = cms.list(&ListParams::default()).await.expect("list");
     assert_eq!(listed.items.len(), 1);
 }
+
+#[tokio::test]
+async fn both_event_apis_see_the_same_events() {
+    use k8s_openapi::api::core::v1::Event as CoreEvent;
+    use k8s_openapi::api::events::v1::Event;
+    let server = TestApiServer::start().await;
+    let events: Api<Event> = Api::namespaced(server.client.clone(), "default");
+    let event: Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.1"},
+        "eventTime": "2026-11-21T10:00:00.000000Z",
+        "regarding": {"kind": "Pod", "name": "web", "namespace": "default"},
+        "note": "Pulled image", "reason": "Pulled", "type": "Normal", "action": "Pull",
+        "reportingController": "kubelet", "reportingInstance": "node-1",
+    }))
+    .expect("event");
+    events
+        .create(&PostParams::default(), &event)
+        .await
+        .expect("create events.k8s.io event");
+    let core: Api<CoreEvent> = Api::namespaced(server.client.clone(), "default");
+    let seen = core.get("web.1").await.expect("visible through core v1");
+    assert_eq!(seen.message.as_deref(), Some("Pulled image"));
+    assert_eq!(seen.involved_object.name.as_deref(), Some("web"));
+    assert_eq!(seen.reporting_component.as_deref(), Some("kubelet"));
+    let by_field = core
+        .list(&ListParams::default().fields("involvedObject.name=web"))
+        .await
+        .expect("field selector");
+    assert_eq!(by_field.items.len(), 1);
+    let back = events.get("web.1").await.expect("and through events.k8s.io");
+    assert_eq!(back.note.as_deref(), Some("Pulled image"));
+    assert_eq!(back.regarding.and_then(|r| r.name).as_deref(), Some("web"));
+}

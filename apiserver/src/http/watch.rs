@@ -132,7 +132,8 @@ pub(crate) fn serve(
             key_matches(&res, obj, key_prefix) && params.matches(&obj.value)
         };
         for obj in &sub.initial {
-            if in_scope(obj, &prefix) && tx.send(encoder.event("ADDED", obj)).await.is_err() {
+            let obj = encoder.res.present(obj.clone());
+            if in_scope(&obj, &prefix) && tx.send(encoder.event("ADDED", &obj)).await.is_err() {
                 return;
             }
         }
@@ -216,8 +217,12 @@ fn translate(
     prefix: &str,
     in_scope: &impl Fn(&CachedObject, &str) -> bool,
 ) -> Option<Bytes> {
-    let now_in = in_scope(&event.object, prefix);
-    let was_in = event.prev.as_ref().is_some_and(|p| in_scope(p, prefix));
+    let object = encoder.res.present(event.object.clone());
+    let now_in = in_scope(&object, prefix);
+    let was_in = event
+        .prev
+        .as_ref()
+        .is_some_and(|p| in_scope(&encoder.res.present(p.clone()), prefix));
     let kind = match event.kind {
         EventType::Added if now_in => "ADDED",
         EventType::Modified if now_in && was_in => "MODIFIED",
@@ -226,5 +231,5 @@ fn translate(
         EventType::Deleted if now_in || was_in => "DELETED",
         _ => return None,
     };
-    Some(encoder.event(kind, &event.object))
+    Some(encoder.event(kind, &object))
 }

@@ -85,6 +85,7 @@ impl Registry {
                 .map_err(store_error)?
                 .ok_or_else(|| res.not_found(name))?;
             let old = watch_cache::CachedObject::from_kv(&current)
+                .map(|o| res.present(o))
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
             check_preconditions(res, name, &old.value, current.mod_revision, opts)?;
 
@@ -152,7 +153,11 @@ impl Registry {
             }
             match self
                 .store
-                .update(&key, encode_for_storage(&marked)?, current.mod_revision)
+                .update(
+                    &key,
+                    encode_for_storage(&res.to_storage(&marked))?,
+                    current.mod_revision,
+                )
                 .await
             {
                 Ok(kv) => {

@@ -128,7 +128,11 @@ impl Registry {
         // the watch cache and ignore the limit, as upstream does.
         if rv == Some("0") && params.continue_token.is_none() && !exact {
             let (objects, revision) = res.cache.snapshot_prefix(&prefix);
-            let items = objects.into_iter().filter(|o| params.matches(&o.value)).collect();
+            let items = objects
+                .into_iter()
+                .map(|o| res.present(o))
+                .filter(|o| params.matches(&o.value))
+                .collect();
             return Ok(ListResult {
                 items,
                 revision,
@@ -176,7 +180,7 @@ impl Registry {
                 })?;
             at = Some(page.revision);
             for kv in &page.items {
-                let Some(obj) = watch_cache::CachedObject::from_kv(kv) else {
+                let Some(obj) = watch_cache::CachedObject::from_kv(kv).map(|o| res.present(o)) else {
                     continue;
                 };
                 if params.matches(&obj.value) {

@@ -1,6 +1,7 @@
 //! The resource registry: one generic store serving every resource from its table entry, its
 //! strategy and its watch cache.
 
+pub(crate) mod conversion;
 mod delete;
 mod list;
 pub(crate) mod object;
@@ -28,6 +29,8 @@ pub(crate) struct Resource {
     pub(crate) info: ResourceInfo,
     pub(crate) strategy: Arc<dyn Strategy>,
     pub(crate) cache: Arc<WatchCache>,
+    /// Set when this version is not the storage version of its prefix.
+    pub(crate) conversion: Option<Arc<dyn conversion::Conversion>>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -40,6 +43,30 @@ impl std::fmt::Debug for Resource {
 }
 
 impl Resource {
+    /// An object as this resource's version shows it (stored objects are in the storage version).
+    pub(crate) fn present(&self, obj: Arc<CachedObject>) -> Arc<CachedObject> {
+        let Some(conversion) = &self.conversion else {
+            return obj;
+        };
+        let value = conversion.from_storage(&obj.value);
+        let json = serde_json::to_vec(&value)
+            .map(bytes::Bytes::from)
+            .unwrap_or_else(|_| obj.json.clone());
+        Arc::new(CachedObject {
+            value,
+            json,
+            revision: obj.revision,
+        })
+    }
+
+    /// An object of this resource's version in the storage version.
+    pub(crate) fn to_storage(&self, obj: &Value) -> Value {
+        match &self.conversion {
+            Some(conversion) => conversion.to_storage(obj.clone()),
+            None => obj.clone(),
+        }
+    }
+
     pub(crate) fn not_found(&self, name: &str) -> ApiError {
         ApiError::not_found(self.info.group, self.info.plural, name)
     }
@@ -86,10 +113,12 @@ impl Registry {
                 }
             };
             let strategy = strategies::for_resource(info, &settings, &cache);
+            let conversion = conversion::for_resource(info);
             let resource = Arc::new(Resource {
                 info: *info,
                 strategy,
                 cache,
+                conversion,
             });
             resources.insert(
                 (
@@ -130,7 +159,9 @@ impl Registry {
             .await
             .map_err(store_error)?;
         let kv = kv.ok_or_else(|| res.not_found(name))?;
-        watch_cache::CachedObject::from_kv(&kv).ok_or_else(|| corrupt(&kv.key))
+        watch_cache::CachedObject::from_kv(&kv)
+            .map(|o| res.present(o))
+            .ok_or_else(|| corrupt(&kv.key))
     }
 
     /// Checks that a namespace exists and accepts new objects (upstream's NamespaceLifecycle).

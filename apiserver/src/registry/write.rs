@@ -108,7 +108,11 @@ impl Registry {
                 }
                 return echo(&obj, 0);
             }
-            match self.store.create(&key, encode_for_storage(&obj)?).await {
+            match self
+                .store
+                .create(&key, encode_for_storage(&res.to_storage(&obj))?)
+                .await
+            {
                 Ok(kv) => return echo(&obj, kv.mod_revision),
                 Err(StoreError::AlreadyExists { .. }) if generate && attempt < 8 => continue,
                 Err(StoreError::AlreadyExists { .. }) => {
@@ -202,6 +206,7 @@ impl Registry {
                 return Err(ApiError::conflict(res.info.group, res.info.plural, name));
             }
             let old = watch_cache::CachedObject::from_kv(&current)
+                .map(|o| res.present(o))
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
             let mut new = compute(&old.value)?;
             check_type(res, &mut new)?;
@@ -230,7 +235,11 @@ impl Registry {
             }
             match self
                 .store
-                .update(&key, encode_for_storage(&new)?, current.mod_revision)
+                .update(
+                    &key,
+                    encode_for_storage(&res.to_storage(&new))?,
+                    current.mod_revision,
+                )
                 .await
             {
                 Ok(kv) => return echo(&new, kv.mod_revision),
