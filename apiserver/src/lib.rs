@@ -106,7 +106,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         .context("loading authentication")?;
     let metrics = metrics::Metrics::new(prometheus::Registry::new())?;
     let state = Arc::new(http::AppState {
-        registry,
+        registry: Arc::new(registry),
         authenticator,
         metrics,
         shutdown: shutdown.clone(),
@@ -116,6 +116,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
     bootstrap::ensure(&state.registry, local_addr.port())
         .await
         .context("creating bootstrap objects")?;
+    registry::crd::spawn(state.registry.clone(), shutdown.clone());
     state.ready.store(true, Ordering::Release);
 
     let app = http::router(state);

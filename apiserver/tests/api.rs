@@ -401,3 +401,49 @@ async fn both_event_apis_see_the_same_events() {
     assert_eq!(back.note.as_deref(), Some("Pulled image"));
     assert_eq!(back.regarding.and_then(|r| r.name).as_deref(), Some("web"));
 }
+
+#[tokio::test]
+async fn a_custom_resource_definition_is_served_and_its_deletion_removes_its_objects() {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    use kube::api::{ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    let server = TestApiServer::start().await;
+    let crds: Api<CustomResourceDefinition> = Api::all(server.client.clone());
+    let crd: CustomResourceDefinition = serde_json::from_value(json!({
+        "metadata": {"name": "gadgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced",
+                 "names": {"kind": "Gadget", "plural": "gadgets"},
+                 "versions": [{"name": "v1", "served": true, "storage": true,
+                               "subresources": {"status": {}},
+                               "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
+    }))
+    .expect("crd");
+    crds.create(&PostParams::default(), &crd).await.expect("create crd");
+    let established = rudder_testkit::eventually("the CRD to be established", Duration::from_secs(10), || async {
+        let crd = crds.get("gadgets.example.com").await.ok()?;
+        let conditions = crd.status?.conditions?;
+        conditions.iter().any(|c| c.type_ == "Established" && c.status == "True").then_some(())
+    })
+    .await;
+    let () = established;
+    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.com", "v1", "Gadget"), "gadgets");
+    let gadgets: Api<DynamicObject> = Api::namespaced_with(server.client.clone(), "default", &resource);
+    let gadget: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"}, "spec": {"size": 3},
+    }))
+    .expect("gadget");
+    let created = gadgets.create(&PostParams::default(), &gadget).await.expect("create custom object");
+    assert_eq!(created.metadata.generation, Some(1));
+    let status = Patch::Merge(json!({"status": {"ready": true}, "spec": {"size": 9}}));
+    let patched = gadgets.patch_status("g1", &PatchParams::default(), &status).await.expect("status patch");
+    assert_eq!(patched.data["status"]["ready"], true);
+    assert_eq!(patched.data["spec"]["size"], 3, "a status write leaves the spec alone");
+
+    crds.delete("gadgets.example.com", &DeleteParams::default()).await.expect("delete crd");
+    rudder_testkit::eventually("the CRD to go", Duration::from_secs(10), || async {
+        crds.get("gadgets.example.com").await.is_err().then_some(())
+    })
+    .await;
+    let err = api_error(gadgets.get("g1").await.unwrap_err());
+    assert_eq!(err.code, 404, "custom objects and their API go with the definition");
+}

@@ -14,7 +14,45 @@ use rudder_api::discovery::{self, AggregatedVersion, DiscoveryFormat, DiscoveryR
 use super::AppState;
 use super::response::{ErrorResponse, json_response};
 
-static RESOURCES: LazyLock<Vec<DiscoveryResource>> = LazyLock::new(DiscoveryResource::builtins);
+/// The documents of one generation of the served resources (built-ins plus established
+/// custom resources), rebuilt when the registry's generation moves.
+struct Documents {
+    generation: u64,
+    resources: Vec<DiscoveryResource>,
+    /// Aggregated `/api` and `/apis` in v2 and v2beta1.
+    aggregated: [String; 4],
+}
+
+fn documents(state: &AppState) -> Arc<Documents> {
+    static CACHE: LazyLock<parking_lot::Mutex<Option<Arc<Documents>>>> = LazyLock::new(Default::default);
+    let generation = state
+        .registry
+        .generation
+        .load(std::sync::atomic::Ordering::Acquire);
+    let mut cache = CACHE.lock();
+    if let Some(docs) = cache.as_ref().filter(|d| d.generation == generation) {
+        return docs.clone();
+    }
+    let mut resources = DiscoveryResource::builtins();
+    let mut custom = state.registry.custom_resources();
+    custom.sort_by(|a, b| {
+        (a.info.group, a.info.plural, a.info.version).cmp(&(b.info.group, b.info.plural, b.info.version))
+    });
+    resources.extend(custom.iter().map(|r| DiscoveryResource::from(&r.info)));
+    let aggregated = [
+        discovery::aggregated_api(&resources, AggregatedVersion::V2).to_string(),
+        discovery::aggregated_apis(&resources, AggregatedVersion::V2).to_string(),
+        discovery::aggregated_api(&resources, AggregatedVersion::V2Beta1).to_string(),
+        discovery::aggregated_apis(&resources, AggregatedVersion::V2Beta1).to_string(),
+    ];
+    let docs = Arc::new(Documents {
+        generation,
+        resources,
+        aggregated,
+    });
+    *cache = Some(docs.clone());
+    docs
+}
 
 pub(super) fn routes() -> Router<Arc<AppState>> {
     Router::new()
@@ -57,40 +95,37 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 async fn api(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let format = discovery::negotiate(accept(&headers));
     let body = match format.aggregated() {
-        Some(version) => aggregated(version, true),
+        Some(version) => aggregated(&documents(&state), version, true),
         None => discovery::api_versions(&state.advertise).to_string(),
     };
     document(&headers, format.content_type(), Bytes::from(body))
 }
 
-async fn apis(headers: HeaderMap) -> Response {
+async fn apis(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
     let format = discovery::negotiate(accept(&headers));
+    let docs = documents(&state);
     let body = match format.aggregated() {
-        Some(version) => aggregated(version, false),
-        None => discovery::api_group_list(&RESOURCES).to_string(),
+        Some(version) => aggregated(&docs, version, false),
+        None => discovery::api_group_list(&docs.resources).to_string(),
     };
     document(&headers, format.content_type(), Bytes::from(body))
 }
 
-fn aggregated(version: AggregatedVersion, core: bool) -> String {
-    static CACHE: LazyLock<[String; 4]> = LazyLock::new(|| {
-        [
-            discovery::aggregated_api(&RESOURCES, AggregatedVersion::V2).to_string(),
-            discovery::aggregated_apis(&RESOURCES, AggregatedVersion::V2).to_string(),
-            discovery::aggregated_api(&RESOURCES, AggregatedVersion::V2Beta1).to_string(),
-            discovery::aggregated_apis(&RESOURCES, AggregatedVersion::V2Beta1).to_string(),
-        ]
-    });
+fn aggregated(docs: &Documents, version: AggregatedVersion, core: bool) -> String {
     let index = match version {
         AggregatedVersion::V2 => 0,
         AggregatedVersion::V2Beta1 => 2,
     } + usize::from(!core);
-    CACHE[index].clone()
+    docs.aggregated[index].clone()
 }
 
-async fn core_version(Path(version): Path<String>, headers: HeaderMap) -> Result<Response, ErrorResponse> {
-    let doc =
-        discovery::api_resource_list(&RESOURCES, "", &version).ok_or_else(crate::errors::path_not_found)?;
+async fn core_version(
+    State(state): State<Arc<AppState>>,
+    Path(version): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ErrorResponse> {
+    let doc = discovery::api_resource_list(&documents(&state).resources, "", &version)
+        .ok_or_else(crate::errors::path_not_found)?;
     Ok(document(
         &headers,
         DiscoveryFormat::Legacy.content_type(),
@@ -98,8 +133,13 @@ async fn core_version(Path(version): Path<String>, headers: HeaderMap) -> Result
     ))
 }
 
-async fn group(Path(group): Path<String>, headers: HeaderMap) -> Result<Response, ErrorResponse> {
-    let doc = discovery::api_group(&RESOURCES, &group).ok_or_else(crate::errors::path_not_found)?;
+async fn group(
+    State(state): State<Arc<AppState>>,
+    Path(group): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, ErrorResponse> {
+    let doc = discovery::api_group(&documents(&state).resources, &group)
+        .ok_or_else(crate::errors::path_not_found)?;
     Ok(document(
         &headers,
         DiscoveryFormat::Legacy.content_type(),
@@ -108,10 +148,11 @@ async fn group(Path(group): Path<String>, headers: HeaderMap) -> Result<Response
 }
 
 async fn group_version(
+    State(state): State<Arc<AppState>>,
     Path((group, version)): Path<(String, String)>,
     headers: HeaderMap,
 ) -> Result<Response, ErrorResponse> {
-    let doc = discovery::api_resource_list(&RESOURCES, &group, &version)
+    let doc = discovery::api_resource_list(&documents(&state).resources, &group, &version)
         .ok_or_else(crate::errors::path_not_found)?;
     Ok(document(
         &headers,

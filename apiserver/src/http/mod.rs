@@ -28,7 +28,7 @@ use response::ErrorResponse;
 
 /// What every handler shares.
 pub(crate) struct AppState {
-    pub(crate) registry: Registry,
+    pub(crate) registry: Arc<Registry>,
     pub(crate) authenticator: Authenticator,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: Shutdown,

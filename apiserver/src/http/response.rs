@@ -7,7 +7,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use bytes::{BufMut, Bytes, BytesMut};
 use rudder_api::status::ApiError;
-use rudder_api::table::{self, IncludeObject};
+use rudder_api::table::IncludeObject;
 use serde_json::{Value, json};
 
 use crate::registry::watch_cache::CachedObject;
@@ -101,14 +101,7 @@ pub(crate) fn object_response(
         Format::Json => json_response(code, obj.json.clone()),
         Format::Table(include) => {
             let list_meta = json!({ "resourceVersion": obj.revision.to_string() });
-            let table = table::table(
-                res.info.group,
-                res.info.kind,
-                std::slice::from_ref(&obj.value),
-                include,
-                &list_meta,
-                now(),
-            );
+            let table = res.table(std::slice::from_ref(&obj.value), include, &list_meta);
             json_value(code, &table)
         }
     }
@@ -145,10 +138,7 @@ pub(crate) fn list_response(res: &Resource, list: &ListResult, format: Format) -
         }
         Format::Table(include) => {
             let values: Vec<Value> = list.items.iter().map(|o| o.value.clone()).collect();
-            json_value(
-                StatusCode::OK,
-                &table::table(res.info.group, res.info.kind, &values, include, &meta, now()),
-            )
+            json_value(StatusCode::OK, &res.table(&values, include, &meta))
         }
     }
 }
@@ -164,12 +154,6 @@ pub(crate) fn objects_list(res: &Resource, items: Vec<Arc<CachedObject>>, revisi
     list_response(res, &list, Format::Json)
 }
 
-/// Seconds since the epoch, for AGE columns.
-pub(crate) fn now() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64)
-}
 
 #[cfg(test)]
 mod tests {

@@ -12,13 +12,12 @@ use axum::response::Response;
 use bytes::Bytes;
 use futures::StreamExt;
 use rudder_api::status::ApiError;
-use rudder_api::table;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::mpsc;
 
 use super::AppState;
-use super::response::{ApiResult, Format, now};
+use super::response::{ApiResult, Format};
 use crate::registry::watch_cache::{CachedObject, EventType, Fanout, SubscribeError};
 use crate::registry::{ListParams, Resource};
 
@@ -47,14 +46,7 @@ impl Encoder {
             }
             Format::Table(include) => {
                 let meta = json!({ "resourceVersion": obj.revision.to_string() });
-                let mut t = table::table(
-                    self.res.info.group,
-                    self.res.info.kind,
-                    std::slice::from_ref(&obj.value),
-                    include,
-                    &meta,
-                    now(),
-                );
+                let mut t = self.res.table(std::slice::from_ref(&obj.value), include, &meta);
                 // Upstream sends column definitions with the first event only.
                 if self.headers_sent {
                     t["columnDefinitions"] = json!([]);

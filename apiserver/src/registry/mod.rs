@@ -2,6 +2,7 @@
 //! strategy and its watch cache.
 
 pub(crate) mod conversion;
+pub(crate) mod crd;
 mod delete;
 mod list;
 pub(crate) mod object;
@@ -31,6 +32,8 @@ pub(crate) struct Resource {
     pub(crate) cache: Arc<WatchCache>,
     /// Set when this version is not the storage version of its prefix.
     pub(crate) conversion: Option<Arc<dyn conversion::Conversion>>,
+    /// Table columns of a custom resource (`additionalPrinterColumns`).
+    pub(crate) printer: Option<Arc<rudder_api::table::CustomResourceColumns>>,
 }
 
 impl std::fmt::Debug for Resource {
@@ -43,6 +46,22 @@ impl std::fmt::Debug for Resource {
 }
 
 impl Resource {
+    /// A server-side Table of objects of this resource.
+    pub(crate) fn table(
+        &self,
+        objects: &[Value],
+        include: rudder_api::table::IncludeObject,
+        meta: &Value,
+    ) -> Value {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        match &self.printer {
+            Some(printer) => printer.table(objects, include, meta, now),
+            None => rudder_api::table::table(self.info.group, self.info.kind, objects, include, meta, now),
+        }
+    }
+
     /// An object as this resource's version shows it (stored objects are in the storage version).
     pub(crate) fn present(&self, obj: Arc<CachedObject>) -> Arc<CachedObject> {
         let Some(conversion) = &self.conversion else {
@@ -80,7 +99,10 @@ impl Resource {
 pub(crate) struct Registry {
     pub(crate) store: Arc<dyn Store>,
     resources: HashMap<(String, String, String), Arc<Resource>>,
-    /// Resources sharing a storage prefix (autoscaling v1/v2) share one watch cache.
+    /// Custom resources, served while their CustomResourceDefinition is established.
+    custom: parking_lot::RwLock<HashMap<(String, String, String), Arc<Resource>>>,
+    /// Bumped whenever the set of served resources changes (discovery caches key on it).
+    pub(crate) generation: std::sync::atomic::AtomicU64,
     namespaces: Arc<Resource>,
 }
 
@@ -119,6 +141,7 @@ impl Registry {
                 strategy,
                 cache,
                 conversion,
+                printer: None,
             });
             resources.insert(
                 (
@@ -136,14 +159,39 @@ impl Registry {
         Ok(Registry {
             store,
             resources,
+            custom: Default::default(),
+            generation: Default::default(),
             namespaces,
         })
     }
 
     pub(crate) fn get_resource(&self, group: &str, version: &str, plural: &str) -> Option<Arc<Resource>> {
+        let key = (group.to_string(), version.to_string(), plural.to_string());
         self.resources
-            .get(&(group.to_string(), version.to_string(), plural.to_string()))
+            .get(&key)
             .cloned()
+            .or_else(|| self.custom.read().get(&key).cloned())
+    }
+
+    /// The custom resources served now.
+    pub(crate) fn custom_resources(&self) -> Vec<Arc<Resource>> {
+        self.custom.read().values().cloned().collect()
+    }
+
+    /// Serves (or stops serving, with `None`) the versions of one custom resource.
+    pub(crate) fn set_custom(&self, group: &str, plural: &str, versions: Vec<Arc<Resource>>) {
+        let mut custom = self.custom.write();
+        custom.retain(|(g, _, p), _| !(g == group && p == plural));
+        for res in versions {
+            let key = (
+                res.info.group.to_string(),
+                res.info.version.to_string(),
+                res.info.plural.to_string(),
+            );
+            custom.insert(key, res);
+        }
+        drop(custom);
+        self.generation.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
     }
 
     /// Reads one object (a consistent read from the store).

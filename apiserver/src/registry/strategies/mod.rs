@@ -1,6 +1,7 @@
 //! Per-resource strategies. Resources without an entry here use [`Plain`].
 
 mod config;
+mod crds;
 mod cron;
 mod jobs;
 mod namespaces;
@@ -59,6 +60,7 @@ pub(crate) fn for_resource(
         ("apps", "DaemonSet") => Arc::new(Workloads(Workload::DaemonSet)),
         ("batch", "Job") => Arc::new(jobs::Jobs),
         ("batch", "CronJob") => Arc::new(jobs::CronJobs),
+        ("apiextensions.k8s.io", "CustomResourceDefinition") => Arc::new(crds::Crds),
         _ => {
             let has_spec_status = info.subresource("status").is_some();
             Arc::new(Plain {

@@ -1,0 +1,322 @@
+//! Serving custom resources: a loop that follows CustomResourceDefinitions and, for each, serves
+//! its served versions at `/apis/<group>/<version>/<plural>` (stored under `/<group>/<plural>`),
+//! reports `NamesAccepted` and `Established`, and on deletion removes every custom object before
+//! letting the definition go (upstream's `customresourcecleanup` finalizer).
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, LazyLock};
+
+use parking_lot::Mutex;
+use rudder_api::resources::{ALL_VERBS, ResourceInfo, SubresourceInfo};
+use rudder_api::table::CustomResourceColumns;
+use rudder_component::shutdown::Shutdown;
+use rudder_store::ListOptions;
+use serde_json::{Value, json};
+use tokio::sync::broadcast::error::RecvError;
+
+use super::strategy::Plain;
+use super::watch_cache::{EventType, Fanout, WatchCache};
+use super::{Registry, Resource, object};
+
+/// The finalizer that holds a deleted definition until its objects are gone.
+pub(crate) const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
+
+/// Follows CustomResourceDefinitions until shutdown.
+pub(crate) fn spawn(registry: Arc<Registry>, shutdown: Shutdown) {
+    tokio::spawn(async move {
+        let Some(crds) = registry.get_resource("apiextensions.k8s.io", "v1", "customresourcedefinitions")
+        else {
+            return;
+        };
+        loop {
+            let Ok(mut sub) = crds.cache.subscribe(None) else {
+                return;
+            };
+            for crd in &sub.initial {
+                reconcile(&registry, &crds, &crd.value).await;
+            }
+            loop {
+                let received = tokio::select! {
+                    _ = shutdown.wait() => return,
+                    received = sub.live.recv() => received,
+                };
+                match received {
+                    Ok(Fanout::Event(event)) if event.kind == EventType::Deleted => {
+                        let (group, plural) = names(&event.object.value);
+                        registry.set_custom(&group, &plural, Vec::new());
+                    }
+                    Ok(Fanout::Event(event)) => reconcile(&registry, &crds, &event.object.value).await,
+                    // Fell behind or the cache was rebuilt: start over from the current state.
+                    Ok(Fanout::Reset) | Err(RecvError::Lagged(_)) => break,
+                    Err(RecvError::Closed) => return,
+                }
+            }
+        }
+    });
+}
+
+fn names(crd: &Value) -> (String, String) {
+    let spec = &crd["spec"];
+    (
+        spec["group"].as_str().unwrap_or_default().to_string(),
+        spec["names"]["plural"].as_str().unwrap_or_default().to_string(),
+    )
+}
+
+async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
+    let name = object::name(crd).unwrap_or_default().to_string();
+    let (group, plural) = names(crd);
+    if group.is_empty() || plural.is_empty() {
+        return;
+    }
+    let span = tracing::info_span!("crd", name = %name);
+    let _guard = span.enter();
+    if object::is_deleting(crd) {
+        registry.set_custom(&group, &plural, Vec::new());
+        if let Err(e) = remove_objects(registry, &group, &plural).await {
+            tracing::warn!(error = %e, "removing custom objects failed; will retry on the next change");
+            return;
+        }
+        let finalizers: Vec<String> = object::finalizers(crd)
+            .into_iter()
+            .filter(|f| f != CLEANUP_FINALIZER)
+            .collect();
+        let patch = json!({ "metadata": { "finalizers": finalizers } });
+        let result = registry
+            .patch(
+                crds,
+                None,
+                &name,
+                super::write::PatchType::Merge,
+                &patch,
+                false,
+                false,
+            )
+            .await;
+        if let Err(e) = result
+            .map(drop)
+            .or_else(|e| if e.code() == 404 { Ok(()) } else { Err(e) })
+        {
+            tracing::warn!(error = %e, "releasing the definition failed");
+        }
+        return;
+    }
+    let existing = registry
+        .custom_resources()
+        .into_iter()
+        .find(|r| r.info.group == group && r.info.plural == plural);
+    let cache = match existing {
+        Some(res) => res.cache.clone(),
+        None => match WatchCache::start(registry.store.clone(), format!("/{group}/{plural}/")).await {
+            Ok(cache) => cache,
+            Err(e) => {
+                tracing::warn!(error = %e, "starting the watch cache failed");
+                return;
+            }
+        },
+    };
+    let served = served_resources(crd, &cache);
+    registry.set_custom(&group, &plural, served);
+    let status = status_for(crd);
+    if crd.get("status") != Some(&status) {
+        let mut body = crd.clone();
+        body["status"] = status;
+        if let Err(e) = registry.update(crds, None, &name, body, true, false).await
+            && e.code() != 409
+        {
+            tracing::warn!(error = %e, "updating the definition's status failed");
+        }
+    }
+}
+
+/// One served resource per served version of the definition.
+fn served_resources(crd: &Value, cache: &Arc<WatchCache>) -> Vec<Arc<Resource>> {
+    let spec = &crd["spec"];
+    let names = &spec["names"];
+    let text = |v: &Value| v.as_str().unwrap_or_default().to_string();
+    let group = intern(&text(&spec["group"]));
+    let kind = intern(&text(&names["kind"]));
+    let plural = intern(&text(&names["plural"]));
+    let singular = match names["singular"].as_str() {
+        Some(s) if !s.is_empty() => intern(s),
+        _ => intern(&kind.to_lowercase()),
+    };
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
+            .unwrap_or_default()
+    };
+    let short_names = intern_list(strings(&names["shortNames"]));
+    let categories = intern_list(strings(&names["categories"]));
+    let namespaced = spec["scope"].as_str() != Some("Cluster");
+    let storage_prefix = intern(&format!("/{group}/{plural}"));
+    let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    versions
+        .iter()
+        .filter(|v| v["served"].as_bool().unwrap_or(false))
+        .filter_map(|v| {
+            let version = intern(v["name"].as_str().filter(|n| !n.is_empty())?);
+            let mut subresources = Vec::new();
+            if v["subresources"].get("scale").is_some() {
+                subresources.push(SubresourceInfo::SCALE);
+            }
+            if v["subresources"].get("status").is_some() {
+                subresources.push(SubresourceInfo::status(group, version, kind));
+            }
+            let info = ResourceInfo {
+                group,
+                version,
+                kind,
+                plural,
+                singular,
+                namespaced,
+                verbs: ALL_VERBS,
+                short_names,
+                categories,
+                subresources: intern_subresources(subresources),
+                storage_prefix,
+                field_selectors: &[],
+            };
+            Some(Arc::new(Resource {
+                info,
+                // Custom resources always track their generation.
+                strategy: Arc::new(Plain { generation: true }),
+                cache: cache.clone(),
+                conversion: None,
+                printer: Some(Arc::new(CustomResourceColumns::for_crd_version(crd, version))),
+            }))
+        })
+        .collect()
+}
+
+/// `NamesAccepted` and `Established`, the accepted names and the stored versions.
+fn status_for(crd: &Value) -> Value {
+    let spec = &crd["spec"];
+    let mut accepted = spec["names"].clone();
+    if accepted
+        .get("singular")
+        .and_then(Value::as_str)
+        .is_none_or(str::is_empty)
+    {
+        accepted["singular"] = json!(spec["names"]["kind"].as_str().unwrap_or_default().to_lowercase());
+    }
+    if accepted.get("listKind").is_none() {
+        accepted["listKind"] = json!(format!(
+            "{}List",
+            spec["names"]["kind"].as_str().unwrap_or_default()
+        ));
+    }
+    let existing = &crd["status"];
+    let since = |kind: &str| {
+        existing["conditions"]
+            .as_array()
+            .and_then(|c| c.iter().find(|c| c["type"] == kind && c["status"] == "True"))
+            .and_then(|c| c.get("lastTransitionTime").cloned())
+            .unwrap_or_else(|| json!(object::now_rfc3339()))
+    };
+    let mut stored: Vec<Value> = existing["storedVersions"].as_array().cloned().unwrap_or_default();
+    for v in spec["versions"].as_array().into_iter().flatten() {
+        if v["storage"].as_bool() == Some(true) && !stored.contains(&v["name"]) {
+            stored.push(v["name"].clone());
+        }
+    }
+    json!({
+        "acceptedNames": accepted,
+        "conditions": [
+            { "type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
+              "message": "no conflicts found", "lastTransitionTime": since("NamesAccepted") },
+            { "type": "Established", "status": "True", "reason": "InitialNamesAccepted",
+              "message": "the initial names have been accepted", "lastTransitionTime": since("Established") },
+        ],
+        "storedVersions": stored,
+    })
+}
+
+/// Deletes every object of a custom resource (all versions share one prefix).
+async fn remove_objects(
+    registry: &Registry,
+    group: &str,
+    plural: &str,
+) -> Result<(), rudder_store::StoreError> {
+    let prefix = format!("/{group}/{plural}/");
+    loop {
+        let page = registry
+            .store
+            .list(
+                &prefix,
+                ListOptions {
+                    limit: Some(500),
+                    ..Default::default()
+                },
+            )
+            .await?;
+        if page.items.is_empty() {
+            return Ok(());
+        }
+        for kv in page.items {
+            match registry.store.delete(&kv.key, None).await {
+                Ok(_) | Err(rudder_store::StoreError::NotFound { .. }) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Names of custom resources live as long as the server: interned so that a definition that is
+/// updated again and again does not allocate each time.
+fn intern(s: &str) -> &'static str {
+    static STRINGS: LazyLock<Mutex<HashSet<&'static str>>> = LazyLock::new(Default::default);
+    let mut set = STRINGS.lock();
+    if let Some(existing) = set.get(s) {
+        return existing;
+    }
+    let leaked: &'static str = Box::leak(s.to_string().into_boxed_str());
+    set.insert(leaked);
+    leaked
+}
+
+fn intern_list(items: Vec<String>) -> &'static [&'static str] {
+    static LISTS: LazyLock<Mutex<HashMap<Vec<String>, &'static [&'static str]>>> =
+        LazyLock::new(Default::default);
+    let mut lists = LISTS.lock();
+    if let Some(existing) = lists.get(&items) {
+        return existing;
+    }
+    let leaked: &'static [&'static str] = Box::leak(
+        items
+            .iter()
+            .map(|s| intern(s))
+            .collect::<Vec<_>>()
+            .into_boxed_slice(),
+    );
+    lists.insert(items, leaked);
+    leaked
+}
+
+fn intern_subresources(items: Vec<SubresourceInfo>) -> &'static [SubresourceInfo] {
+    static LISTS: LazyLock<Mutex<Vec<&'static [SubresourceInfo]>>> = LazyLock::new(Default::default);
+    let mut lists = LISTS.lock();
+    if let Some(existing) = lists.iter().find(|l| **l == items.as_slice()) {
+        return existing;
+    }
+    let leaked: &'static [SubresourceInfo] = Box::leak(items.into_boxed_slice());
+    lists.push(leaked);
+    leaked
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_accepts_names_and_records_the_storage_version() {
+        let crd = json!({"spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"},
+            "versions": [{"name": "v1", "served": true, "storage": true}]}});
+        let status = status_for(&crd);
+        assert_eq!(status["acceptedNames"]["singular"], "widget");
+        assert_eq!(status["acceptedNames"]["listKind"], "WidgetList");
+        assert_eq!(status["storedVersions"], json!(["v1"]));
+        assert_eq!(status["conditions"][1]["type"], "Established");
+        assert!(std::ptr::eq(intern("x-y"), intern("x-y")));
+    }
+}
