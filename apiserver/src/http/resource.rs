@@ -122,7 +122,7 @@ pub(crate) async fn handle(
         }
         (Method::DELETE, Some(name)) => {
             require(&res, "delete", verb_allowed("delete"))?;
-            let opts = delete_options(&query, &body, dry_run)?;
+            let opts = delete_options(&query, &headers, &body, dry_run)?;
             let deleted = registry.delete(&res, namespace, name, &opts).await?;
             let code = if deleted.gone {
                 StatusCode::OK
@@ -139,7 +139,7 @@ pub(crate) async fn handle(
                 query.get("fieldSelector").map(String::as_str),
             )?;
             params.resource_version = query.get("resourceVersion").cloned();
-            let opts = delete_options(&query, &body, dry_run)?;
+            let opts = delete_options(&query, &headers, &body, dry_run)?;
             let deleted = registry
                 .delete_collection(&res, namespace, &params, &opts)
                 .await?;
@@ -256,6 +256,7 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
 
 fn delete_options(
     query: &HashMap<String, String>,
+    headers: &HeaderMap,
     body: &[u8],
     dry_run: bool,
 ) -> Result<DeleteOptions, ApiError> {
@@ -271,8 +272,7 @@ fn delete_options(
     }
     opts.propagation_policy = query.get("propagationPolicy").cloned();
     if !body.is_empty() {
-        let value: Value = serde_json::from_slice(body)
-            .map_err(|e| ApiError::bad_request(format!("error decoding DeleteOptions: {e}")))?;
+        let value = decode_body(headers, body)?;
         opts = opts.merge_body(&value)?;
     }
     Ok(opts)

@@ -9,8 +9,8 @@ use serde_json::{Map, Value, json};
 
 /// Converts one served version to and from the storage version.
 pub(crate) trait Conversion: Send + Sync + 'static {
-    fn to_storage(&self, obj: Value) -> Value;
-    fn from_storage(&self, obj: &Value) -> Value;
+    fn served_to_storage(&self, obj: Value) -> Value;
+    fn storage_to_served(&self, obj: &Value) -> Value;
 }
 
 /// The conversion a served resource needs, if its version is not the storage version.
@@ -53,11 +53,11 @@ const EVENT_FIELDS: &[(&str, &str)] = &[
 struct EventsV1;
 
 impl Conversion for EventsV1 {
-    fn to_storage(&self, obj: Value) -> Value {
+    fn served_to_storage(&self, obj: Value) -> Value {
         rename(&obj, "v1", EVENT_FIELDS)
     }
 
-    fn from_storage(&self, obj: &Value) -> Value {
+    fn storage_to_served(&self, obj: &Value) -> Value {
         let reversed: Vec<(&str, &str)> = EVENT_FIELDS.iter().map(|(a, b)| (*b, *a)).collect();
         rename(obj, "events.k8s.io/v1", &reversed)
     }
@@ -67,7 +67,7 @@ impl Conversion for EventsV1 {
 struct HpaV1;
 
 impl Conversion for HpaV1 {
-    fn to_storage(&self, obj: Value) -> Value {
+    fn served_to_storage(&self, obj: Value) -> Value {
         let mut out = obj.clone();
         out["apiVersion"] = json!("autoscaling/v2");
         if let Some(spec) = out.get_mut("spec").and_then(Value::as_object_mut)
@@ -91,7 +91,7 @@ impl Conversion for HpaV1 {
         out
     }
 
-    fn from_storage(&self, obj: &Value) -> Value {
+    fn storage_to_served(&self, obj: &Value) -> Value {
         let mut out = obj.clone();
         out["apiVersion"] = json!("autoscaling/v1");
         let cpu = |metrics: Option<Value>, field: &str| {
@@ -128,13 +128,13 @@ mod tests {
         let new_api = json!({"apiVersion": "events.k8s.io/v1", "kind": "Event", "metadata": {"name": "e"},
             "regarding": {"kind": "Pod", "name": "web"}, "note": "pulled", "reason": "Pulled",
             "reportingController": "kubelet", "deprecatedCount": 2, "type": "Normal"});
-        let stored = EventsV1.to_storage(new_api.clone());
+        let stored = EventsV1.served_to_storage(new_api.clone());
         assert_eq!(stored["apiVersion"], "v1");
         assert_eq!(stored["involvedObject"]["name"], "web");
         assert_eq!(stored["message"], "pulled");
         assert_eq!(stored["reportingComponent"], "kubelet");
         assert_eq!(stored["count"], 2);
-        assert_eq!(EventsV1.from_storage(&stored), new_api);
+        assert_eq!(EventsV1.storage_to_served(&stored), new_api);
     }
 
     #[test]
@@ -142,11 +142,11 @@ mod tests {
         let v1 = json!({"apiVersion": "autoscaling/v1", "kind": "HorizontalPodAutoscaler",
             "spec": {"maxReplicas": 5, "targetCPUUtilizationPercentage": 80,
                      "scaleTargetRef": {"kind": "Deployment", "name": "web"}}});
-        let stored = HpaV1.to_storage(v1.clone());
+        let stored = HpaV1.served_to_storage(v1.clone());
         assert_eq!(
             stored["spec"]["metrics"][0]["resource"]["target"]["averageUtilization"],
             80
         );
-        assert_eq!(HpaV1.from_storage(&stored), v1);
+        assert_eq!(HpaV1.storage_to_served(&stored), v1);
     }
 }

@@ -67,7 +67,7 @@ impl Resource {
         let Some(conversion) = &self.conversion else {
             return obj;
         };
-        let value = conversion.from_storage(&obj.value);
+        let value = conversion.storage_to_served(&obj.value);
         let json = serde_json::to_vec(&value)
             .map(bytes::Bytes::from)
             .unwrap_or_else(|_| obj.json.clone());
@@ -81,7 +81,7 @@ impl Resource {
     /// An object of this resource's version in the storage version.
     pub(crate) fn to_storage(&self, obj: &Value) -> Value {
         match &self.conversion {
-            Some(conversion) => conversion.to_storage(obj.clone()),
+            Some(conversion) => conversion.served_to_storage(obj.clone()),
             None => obj.clone(),
         }
     }

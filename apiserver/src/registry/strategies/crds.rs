@@ -47,7 +47,7 @@ impl Strategy for Crds {
             errors.push(FieldError::invalid(
                 &FieldPath::new("metadata").child("name"),
                 name,
-                &format!("must be spec.names.plural+\".\"+spec.group"),
+                "must be spec.names.plural+\".\"+spec.group",
             ));
         }
         let versions = obj["spec"]["versions"].as_array().cloned().unwrap_or_default();
