@@ -160,6 +160,15 @@ fn run_version(k: &Kubectl, ns: &str) {
         assert!(created.contains(line), "create output lacks {line:?}:\n{created}");
     }
 
+    // Generators: kubectl >= 1.32 sends these bodies as protobuf.
+    k.ok(&["create", "configmap", "generated", "-n", ns, "--from-literal=a=b"]);
+    k.ok(&["create", "secret", "generic", "gen-secret", "-n", ns, "--from-literal=p=q"]);
+    k.ok(&["create", "deployment", "gen-deploy", "-n", ns, "--image=busybox:1.36"]);
+    let generated = k.ok(&["get", "cm", "generated", "-n", ns, "-o", "jsonpath={.data.a}"]);
+    assert_eq!(generated, "b");
+    let image = k.ok(&["get", "deploy", "gen-deploy", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+    assert_eq!(image, "busybox:1.36");
+
     let all = k.ok(&["get", "all", "-n", ns]);
     assert!(
         all.contains("deployment.apps/web") && all.contains("service/web"),
