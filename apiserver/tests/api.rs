@@ -418,32 +418,109 @@ async fn a_custom_resource_definition_is_served_and_its_deletion_removes_its_obj
                                "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}]},
     }))
     .expect("crd");
-    crds.create(&PostParams::default(), &crd).await.expect("create crd");
-    let established = rudder_testkit::eventually("the CRD to be established", Duration::from_secs(10), || async {
-        let crd = crds.get("gadgets.example.com").await.ok()?;
-        let conditions = crd.status?.conditions?;
-        conditions.iter().any(|c| c.type_ == "Established" && c.status == "True").then_some(())
-    })
-    .await;
+    crds.create(&PostParams::default(), &crd)
+        .await
+        .expect("create crd");
+    let established =
+        rudder_testkit::eventually("the CRD to be established", Duration::from_secs(10), || async {
+            let crd = crds.get("gadgets.example.com").await.ok()?;
+            let conditions = crd.status?.conditions?;
+            conditions
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True")
+                .then_some(())
+        })
+        .await;
     let () = established;
-    let resource = ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.com", "v1", "Gadget"), "gadgets");
+    let resource =
+        ApiResource::from_gvk_with_plural(&GroupVersionKind::gvk("example.com", "v1", "Gadget"), "gadgets");
     let gadgets: Api<DynamicObject> = Api::namespaced_with(server.client.clone(), "default", &resource);
     let gadget: DynamicObject = serde_json::from_value(json!({
         "apiVersion": "example.com/v1", "kind": "Gadget", "metadata": {"name": "g1"}, "spec": {"size": 3},
     }))
     .expect("gadget");
-    let created = gadgets.create(&PostParams::default(), &gadget).await.expect("create custom object");
+    let created = gadgets
+        .create(&PostParams::default(), &gadget)
+        .await
+        .expect("create custom object");
     assert_eq!(created.metadata.generation, Some(1));
     let status = Patch::Merge(json!({"status": {"ready": true}, "spec": {"size": 9}}));
-    let patched = gadgets.patch_status("g1", &PatchParams::default(), &status).await.expect("status patch");
+    let patched = gadgets
+        .patch_status("g1", &PatchParams::default(), &status)
+        .await
+        .expect("status patch");
     assert_eq!(patched.data["status"]["ready"], true);
-    assert_eq!(patched.data["spec"]["size"], 3, "a status write leaves the spec alone");
+    assert_eq!(
+        patched.data["spec"]["size"], 3,
+        "a status write leaves the spec alone"
+    );
 
-    crds.delete("gadgets.example.com", &DeleteParams::default()).await.expect("delete crd");
+    crds.delete("gadgets.example.com", &DeleteParams::default())
+        .await
+        .expect("delete crd");
     rudder_testkit::eventually("the CRD to go", Duration::from_secs(10), || async {
         crds.get("gadgets.example.com").await.is_err().then_some(())
     })
     .await;
     let err = api_error(gadgets.get("g1").await.unwrap_err());
-    assert_eq!(err.code, 404, "custom objects and their API go with the definition");
+    assert_eq!(
+        err.code, 404,
+        "custom objects and their API go with the definition"
+    );
+}
+
+#[tokio::test]
+async fn server_side_apply_tracks_owners_and_reports_conflicts() {
+    let server = TestApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    let config = |value: &str| json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "ssa"}, "data": {"k": value}});
+    let first = cms
+        .patch("ssa", &PatchParams::apply("alice"), &Patch::Apply(config("1")))
+        .await
+        .expect("apply creates");
+    let managers: Vec<_> = first
+        .metadata
+        .managed_fields
+        .iter()
+        .flatten()
+        .filter_map(|m| m.manager.clone())
+        .collect();
+    assert_eq!(managers, vec!["alice".to_string()]);
+    let err = api_error(
+        cms.patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(config("2")))
+            .await
+            .unwrap_err(),
+    );
+    assert_eq!((err.code, err.reason.as_str()), (409, "Conflict"));
+    assert!(
+        err.message.contains(r#"conflict with "alice""#) && err.message.contains(".data.k"),
+        "{}",
+        err.message
+    );
+    let forced = cms
+        .patch(
+            "ssa",
+            &PatchParams::apply("bob").force(),
+            &Patch::Apply(config("2")),
+        )
+        .await
+        .expect("force");
+    assert_eq!(
+        forced.data.and_then(|d| d.get("k").cloned()).as_deref(),
+        Some("2")
+    );
+    // Applying without a field that only this manager owned removes it.
+    let mut less = config("2");
+    less["data"]["extra"] = json!("x");
+    cms.patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(less))
+        .await
+        .expect("add extra");
+    let trimmed = cms
+        .patch("ssa", &PatchParams::apply("bob"), &Patch::Apply(config("2")))
+        .await
+        .expect("drop extra");
+    assert!(
+        trimmed.data.is_some_and(|d| !d.contains_key("extra")),
+        "a dropped field goes"
+    );
 }

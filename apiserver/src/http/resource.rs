@@ -14,7 +14,7 @@ use super::request::{ResourcePath, parse_resource_path, query_map};
 use super::response::{ApiResult, list_response, negotiate, object_response, objects_list};
 use super::{AppState, watch};
 use crate::registry::write::PatchType;
-use crate::registry::{DeleteOptions, ListParams, Resource};
+use crate::registry::{ApplyRequest, DeleteOptions, ListParams, Resource};
 
 /// Largest request body accepted, as upstream (3 MiB).
 pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -109,6 +109,25 @@ pub(crate) async fn handle(
                 .update(&res, namespace, name, obj, status, dry_run)
                 .await?;
             Ok(object_response(&res, &updated, format, StatusCode::OK))
+        }
+        (Method::PATCH, Some(name)) if is_apply(&headers) => {
+            require(&res, "patch", verb_allowed("patch"))?;
+            let applied: Value = serde_json::from_slice(&body)
+                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let request = ApplyRequest {
+                // Required for apply, as upstream: a missing manager is refused with 422.
+                field_manager: query.get("fieldManager").map_or("", String::as_str),
+                force: query.get("force").is_some_and(|f| f == "true"),
+                status,
+                dry_run,
+            };
+            let (obj, created) = registry.apply(&res, namespace, name, &applied, request).await?;
+            let code = if created {
+                StatusCode::CREATED
+            } else {
+                StatusCode::OK
+            };
+            Ok(object_response(&res, &obj, format, code))
         }
         (Method::PATCH, Some(name)) => {
             require(&res, "patch", verb_allowed("patch"))?;
@@ -237,6 +256,14 @@ fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     }
 }
 
+/// Server-side apply; kubectl sends the configuration as JSON (YAML is not decoded yet).
+fn is_apply(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.split(';').next().unwrap_or_default().trim() == "application/apply-patch+yaml")
+}
+
 fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -250,6 +277,7 @@ fn patch_type(headers: &HeaderMap) -> Result<PatchType, ApiError> {
             "application/json-patch+json",
             "application/merge-patch+json",
             "application/strategic-merge-patch+json",
+            "application/apply-patch+yaml",
         ])),
     }
 }

@@ -154,7 +154,6 @@ pub(crate) fn objects_list(res: &Resource, items: Vec<Arc<CachedObject>>, revisi
     list_response(res, &list, Format::Json)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,7 @@
 //! The resource registry: one generic store serving every resource from its table entry, its
 //! strategy and its watch cache.
 
+mod apply;
 pub(crate) mod conversion;
 pub(crate) mod crd;
 mod delete;
@@ -20,6 +21,7 @@ use rudder_api::status::ApiError;
 use rudder_store::{Store, StoreError};
 use serde_json::Value;
 
+pub(crate) use self::apply::ApplyRequest;
 pub(crate) use self::delete::DeleteOptions;
 pub(crate) use self::list::{ListParams, ListResult};
 use self::strategy::Strategy;

@@ -187,7 +187,7 @@ impl Registry {
     /// Reads the current object, computes the new one with `compute`, and writes it with
     /// compare-and-swap; retries lost races unless the client pinned a resourceVersion.
     #[allow(clippy::too_many_arguments)]
-    async fn guaranteed_write(
+    pub(super) async fn guaranteed_write(
         &self,
         res: &Resource,
         namespace: Option<&str>,

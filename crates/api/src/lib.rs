@@ -7,6 +7,7 @@
 
 pub use k8s_openapi;
 
+pub mod apply;
 pub mod discovery;
 pub mod patch;
 pub mod resources;
