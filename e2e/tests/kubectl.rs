@@ -162,11 +162,34 @@ fn run_version(k: &Kubectl, ns: &str) {
 
     // Generators: kubectl >= 1.32 sends these bodies as protobuf.
     k.ok(&["create", "configmap", "generated", "-n", ns, "--from-literal=a=b"]);
-    k.ok(&["create", "secret", "generic", "gen-secret", "-n", ns, "--from-literal=p=q"]);
-    k.ok(&["create", "deployment", "gen-deploy", "-n", ns, "--image=busybox:1.36"]);
+    k.ok(&[
+        "create",
+        "secret",
+        "generic",
+        "gen-secret",
+        "-n",
+        ns,
+        "--from-literal=p=q",
+    ]);
+    k.ok(&[
+        "create",
+        "deployment",
+        "gen-deploy",
+        "-n",
+        ns,
+        "--image=busybox:1.36",
+    ]);
     let generated = k.ok(&["get", "cm", "generated", "-n", ns, "-o", "jsonpath={.data.a}"]);
     assert_eq!(generated, "b");
-    let image = k.ok(&["get", "deploy", "gen-deploy", "-n", ns, "-o", "jsonpath={.spec.template.spec.containers[0].image}"]);
+    let image = k.ok(&[
+        "get",
+        "deploy",
+        "gen-deploy",
+        "-n",
+        ns,
+        "-o",
+        "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
     assert_eq!(image, "busybox:1.36");
 
     let all = k.ok(&["get", "all", "-n", ns]);
@@ -403,4 +426,68 @@ fn kubectl_against_the_embedded_store() {
 #[test]
 fn kubectl_against_etcd() {
     suite(Backend::Etcd);
+}
+
+const APPLY_VERSIONS: &[&str] = &["1.27", "1.29", "1.31", "1.33"];
+
+const APPLY_MANIFEST: &str = r#"
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: applied
+data:
+  mode: one
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: applied
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: applied}
+  template:
+    metadata:
+      labels: {app: applied}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+"#;
+
+/// The write paths that need OpenAPI and server-side apply, with default validation.
+#[test]
+fn kubectl_apply_diff_explain_with_default_validation() {
+    let server = ApiServer::start(Backend::Embedded);
+    let found = kubectl_versions(APPLY_VERSIONS);
+    assert!(!found.is_empty(), "no stock kubectl found");
+    for (version, bin) in &found {
+        let k = Kubectl::new(version, bin, &server);
+        let ns = format!("apply-{}", version.replace('.', "-"));
+        let ns_manifest = k.file("ns.yaml", &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"));
+        k.ok(&["apply", "-f", ns_manifest.to_str().unwrap_or_default()]);
+        let manifest = k.file("apply.yaml", APPLY_MANIFEST);
+        let path = manifest.to_str().unwrap_or_default();
+        let first = k.ok(&["apply", "-n", &ns, "-f", path]);
+        assert!(first.contains("configmap/applied created"), "first apply:\n{first}");
+        let second = k.ok(&["apply", "-n", &ns, "-f", path]);
+        assert!(second.contains("configmap/applied unchanged"), "second apply:\n{second}");
+
+        let changed = k.file("apply2.yaml", &APPLY_MANIFEST.replace("mode: one", "mode: two"));
+        let changed = changed.to_str().unwrap_or_default();
+        let diff = k.output(&["diff", "-n", &ns, "-f", changed]);
+        assert_eq!(diff.status.code(), Some(1), "diff finds the change: {}", String::from_utf8_lossy(&diff.stderr));
+        assert!(String::from_utf8_lossy(&diff.stdout).contains("+  mode: two"));
+        let third = k.ok(&["apply", "-n", &ns, "-f", changed]);
+        assert!(third.contains("configmap/applied configured"), "changed apply:\n{third}");
+
+        let ssa = k.ok(&["apply", "--server-side", "--field-manager=team-a", "-n", &ns, "-f", changed]);
+        assert!(ssa.contains("serverside-applied"), "server-side apply:\n{ssa}");
+        let other = k.file("apply3.yaml", &APPLY_MANIFEST.replace("mode: one", "mode: three"));
+        let conflict = k.fails(&["apply", "--server-side", "--field-manager=team-b", "-n", &ns, "-f", other.to_str().unwrap_or_default()]);
+        assert!(conflict.contains("Apply failed with") && conflict.contains("team-a"), "conflict:\n{conflict}");
+
+        let explain = k.ok(&["explain", "pods.spec.containers.resources"]);
+        assert!(explain.contains("limits") && explain.contains("requests"), "explain:\n{explain}");
+    }
 }
