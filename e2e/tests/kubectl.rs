@@ -464,30 +464,69 @@ fn kubectl_apply_diff_explain_with_default_validation() {
     for (version, bin) in &found {
         let k = Kubectl::new(version, bin, &server);
         let ns = format!("apply-{}", version.replace('.', "-"));
-        let ns_manifest = k.file("ns.yaml", &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"));
+        let ns_manifest = k.file(
+            "ns.yaml",
+            &format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
+        );
         k.ok(&["apply", "-f", ns_manifest.to_str().unwrap_or_default()]);
         let manifest = k.file("apply.yaml", APPLY_MANIFEST);
         let path = manifest.to_str().unwrap_or_default();
         let first = k.ok(&["apply", "-n", &ns, "-f", path]);
-        assert!(first.contains("configmap/applied created"), "first apply:\n{first}");
+        assert!(
+            first.contains("configmap/applied created"),
+            "first apply:\n{first}"
+        );
         let second = k.ok(&["apply", "-n", &ns, "-f", path]);
-        assert!(second.contains("configmap/applied unchanged"), "second apply:\n{second}");
+        assert!(
+            second.contains("configmap/applied unchanged"),
+            "second apply:\n{second}"
+        );
 
         let changed = k.file("apply2.yaml", &APPLY_MANIFEST.replace("mode: one", "mode: two"));
         let changed = changed.to_str().unwrap_or_default();
         let diff = k.output(&["diff", "-n", &ns, "-f", changed]);
-        assert_eq!(diff.status.code(), Some(1), "diff finds the change: {}", String::from_utf8_lossy(&diff.stderr));
+        assert_eq!(
+            diff.status.code(),
+            Some(1),
+            "diff finds the change: {}",
+            String::from_utf8_lossy(&diff.stderr)
+        );
         assert!(String::from_utf8_lossy(&diff.stdout).contains("+  mode: two"));
         let third = k.ok(&["apply", "-n", &ns, "-f", changed]);
-        assert!(third.contains("configmap/applied configured"), "changed apply:\n{third}");
+        assert!(
+            third.contains("configmap/applied configured"),
+            "changed apply:\n{third}"
+        );
 
-        let ssa = k.ok(&["apply", "--server-side", "--field-manager=team-a", "-n", &ns, "-f", changed]);
+        let ssa = k.ok(&[
+            "apply",
+            "--server-side",
+            "--field-manager=team-a",
+            "-n",
+            &ns,
+            "-f",
+            changed,
+        ]);
         assert!(ssa.contains("serverside-applied"), "server-side apply:\n{ssa}");
         let other = k.file("apply3.yaml", &APPLY_MANIFEST.replace("mode: one", "mode: three"));
-        let conflict = k.fails(&["apply", "--server-side", "--field-manager=team-b", "-n", &ns, "-f", other.to_str().unwrap_or_default()]);
-        assert!(conflict.contains("Apply failed with") && conflict.contains("team-a"), "conflict:\n{conflict}");
+        let conflict = k.fails(&[
+            "apply",
+            "--server-side",
+            "--field-manager=team-b",
+            "-n",
+            &ns,
+            "-f",
+            other.to_str().unwrap_or_default(),
+        ]);
+        assert!(
+            conflict.contains("Apply failed with") && conflict.contains("team-a"),
+            "conflict:\n{conflict}"
+        );
 
         let explain = k.ok(&["explain", "pods.spec.containers.resources"]);
-        assert!(explain.contains("limits") && explain.contains("requests"), "explain:\n{explain}");
+        assert!(
+            explain.contains("limits") && explain.contains("requests"),
+            "explain:\n{explain}"
+        );
     }
 }
