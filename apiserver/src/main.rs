@@ -12,7 +12,13 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::from(64);
         }
     };
-    let runtime = match tokio::runtime::Runtime::new() {
+    // Deeply nested objects (OpenAPI schemas, user JSON) recurse; debug builds need more than
+    // the 2 MiB default stack. Only touched pages count towards memory use.
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_stack_size(8 << 20)
+        .build();
+    let runtime = match runtime {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("kube-apiserver: cannot start the runtime: {e}");

@@ -148,6 +148,8 @@ pub struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
     cache: tempfile::TempDir,
+    /// The server's log, quoted when a command fails.
+    server_log: PathBuf,
 }
 
 impl Kubectl {
@@ -157,6 +159,7 @@ impl Kubectl {
             bin: bin.to_path_buf(),
             kubeconfig: server.kubeconfig.clone(),
             cache: tempfile::tempdir().expect("cache dir"),
+            server_log: server.dir().join("apiserver.log"),
         }
     }
 
@@ -184,14 +187,21 @@ impl Kubectl {
         let out = self.output(args);
         assert!(
             out.status.success(),
-            "kubectl {} {:?} failed ({}):\nstdout: {}\nstderr: {}",
+            "kubectl {} {:?} failed ({}):\nstdout: {}\nstderr: {}\nserver log tail:\n{}",
             self.version,
             args,
             out.status,
             String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+            String::from_utf8_lossy(&out.stderr),
+            self.server_log_tail()
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn server_log_tail(&self) -> String {
+        let log = std::fs::read_to_string(&self.server_log).unwrap_or_default();
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(30)..].join("\n")
     }
 
     /// Runs kubectl, asserts failure, returns stderr.
