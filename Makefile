@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help deps build release test lint fmt bench bench-store clean
+.PHONY: help deps build release test lint fmt bench bench-store bench-apiserver clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ lint: ## formatting and clippy, warnings are errors
 fmt:
 	$(CARGO) fmt --all
 
-bench: bench-store ## every benchmark
+bench: bench-store bench-apiserver ## every benchmark
 
 bench-store: deps ## store writes/s, latency and watch delivery: embedded vs etcd
 	$(CARGO) bench -p rudder-store --bench store
@@ -41,3 +41,7 @@ apiserver: ## run kube-apiserver on the embedded store in .rudder/ (127.0.0.1:64
 	@echo "export KUBECONFIG=$(CURDIR)/.rudder/pki/admin.kubeconfig"
 	./target/debug/kube-apiserver --bind-address=127.0.0.1 --secure-port=6443 \
 		--cert-dir=.rudder/pki --data-dir=.rudder/data
+
+bench-apiserver: deps ## the release kube-apiserver: creates/s vs raw store, watch fan-out, RSS, time to ready
+	$(CARGO) build --release -p rudder-apiserver
+	$(CARGO) bench -p rudder-e2e --bench apiserver

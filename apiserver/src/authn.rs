@@ -303,7 +303,19 @@ fn parse_csv(text: &str) -> Result<Vec<CsvRecord>, CsvError> {
 pub struct Authenticator {
     client_ca: Option<ClientCa>,
     tokens: Vec<Arc<dyn TokenAuthenticator>>,
+    /// Client certificate chains verified recently: a signature check per request is the
+    /// largest cost of a small request otherwise.
+    verified: Arc<parking_lot::Mutex<VerifiedChains>>,
 }
+
+/// Verified chains (by their DER bytes) and when each must be checked again.
+#[derive(Debug, Default)]
+struct VerifiedChains(std::collections::HashMap<Vec<u8>, (String, Vec<String>, std::time::Instant)>);
+
+/// How long a verified chain is trusted before it is verified again (expiry is re-checked then).
+const VERIFIED_TTL: std::time::Duration = std::time::Duration::from_secs(60);
+/// Bound on cached chains; the cache is emptied when it is full.
+const VERIFIED_MAX: usize = 4096;
 
 impl Authenticator {
     /// From `--client-ca-file` and `--token-auth-file`.
@@ -316,12 +328,20 @@ impl Authenticator {
         if let Some(path) = token_auth_file {
             tokens.push(Arc::new(TokenFile::load(path)?));
         }
-        Ok(Self { client_ca, tokens })
+        Ok(Self {
+            client_ca,
+            tokens,
+            verified: Default::default(),
+        })
     }
 
     /// From parts already loaded.
     pub fn from_parts(client_ca: Option<ClientCa>, tokens: Vec<Arc<dyn TokenAuthenticator>>) -> Self {
-        Self { client_ca, tokens }
+        Self {
+            client_ca,
+            tokens,
+            verified: Default::default(),
+        }
     }
 
     /// Add a token authenticator after the existing ones (e.g. service-account tokens).
@@ -340,8 +360,32 @@ impl Authenticator {
         let mut failures: Vec<String> = Vec::new();
 
         if let Some(ca) = &self.client_ca {
+            let chain_key: Vec<u8> = peer
+                .peer_certificates
+                .iter()
+                .flat_map(|c| c.as_ref().iter().copied())
+                .collect();
+            if !chain_key.is_empty() {
+                let cache = self.verified.lock();
+                if let Some((name, groups, until)) = cache.0.get(&chain_key)
+                    && *until > std::time::Instant::now()
+                {
+                    return Ok(Some(with_authenticated_group(UserInfo {
+                        name: name.clone(),
+                        groups: groups.clone(),
+                        ..UserInfo::default()
+                    })));
+                }
+            }
             match peer.verified_user(ca) {
                 Ok(Some((name, groups))) => {
+                    let mut cache = self.verified.lock();
+                    if cache.0.len() >= VERIFIED_MAX {
+                        cache.0.clear();
+                    }
+                    let until = std::time::Instant::now() + VERIFIED_TTL;
+                    cache.0.insert(chain_key, (name.clone(), groups.clone(), until));
+                    drop(cache);
                     return Ok(Some(with_authenticated_group(UserInfo {
                         name,
                         groups,

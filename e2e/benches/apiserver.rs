@@ -258,7 +258,9 @@ async fn bench_backend(
         Backend::Embedded => None,
         Backend::Etcd => Some(etcd.context("etcd was not started")?),
     };
-    // 4. Cold starts; the last server stays up.
+    // 4. Cold starts; the last server stays up. Dirty pages the previous backend left behind
+    // would otherwise be written back during these starts' fsyncs.
+    flush_page_cache().await;
     let mut server: Option<ApiProcess> = None;
     for i in 0..STARTS {
         drop(server.take());
@@ -293,6 +295,7 @@ async fn bench_backend(
         result.pods_memory = process::memory_kib(server.pid);
     }
     if settings.runs("creates") {
+        flush_page_cache().await;
         creates(name, &server, &client, &pids, etcd, settings, result).await?;
     }
     if settings.runs("watch") {
@@ -416,6 +419,13 @@ async fn creates(
     }
     result.cells = cells.into_iter().map(Cell::finish).collect();
     Ok(())
+}
+
+/// Runs `sync(1)` (bounded), so that writeback of earlier phases' data does not slow the next
+/// phase's fsyncs.
+async fn flush_page_cache() {
+    let sync = tokio::process::Command::new("sync").kill_on_drop(true).status();
+    let _ = tokio::time::timeout(Duration::from_secs(30), sync).await;
 }
 
 /// Creates the benchmark's namespaces and waits until the apiserver admits objects into them

@@ -120,8 +120,9 @@ pub(crate) fn serve(
                 return;
             }
         };
-        let in_scope = |obj: &CachedObject, key_prefix: &str| {
-            key_matches(&res, obj, key_prefix) && params.matches(&obj.value)
+        let watched_namespace = namespace.as_deref().filter(|_| res.info.namespaced);
+        let in_scope = |obj: &CachedObject, _prefix: &str| {
+            in_namespace(obj, watched_namespace) && params.matches(&obj.value)
         };
         for obj in &sub.initial {
             let obj = encoder.res.present(obj.clone());
@@ -172,9 +173,17 @@ pub(crate) fn serve(
         }
     });
 
-    let body = Body::from_stream(
-        tokio_stream::wrappers::ReceiverStream::new(rx).map(Ok::<_, std::convert::Infallible>),
-    );
+    // Events already queued go out together: one chunk, one TLS record, one write.
+    let batched = tokio_stream::wrappers::ReceiverStream::new(rx)
+        .ready_chunks(64)
+        .map(|lines| {
+            let mut chunk = bytes::BytesMut::with_capacity(lines.iter().map(Bytes::len).sum());
+            for line in lines {
+                chunk.extend_from_slice(&line);
+            }
+            Ok::<_, std::convert::Infallible>(chunk.freeze())
+        });
+    let body = Body::from_stream(batched);
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response
@@ -187,19 +196,16 @@ pub(crate) fn serve(
     Ok(response)
 }
 
-fn key_matches(res: &Resource, obj: &CachedObject, prefix: &str) -> bool {
-    let name = obj
-        .value
-        .get("metadata")
-        .and_then(|m| m.get("name"))
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    let ns = obj
-        .value
-        .get("metadata")
-        .and_then(|m| m.get("namespace"))
-        .and_then(Value::as_str);
-    res.info.storage_key(ns, name).starts_with(prefix)
+/// Whether an object is in the watched namespace (every object of the resource is in the cache's
+/// prefix already, so only the namespace narrows it).
+fn in_namespace(obj: &CachedObject, namespace: Option<&str>) -> bool {
+    namespace.is_none_or(|ns| {
+        obj.value
+            .get("metadata")
+            .and_then(|m| m.get("namespace"))
+            .and_then(Value::as_str)
+            == Some(ns)
+    })
 }
 
 /// Maps a cache event to what this watcher sees, given its selectors.

@@ -156,7 +156,9 @@ fn http_builder() -> auto::Builder<TokioExecutor> {
         .max_frame_size(H2_BUFFER)
         .initial_stream_window_size(H2_BUFFER)
         .initial_connection_window_size(H2_BUFFER * H2_MAX_STREAMS)
-        .max_header_list_size(1 << 20);
+        .max_header_list_size(1 << 20)
+        // Bounds what a slow reader (a watch that does not keep up) can pin in memory.
+        .max_send_buf_size(64 * 1024);
     builder
 }
 
