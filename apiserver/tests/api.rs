@@ -524,3 +524,28 @@ async fn server_side_apply_tracks_owners_and_reports_conflicts() {
         "a dropped field goes"
     );
 }
+
+#[tokio::test]
+async fn metadata_only_lists_and_gets() {
+    let server = TestApiServer::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    cms.create(&PostParams::default(), &cm("meta", &[("a", "b")]))
+        .await
+        .expect("create");
+    let list = cms
+        .list_metadata(&ListParams::default())
+        .await
+        .expect("metadata list");
+    assert_eq!(list.items.len(), 1);
+    assert_eq!(
+        list.items[0]
+            .metadata
+            .labels
+            .as_ref()
+            .and_then(|l| l.get("a"))
+            .map(String::as_str),
+        Some("b")
+    );
+    let one = cms.get_metadata("meta").await.expect("metadata get");
+    assert_eq!(one.metadata.name.as_deref(), Some("meta"));
+}

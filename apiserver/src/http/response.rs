@@ -50,6 +50,8 @@ pub(crate) fn json_value(code: StatusCode, value: &Value) -> Response {
 pub(crate) enum Format {
     Json,
     Table(IncludeObject),
+    /// `PartialObjectMetadata` / `PartialObjectMetadataList`.
+    Metadata,
 }
 
 /// Chooses the response format from `Accept` (kubectl asks for Tables with
@@ -80,6 +82,12 @@ pub(crate) fn negotiate(accept: Option<&str>, include_object: Option<&str>) -> R
                 };
                 return Ok(Format::Table(include));
             }
+            // Metadata-only reads (kube-rs `list_metadata`, the garbage collector's informers).
+            Some("PartialObjectMetadata" | "PartialObjectMetadataList")
+                if param("g") == Some("meta.k8s.io") && matches!(param("v"), Some("v1" | "v1beta1")) =>
+            {
+                return Ok(Format::Metadata);
+            }
             Some(_) => continue,
             None => return Ok(Format::Json),
         }
@@ -87,6 +95,7 @@ pub(crate) fn negotiate(accept: Option<&str>, include_object: Option<&str>) -> R
     Err(ApiError::not_acceptable(&[
         "application/json",
         "application/json;as=Table;v=v1;g=meta.k8s.io",
+        "application/json;as=PartialObjectMetadata;v=v1;g=meta.k8s.io",
     ]))
 }
 
@@ -99,6 +108,7 @@ pub(crate) fn object_response(
 ) -> Response {
     match format {
         Format::Json => json_response(code, obj.json.clone()),
+        Format::Metadata => json_value(code, &rudder_api::table::partial_object_metadata(&obj.value)),
         Format::Table(include) => {
             let list_meta = json!({ "resourceVersion": obj.revision.to_string() });
             let table = res.table(std::slice::from_ref(&obj.value), include, &list_meta);
@@ -135,6 +145,16 @@ pub(crate) fn list_response(res: &Resource, list: &ListResult, format: Format) -
             }
             body.put_slice(b"]}");
             json_response(StatusCode::OK, body.freeze())
+        }
+        Format::Metadata => {
+            let items: Vec<Value> = list
+                .items
+                .iter()
+                .map(|o| rudder_api::table::partial_object_metadata(&o.value))
+                .collect();
+            let body = json!({ "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
+                               "metadata": meta, "items": items });
+            json_value(StatusCode::OK, &body)
         }
         Format::Table(include) => {
             let values: Vec<Value> = list.items.iter().map(|o| o.value.clone()).collect();

@@ -44,6 +44,10 @@ impl Encoder {
                 out.push(b'}');
                 out
             }
+            Format::Metadata => {
+                let object = rudder_api::table::partial_object_metadata(&obj.value);
+                json!({ "type": kind, "object": object }).to_string().into_bytes()
+            }
             Format::Table(include) => {
                 let meta = json!({ "resourceVersion": obj.revision.to_string() });
                 let mut t = self.res.table(std::slice::from_ref(&obj.value), include, &meta);
