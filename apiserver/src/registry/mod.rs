@@ -81,10 +81,10 @@ impl Resource {
     }
 
     /// An object of this resource's version in the storage version.
-    pub(crate) fn to_storage(&self, obj: &Value) -> Value {
+    pub(crate) fn to_storage<'a>(&self, obj: &'a Value) -> std::borrow::Cow<'a, Value> {
         match &self.conversion {
-            Some(conversion) => conversion.served_to_storage(obj.clone()),
-            None => obj.clone(),
+            Some(conversion) => std::borrow::Cow::Owned(conversion.served_to_storage(obj.clone())),
+            None => std::borrow::Cow::Borrowed(obj),
         }
     }
 
@@ -262,12 +262,20 @@ fn corrupt(key: &str) -> ApiError {
 /// Serialises an object for storage: without `resourceVersion`, which the store's revision
 /// supplies on every read.
 pub(crate) fn encode_for_storage(obj: &Value) -> Result<bytes::Bytes, ApiError> {
-    let mut obj = obj.clone();
-    if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
-        meta.remove("resourceVersion");
-        meta.remove("selfLink");
-    }
-    serde_json::to_vec(&obj)
+    let meta = obj.get("metadata").and_then(Value::as_object);
+    let needs_strip = meta.is_some_and(|m| m.contains_key("resourceVersion") || m.contains_key("selfLink"));
+    let encoded = if needs_strip {
+        let mut obj = obj.clone();
+        if let Some(meta) = obj.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("resourceVersion");
+            meta.remove("selfLink");
+        }
+        serde_json::to_vec(&obj)
+    } else {
+        // The common case (creates): no copy of the object.
+        serde_json::to_vec(obj)
+    };
+    encoded
         .map(bytes::Bytes::from)
         .map_err(|e| ApiError::internal(e.to_string()))
 }

@@ -113,7 +113,7 @@ impl Registry {
                 .create(&key, encode_for_storage(&res.to_storage(&obj))?)
                 .await
             {
-                Ok(kv) => return echo(&obj, kv.mod_revision),
+                Ok(kv) => return Ok(stamped(obj, kv.mod_revision)),
                 Err(StoreError::AlreadyExists { .. }) if generate && attempt < 8 => continue,
                 Err(StoreError::AlreadyExists { .. }) => {
                     return Err(ApiError::already_exists(res.info.group, res.info.plural, &name));
@@ -242,7 +242,7 @@ impl Registry {
                 )
                 .await
             {
-                Ok(kv) => return echo(&new, kv.mod_revision),
+                Ok(kv) => return Ok(stamped(new, kv.mod_revision)),
                 Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
                 Err(StoreError::Conflict { .. }) => {
                     return Err(ApiError::conflict(res.info.group, res.info.plural, name));
@@ -428,6 +428,20 @@ fn same_object(new: &Value, old: &Value) -> bool {
         v
     };
     strip(new) == strip(old)
+}
+
+/// The response object of a write: the object as written, with its new resourceVersion, encoded
+/// once (no storage round trip).
+fn stamped(mut obj: Value, revision: i64) -> Arc<CachedObject> {
+    object::set_resource_version(&mut obj, revision);
+    let json = serde_json::to_vec(&obj)
+        .map(bytes::Bytes::from)
+        .unwrap_or_default();
+    Arc::new(CachedObject {
+        value: obj,
+        json,
+        revision,
+    })
 }
 
 fn echo(obj: &Value, revision: i64) -> Result<Arc<CachedObject>, ApiError> {
