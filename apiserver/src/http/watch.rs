@@ -103,9 +103,6 @@ pub(crate) fn serve(
         query.get("allowWatchBookmarks").map(String::as_str),
         Some("true" | "1")
     );
-    let prefix = res
-        .info
-        .storage_list_prefix(namespace.as_deref().filter(|_| res.info.namespaced));
     let mut encoder = Encoder {
         res: res.clone(),
         format,
@@ -125,18 +122,17 @@ pub(crate) fn serve(
             }
         };
         let watched_namespace = namespace.as_deref().filter(|_| res.info.namespaced);
-        let in_scope = |obj: &CachedObject, _prefix: &str| {
-            in_namespace(obj, watched_namespace) && params.matches(&obj.value)
-        };
+        let in_scope =
+            |obj: &CachedObject| in_namespace(obj, watched_namespace) && params.matches(&obj.value);
         for obj in &sub.initial {
             let obj = encoder.res.present(obj.clone());
-            if in_scope(&obj, &prefix) && tx.send(encoder.event("ADDED", &obj)).await.is_err() {
+            if in_scope(&obj) && tx.send(encoder.event("ADDED", &obj)).await.is_err() {
                 return;
             }
         }
         let mut last_revision = sub.revision;
         for event in &sub.history {
-            if let Some(line) = translate(&mut encoder, event, &prefix, &in_scope)
+            if let Some(line) = translate(&mut encoder, event, &in_scope)
                 && tx.send(line).await.is_err()
             {
                 return;
@@ -163,7 +159,7 @@ pub(crate) fn serve(
                             continue;
                         }
                         last_revision = event.revision;
-                        if let Some(line) = translate(&mut encoder, &event, &prefix, &in_scope)
+                        if let Some(line) = translate(&mut encoder, &event, &in_scope)
                             && tx.send(line).await.is_err()
                         {
                             return;
@@ -216,15 +212,14 @@ fn in_namespace(obj: &CachedObject, namespace: Option<&str>) -> bool {
 fn translate(
     encoder: &mut Encoder,
     event: &crate::registry::watch_cache::CacheEvent,
-    prefix: &str,
-    in_scope: &impl Fn(&CachedObject, &str) -> bool,
+    in_scope: &impl Fn(&CachedObject) -> bool,
 ) -> Option<Bytes> {
     let object = encoder.res.present(event.object.clone());
-    let now_in = in_scope(&object, prefix);
+    let now_in = in_scope(&object);
     let was_in = event
         .prev
         .as_ref()
-        .is_some_and(|p| in_scope(&encoder.res.present(p.clone()), prefix));
+        .is_some_and(|p| in_scope(&encoder.res.present(p.clone())));
     let kind = match event.kind {
         EventType::Added if now_in => "ADDED",
         EventType::Modified if now_in && was_in => "MODIFIED",
