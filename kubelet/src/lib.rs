@@ -1,0 +1,1 @@
+//! kubelet: registers its node and runs pods on containerd through CRI.
