@@ -1,0 +1,65 @@
+//! Starting the enabled controllers and running them until shutdown.
+
+use std::sync::Arc;
+
+use futures::future::join_all;
+use rudder_component::shutdown::Shutdown;
+
+use crate::controllers::{self, ControllerContext};
+use crate::options::Config;
+
+/// Why the controller-manager could not run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot build a client from the kubeconfig: {0}")]
+    Client(String),
+}
+
+/// Connects to the apiserver, starts every enabled controller, and returns when `shutdown` fires
+/// and every controller has stopped.
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
+    let client = connect(&config).await?;
+    run_with_client(config, client, shutdown).await;
+    Ok(())
+}
+
+async fn connect(config: &Config) -> Result<kube::Client, RunError> {
+    let client_config = match &config.kubeconfig {
+        Some(path) => {
+            let kubeconfig =
+                kube::config::Kubeconfig::read_from(path).map_err(|e| RunError::Client(e.to_string()))?;
+            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|e| RunError::Client(e.to_string()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .map_err(|e| RunError::Client(e.to_string()))?,
+    };
+    kube::Client::try_from(client_config).map_err(|e| RunError::Client(e.to_string()))
+}
+
+/// Starts the enabled controllers on `client` and waits for all of them to stop.
+pub(crate) async fn run_with_client(config: Config, client: kube::Client, shutdown: Shutdown) {
+    let ctx = ControllerContext {
+        client,
+        config: Arc::new(config.controllers_config.clone()),
+        shutdown,
+    };
+    let starters = controllers::starters();
+    let mut running = Vec::new();
+    for name in config.controllers.enabled() {
+        match starters.iter().find(|(n, _)| *n == name) {
+            Some((_, start)) => {
+                tracing::info!(controller = name, "starting controller");
+                running.push(tokio::spawn(start(ctx.clone())));
+            }
+            None => tracing::warn!(controller = name, "controller is not implemented; skipping"),
+        }
+    }
+    for result in join_all(running).await {
+        if let Err(e) = result {
+            tracing::error!(error = %e, "controller task failed");
+        }
+    }
+}
