@@ -12,7 +12,7 @@ use serde_json::Value;
 
 use super::request::{ResourcePath, parse_resource_path, query_map};
 use super::response::{ApiResult, list_response, negotiate, object_response, objects_list};
-use super::{AppState, watch};
+use super::{AppState, pod_subresources, watch};
 use crate::registry::write::PatchType;
 use crate::registry::{ApplyRequest, DeleteOptions, ListParams, Resource};
 
@@ -29,6 +29,9 @@ pub(crate) async fn handle(
     let Some(path) = parse_resource_path(uri.path()) else {
         return Err(crate::errors::path_not_found().into());
     };
+    if path.group.is_empty() && path.version == "v1" && path.resource == "bindings" {
+        return legacy_bindings(&state, &path, &method, &uri, &headers, &body).await;
+    }
     let res = state
         .registry
         .get_resource(&path.group, &path.version, &path.resource)
@@ -43,13 +46,7 @@ pub(crate) async fn handle(
     if res.info.namespaced && namespace.is_none() && path.name.is_some() {
         return Err(crate::errors::path_not_found().into());
     }
-    let dry_run = match query.get("dryRun").map(String::as_str) {
-        None | Some("") => false,
-        Some("All") => true,
-        Some(other) => {
-            return Err(ApiError::bad_request(format!("dryRun: Unsupported value: \"{other}\"")).into());
-        }
-    };
+    let dry_run = dry_run(&query)?;
     let registry = &state.registry;
     let subresource = path.subresource.as_deref();
     let status = match subresource {
@@ -58,6 +55,24 @@ pub(crate) async fn handle(
         Some("scale") if res.info.subresource("scale").is_some() => {
             let name = path.name.as_deref().unwrap_or_default();
             return scale(&state, &res, namespace, name, &method, &headers, &body, dry_run).await;
+        }
+        Some("binding") if is_core_pods(&res) => {
+            if method != Method::POST {
+                return Err(method_not_allowed(&res, &method).into());
+            }
+            let (Some(ns), Some(name)) = (namespace, path.name.as_deref()) else {
+                return Err(crate::errors::path_not_found().into());
+            };
+            return pod_subresources::bind(&state, &res, ns, Some(name), &headers, &body, dry_run).await;
+        }
+        Some("eviction") if is_core_pods(&res) => {
+            if method != Method::POST {
+                return Err(method_not_allowed(&res, &method).into());
+            }
+            let (Some(ns), Some(name)) = (namespace, path.name.as_deref()) else {
+                return Err(crate::errors::path_not_found().into());
+            };
+            return pod_subresources::evict(&state, &res, ns, name, &headers, &body, dry_run).await;
         }
         Some(_) => return subresource_not_served(&res, &path),
     };
@@ -169,6 +184,36 @@ pub(crate) async fn handle(
     }
 }
 
+fn is_core_pods(res: &Resource) -> bool {
+    res.info.group.is_empty() && res.info.plural == "pods"
+}
+
+/// `POST /api/v1/namespaces/<ns>/bindings`: the pre-1.7 way of binding a pod, still served.
+async fn legacy_bindings(
+    state: &AppState,
+    path: &ResourcePath,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> ApiResult {
+    let pods = state
+        .registry
+        .get_resource("", "v1", "pods")
+        .ok_or_else(crate::errors::path_not_found)?;
+    let (Some(ns), None) = (path.namespace.as_deref(), path.name.as_deref()) else {
+        return Err(crate::errors::path_not_found().into());
+    };
+    if *method != Method::POST {
+        return Err(crate::errors::method_not_allowed().into());
+    }
+    if body.len() > MAX_BODY {
+        return Err(ApiError::request_entity_too_large(&format!("limit is {MAX_BODY}")).into());
+    }
+    let dry_run = dry_run(&query_map(uri.query()))?;
+    pod_subresources::bind(state, &pods, ns, None, headers, body, dry_run).await
+}
+
 /// GET, PUT and PATCH of `<resource>/scale`.
 #[allow(clippy::too_many_arguments)]
 async fn scale(
@@ -210,6 +255,17 @@ async fn scale(
     Ok(super::response::json_value(StatusCode::OK, &to_scale(&updated)))
 }
 
+/// The `dryRun` query parameter: only `All` is a valid value, as upstream.
+fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
+    match query.get("dryRun").map(String::as_str) {
+        None | Some("") => Ok(false),
+        Some("All") => Ok(true),
+        Some(other) => Err(ApiError::bad_request(format!(
+            "dryRun: Unsupported value: \"{other}\""
+        ))),
+    }
+}
+
 fn require(res: &Resource, verb: &str, allowed: bool) -> Result<(), ApiError> {
     if allowed {
         Ok(())
@@ -238,7 +294,7 @@ fn subresource_not_served(res: &Resource, path: &ResourcePath) -> ApiResult {
 
 /// Decodes a request body by its Content-Type: JSON, or Kubernetes protobuf (the `k8s\0`
 /// envelope), which kubectl ≥ 1.32 sends for its `create <generator>` commands.
-fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
+pub(super) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())

@@ -2,11 +2,14 @@
 //! strategy and its watch cache.
 
 mod apply;
+pub(crate) mod binding;
 pub(crate) mod conversion;
 pub(crate) mod crd;
 mod delete;
+pub(crate) mod eviction;
 mod list;
 pub(crate) mod object;
+pub(crate) mod raw;
 pub(crate) mod scale;
 pub(crate) mod strategies;
 pub(crate) mod strategy;
