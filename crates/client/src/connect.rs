@@ -1,0 +1,27 @@
+//! Building a [`kube::Client`] the way upstream components do from `--kubeconfig`.
+
+use std::path::Path;
+
+use crate::ClientError;
+
+/// `--kubeconfig` path → client. Without a path: `$KUBECONFIG`, then `~/.kube/config`, then the
+/// in-cluster service account (kube's `Config::infer`, same order as client-go's defaults).
+pub async fn connect(kubeconfig: Option<&Path>) -> Result<kube::Client, ClientError> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file =
+                kube::config::Kubeconfig::read_from(path).map_err(|source| ClientError::ReadKubeconfig {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .map_err(|source| ClientError::KubeconfigConfig {
+                    path: path.to_path_buf(),
+                    source,
+                })?
+        }
+        None => kube::Config::infer().await?,
+    };
+    kube::Client::try_from(config).map_err(ClientError::BuildClient)
+}

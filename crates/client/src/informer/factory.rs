@@ -1,0 +1,116 @@
+//! The per-process informer factory: one informer per resource type, started together.
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use rudder_component::Shutdown;
+use tokio::runtime::Handle;
+
+use super::{Informer, run};
+use crate::Object;
+
+/// Hands out shared informers; create one per process and pass clones around.
+#[derive(Clone)]
+pub struct InformerFactory {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    client: kube::Client,
+    state: Mutex<State>,
+}
+
+type Starter = Box<dyn FnOnce(&Handle, Shutdown) + Send>;
+
+#[derive(Default)]
+struct State {
+    /// `Informer<K>` by `TypeId::of::<K>()`.
+    informers: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    names: Vec<String>,
+    /// Set by `start`: informers requested later start at once.
+    started: Option<(Handle, Shutdown)>,
+    /// Informers requested before `start`.
+    pending: Vec<Starter>,
+}
+
+impl fmt::Debug for InformerFactory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.inner.state.lock();
+        f.debug_struct("InformerFactory")
+            .field("informers", &state.names)
+            .field("started", &state.started.is_some())
+            .finish()
+    }
+}
+
+impl InformerFactory {
+    /// A factory whose informers list and watch through `client`.
+    pub fn new(client: kube::Client) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// The shared cluster-wide informer for `K`: created on the first call, the same one after
+    /// (one list+watch per resource per process, whoever asks). Started at once if the factory
+    /// already is.
+    pub fn informer<K: Object>(&self) -> Informer<K> {
+        let mut state = self.inner.state.lock();
+        if let Some(existing) = state
+            .informers
+            .get(&TypeId::of::<K>())
+            .and_then(|any| any.downcast_ref::<Informer<K>>())
+        {
+            return existing.clone();
+        }
+        let informer = Informer::<K>::new();
+        state
+            .informers
+            .insert(TypeId::of::<K>(), Box::new(informer.clone()));
+        state.names.push(super::metrics::resource_label::<K>());
+        let starter: Starter = {
+            let (informer, client) = (informer.clone(), self.inner.client.clone());
+            Box::new(move |handle: &Handle, shutdown: Shutdown| {
+                handle.spawn(run::run(informer, client, shutdown));
+            })
+        };
+        match &state.started {
+            Some((handle, shutdown)) => starter(handle, shutdown.clone()),
+            None => state.pending.push(starter),
+        }
+        informer
+    }
+
+    /// Start every informer requested so far, and any requested later at once; each runs until
+    /// `shutdown`. Must be called inside a tokio runtime (the informers run on it). A second
+    /// call does nothing.
+    pub fn start(&self, shutdown: Shutdown) {
+        let handle = match Handle::try_current() {
+            Ok(handle) => handle,
+            Err(error) => {
+                tracing::error!(%error, "InformerFactory::start outside a tokio runtime; informers not started");
+                return;
+            }
+        };
+        let mut state = self.inner.state.lock();
+        if state.started.is_some() {
+            tracing::debug!("informer factory already started");
+            return;
+        }
+        for starter in std::mem::take(&mut state.pending) {
+            starter(&handle, shutdown.clone());
+        }
+        state.started = Some((handle, shutdown));
+    }
+
+    /// The client the informers use.
+    pub fn client(&self) -> &kube::Client {
+        &self.inner.client
+    }
+}

@@ -1,0 +1,125 @@
+//! Informers against a real in-process apiserver: sharing, sync, and change delivery.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace};
+use kube::Api;
+use kube::api::{DeleteParams, ObjectMeta, PostParams};
+use kube::runtime::reflector::ObjectRef;
+use rudder_client::{Change, InformerFactory};
+use rudder_component::Shutdown;
+use rudder_testkit::{TestApiServer, eventually};
+
+const WAIT: Duration = Duration::from_secs(10);
+
+fn config_map(name: &str, value: &str) -> ConfigMap {
+    ConfigMap {
+        metadata: ObjectMeta {
+            name: Some(name.into()),
+            namespace: Some("default".into()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([("k".to_string(), value.to_string())])),
+        ..Default::default()
+    }
+}
+
+async fn next_change(sub: &mut rudder_client::Subscription<ConfigMap>) -> Change<ConfigMap> {
+    tokio::time::timeout(WAIT, sub.recv())
+        .await
+        .expect("a change in time")
+        .expect("subscription open")
+}
+
+/// Skip changes to objects other than `name` (the apiserver may have its own config maps).
+async fn next_change_for(sub: &mut rudder_client::Subscription<ConfigMap>, name: &str) -> Change<ConfigMap> {
+    loop {
+        let change = next_change(sub).await;
+        if change.object().metadata.name.as_deref() == Some(name) {
+            return change;
+        }
+    }
+}
+
+#[tokio::test]
+async fn informers_are_shared_sync_and_deliver_changes() {
+    let server = TestApiServer::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    api.create(&PostParams::default(), &config_map("before", "1"))
+        .await
+        .expect("create before");
+
+    let factory = InformerFactory::new(server.client.clone());
+    let first = factory.informer::<ConfigMap>();
+    let second = factory.informer::<ConfigMap>();
+    let mut sub = second.subscribe();
+    let (trigger, shutdown) = Shutdown::new();
+    factory.start(shutdown);
+
+    tokio::time::timeout(WAIT, first.wait_synced())
+        .await
+        .expect("synced in time");
+    // Both handles are one informer: one store.
+    let key = ObjectRef::<ConfigMap>::new("before").within("default");
+    assert!(first.store().get(&key).is_some(), "listed object in the store");
+    assert!(
+        second.store().get(&key).is_some(),
+        "same store through the other handle"
+    );
+    // The initial list reaches subscribers as Applied.
+    match next_change_for(&mut sub, "before").await {
+        Change::Applied(cm) => assert_eq!(
+            cm.data.as_ref().and_then(|d| d.get("k")).map(String::as_str),
+            Some("1")
+        ),
+        other => panic!("expected Applied, got {other:?}"),
+    }
+
+    // A subscriber added through the first handle sees what the second one sees.
+    let mut sub2 = first.subscribe();
+    api.create(&PostParams::default(), &config_map("after", "2"))
+        .await
+        .expect("create after");
+    for sub in [&mut sub, &mut sub2] {
+        match next_change_for(sub, "after").await {
+            Change::Applied(cm) => assert_eq!(cm.metadata.name.as_deref(), Some("after")),
+            other => panic!("expected Applied, got {other:?}"),
+        }
+    }
+    let after_key = ObjectRef::<ConfigMap>::new("after").within("default");
+    eventually("store has the new object", WAIT, || {
+        let found = second.store().get(&after_key).is_some();
+        async move { found.then_some(()) }
+    })
+    .await;
+
+    api.delete("after", &DeleteParams::default())
+        .await
+        .expect("delete after");
+    match next_change_for(&mut sub, "after").await {
+        Change::Deleted(cm) => {
+            assert_eq!(cm.metadata.name.as_deref(), Some("after"));
+            // The last known state, not an empty shell.
+            assert_eq!(
+                cm.data.as_ref().and_then(|d| d.get("k")).map(String::as_str),
+                Some("2")
+            );
+        }
+        other => panic!("expected Deleted, got {other:?}"),
+    }
+    assert!(first.store().get(&after_key).is_none(), "gone from the store");
+
+    // An informer requested after start runs at once.
+    let namespaces = factory.informer::<Namespace>();
+    tokio::time::timeout(WAIT, namespaces.wait_synced())
+        .await
+        .expect("late informer synced");
+    let default_ns = ObjectRef::<Namespace>::new("default");
+    assert!(namespaces.store().get(&default_ns).is_some());
+
+    // Shutdown ends subscriptions.
+    trigger.trigger();
+    let ended = tokio::time::timeout(WAIT, async { while sub.recv().await.is_some() {} }).await;
+    assert!(ended.is_ok(), "subscription ends after shutdown");
+}
