@@ -41,7 +41,9 @@ async fn connect(config: &Config) -> Result<kube::Client, RunError> {
 
 /// Starts the enabled controllers on `client` and waits for all of them to stop.
 pub(crate) async fn run_with_client(config: Config, client: kube::Client, shutdown: Shutdown) {
+    let informers = rudder_client::informer::InformerFactory::new(client.clone());
     let ctx = ControllerContext {
+        informers: informers.clone(),
         client,
         config: Arc::new(config.controllers_config.clone()),
         shutdown,
@@ -57,6 +59,9 @@ pub(crate) async fn run_with_client(config: Config, client: kube::Client, shutdo
             None => tracing::warn!(controller = name, "controller is not implemented; skipping"),
         }
     }
+    // Every controller has asked for its informers synchronously in `start`; informers asked for
+    // later start at once too.
+    informers.start(ctx.shutdown.clone());
     for result in join_all(running).await {
         if let Err(e) = result {
             tracing::error!(error = %e, "controller task failed");

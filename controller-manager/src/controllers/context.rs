@@ -3,7 +3,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use rudder_client::informer::InformerFactory;
 use rudder_component::shutdown::Shutdown;
+
+use super::util::events::Recorder;
 
 /// Settings controllers read, from the validated flags (upstream `KubeControllerManagerConfiguration`).
 #[derive(Debug, Clone)]
@@ -52,6 +55,9 @@ pub struct ControllersConfig {
 pub struct ControllerContext {
     /// Authenticated client to the apiserver.
     pub client: kube::Client,
+    /// The process's shared informers: ask for `informers.informer::<K>()`, never list+watch
+    /// yourself. Started by `run` after every controller has asked for its informers.
+    pub informers: InformerFactory,
     /// Controller settings.
     pub config: Arc<ControllersConfig>,
     /// Fires when the process stops or leadership is lost; `start` returns soon after.
@@ -63,5 +69,12 @@ impl std::fmt::Debug for ControllerContext {
         f.debug_struct("ControllerContext")
             .field("config", &self.config)
             .finish_non_exhaustive()
+    }
+}
+
+impl ControllerContext {
+    /// An event recorder for `component` (upstream's controller name, e.g. `deployment-controller`).
+    pub fn recorder(&self, component: &str) -> Recorder {
+        Recorder::new(self.client.clone(), component)
     }
 }

@@ -5,10 +5,19 @@
 //! one line in [`starters`] below. Its `--controllers` name (and upstream alias) is already in
 //! [`KNOWN`].
 
+pub mod replicaset;
+pub mod replicationcontroller;
 pub mod util;
 
 pub mod cronjob;
+pub mod disruption;
+pub mod endpoints;
+pub mod endpointslice;
 pub mod job;
+pub mod nodeipam;
+pub mod nodelifecycle;
+pub mod podautoscaler;
+pub mod resourcequota;
 
 mod context;
 mod selection;
@@ -126,14 +135,16 @@ pub const KNOWN: &[KnownController] = &[
 
 /// The controllers Rudder implements, by canonical name. One line per controller; the commented
 /// slots belong to the helpers writing those controllers.
+// One push per line keeps each controller's registration a one-line change.
+#[allow(clippy::vec_init_then_push)]
 pub fn starters() -> Vec<(&'static str, StartFn)> {
     #[allow(unused_mut)]
     let mut table: Vec<(&'static str, StartFn)> = Vec::new();
     // namespace: owned by this crate's first set (namespace/)
     // serviceaccount: (serviceaccount/)
     // garbagecollector: (garbagecollector/)
-    // replicaset: (replicaset/)
-    // replicationcontroller: (replicationcontroller/)
+    table.push(("replicaset-controller", replicaset::start));
+    table.push(("replicationcontroller-controller", replicationcontroller::start));
     // deployment: (deployment/)
     // podgc: (podgc/)
     // ttl-after-finished: (ttlafterfinished/)

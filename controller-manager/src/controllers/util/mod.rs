@@ -10,12 +10,17 @@
 //!   so a sync does not act again on a stale informer cache.
 //! - [`selector`]: a `metav1.LabelSelector` as a matcher (rudder-api's upstream-exact selector).
 //! - [`key`]: the namespace/name key work queues carry.
+//! - [`worker`]: `run_workers` (queue → sync loops with backoff) and `forward` (informer → queue).
+//! - [`events`]: the event recorder controllers use (`ctx.recorder("...-controller")`).
 
+pub mod api;
+pub mod events;
 pub mod expectations;
 pub mod key;
 pub mod owner;
 pub mod pod;
 pub mod selector;
 pub mod template;
+pub mod worker;
 
 pub use key::ObjectKey;

@@ -1,0 +1,100 @@
+//! Shared set-up for the controller-manager integration tests: an in-process apiserver and the
+//! named controllers running in-process against it. No kubelet exists, so tests mark pods
+//! Running/Ready themselves.
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use rudder_component::shutdown::{Shutdown, ShutdownTrigger};
+use rudder_controller_manager::options::Config;
+use rudder_testkit::TestApiServer;
+use serde_json::json;
+
+/// A running apiserver with controllers. Dropping it stops both.
+pub struct Cluster {
+    pub server: TestApiServer,
+    pub client: kube::Client,
+    trigger: ShutdownTrigger,
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        self.trigger.trigger();
+    }
+}
+
+/// Starts an apiserver and runs `controllers` against it.
+pub async fn start(controllers: &[&str]) -> Cluster {
+    let server = TestApiServer::start().await;
+    let mut config = Config::for_tests(controllers);
+    config.kubeconfig = Some(server.kubeconfig.clone());
+    let (trigger, shutdown) = Shutdown::new();
+    tokio::spawn(async move {
+        if let Err(e) = rudder_controller_manager::run(config, shutdown).await {
+            panic!("controller-manager: {e}");
+        }
+    });
+    Cluster {
+        client: server.client.clone(),
+        server,
+        trigger,
+    }
+}
+
+pub const WAIT: Duration = Duration::from_secs(20);
+
+/// Pods in `ns` matching `selector`.
+pub async fn pods(client: &kube::Client, ns: &str, selector: &str) -> Vec<Pod> {
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    api.list(&ListParams::default().labels(selector))
+        .await
+        .expect("list pods")
+        .items
+}
+
+/// Marks a pod Running and Ready, as a kubelet would.
+pub async fn mark_ready(client: &kube::Client, pod: &Pod) {
+    let ns = pod.metadata.namespace.as_deref().expect("namespace");
+    let name = pod.metadata.name.as_deref().expect("name");
+    let api: Api<Pod> = Api::namespaced(client.clone(), ns);
+    let now = k8s_openapi::jiff::Timestamp::now().to_string();
+    let patch = json!({"status": {
+        "phase": "Running",
+        "conditions": [
+            {"type": "Ready", "status": "True", "lastTransitionTime": now},
+            {"type": "ContainersReady", "status": "True", "lastTransitionTime": now},
+        ],
+    }});
+    // The pod may be gone already (scaled down meanwhile).
+    let _ = api
+        .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await;
+}
+
+/// Marks every not-yet-ready, not-deleting pod in `ns` matching `selector` Ready; returns how many.
+pub async fn mark_all_ready(client: &kube::Client, ns: &str, selector: &str) -> usize {
+    let mut n = 0;
+    for p in pods(client, ns, selector).await {
+        let ready = p
+            .status
+            .as_ref()
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|c| c.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+        if !ready && p.metadata.deletion_timestamp.is_none() {
+            mark_ready(client, &p).await;
+            n += 1;
+        }
+    }
+    n
+}
+
+/// Creates namespace `name`.
+pub async fn namespace(client: &kube::Client, name: &str) {
+    let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
+    let ns = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
+    api.create(&Default::default(), &ns)
+        .await
+        .expect("create namespace");
+}
