@@ -15,7 +15,7 @@
 pub mod connect;
 pub mod duration;
 mod error;
-// pub mod events;
+pub mod events;
 mod host;
 pub mod informer;
 pub mod leader;
