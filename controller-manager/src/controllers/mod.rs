@@ -5,6 +5,7 @@
 //! one line in [`starters`] below. Its `--controllers` name (and upstream alias) is already in
 //! [`KNOWN`].
 
+pub mod deployment;
 pub mod replicaset;
 pub mod replicationcontroller;
 pub mod util;
@@ -145,15 +146,15 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     // garbagecollector: (garbagecollector/)
     table.push(("replicaset-controller", replicaset::start));
     table.push(("replicationcontroller-controller", replicationcontroller::start));
-    // deployment: (deployment/)
+    table.push(("deployment-controller", deployment::start));
     // podgc: (podgc/)
     // ttl-after-finished: (ttlafterfinished/)
     // statefulset: owned by another helper — table.push(("statefulset-controller", statefulset::start));
     // daemonset: owned by another helper — table.push(("daemonset-controller", daemonset::start));
     // job: owned by another helper — table.push(("job-controller", job::start));
     // cronjob: owned by another helper — table.push(("cronjob-controller", cronjob::start));
-    // endpoints: owned by another helper — table.push(("endpoints-controller", endpoints::start));
-    // endpointslice: owned by another helper — table.push(("endpointslice-controller", endpointslice::start));
+    table.push(("endpoints-controller", endpoints::start));
+    table.push(("endpointslice-controller", endpointslice::start));
     // nodelifecycle: owned by another helper — table.push(("node-lifecycle-controller", nodelifecycle::start));
     // nodeipam: owned by another helper — table.push(("node-ipam-controller", nodeipam::start));
     // disruption: owned by another helper — table.push(("disruption-controller", disruption::start));

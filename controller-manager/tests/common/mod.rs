@@ -98,3 +98,24 @@ pub async fn namespace(client: &kube::Client, name: &str) {
         .await
         .expect("create namespace");
 }
+
+/// A stand-in kubelet: marks every pod in `ns` Running and Ready shortly after it appears, until
+/// the returned handle is dropped or aborted.
+pub fn fake_kubelet(client: kube::Client, ns: &str) -> AbortOnDrop {
+    let ns = ns.to_string();
+    AbortOnDrop(tokio::spawn(async move {
+        loop {
+            mark_all_ready(&client, &ns, "").await;
+            tokio::time::sleep(Duration::from_millis(30)).await;
+        }
+    }))
+}
+
+/// Aborts its task when dropped.
+pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
