@@ -20,7 +20,7 @@ mod host;
 pub mod informer;
 pub mod leader;
 mod metrics;
-// pub mod serving;
+pub mod serving;
 pub mod workqueue;
 
 pub use connect::connect;
