@@ -6,16 +6,18 @@ use rudder_api::status::ApiError;
 use serde_json::json;
 
 use crate::registry::Registry;
+use crate::registry::write::WriteOptions;
 
 pub(crate) const SYSTEM_NAMESPACES: &[&str] = &["default", "kube-system", "kube-public", "kube-node-lease"];
 
 pub(crate) async fn ensure(registry: &Registry, secure_port: u16) -> Result<(), ApiError> {
+    let by_server = WriteOptions::by(crate::registry::write::SERVER_MANAGER);
     let namespaces = registry
         .get_resource("", "v1", "namespaces")
         .ok_or_else(|| ApiError::internal("namespaces are not served"))?;
     for name in SYSTEM_NAMESPACES {
         let ns = json!({ "apiVersion": "v1", "kind": "Namespace", "metadata": { "name": name } });
-        match registry.create(&namespaces, None, ns, false).await {
+        match registry.create(&namespaces, None, ns, &by_server).await {
             Ok(_) => tracing::info!(namespace = name, "created system namespace"),
             Err(e) if e.code() == 409 => {}
             Err(e) => return Err(e),
@@ -33,7 +35,7 @@ pub(crate) async fn ensure(registry: &Registry, secure_port: u16) -> Result<(), 
                   "ports": [{ "name": "https", "port": 443, "protocol": "TCP", "targetPort": secure_port }] },
     });
     match registry
-        .create(&services, Some("default"), kubernetes, false)
+        .create(&services, Some("default"), kubernetes, &by_server)
         .await
     {
         Ok(_) => tracing::info!("created the kubernetes service"),

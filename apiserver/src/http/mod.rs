@@ -8,6 +8,7 @@ pub(crate) mod request;
 mod resource;
 pub(crate) mod response;
 mod watch;
+mod write_params;
 
 use std::sync::Arc;
 use std::time::Instant;

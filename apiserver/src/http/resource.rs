@@ -12,8 +12,9 @@ use serde_json::Value;
 
 use super::request::{ResourcePath, parse_resource_path, query_map};
 use super::response::{ApiResult, list_response, negotiate, object_response, objects_list};
+use super::write_params::{OptionsKind, WriteParams};
 use super::{AppState, pod_subresources, watch};
-use crate::registry::write::PatchType;
+use crate::registry::write::{PatchType, WriteOptions};
 use crate::registry::{ApplyRequest, DeleteOptions, ListParams, Resource};
 
 /// Largest request body accepted, as upstream (3 MiB).
@@ -46,7 +47,23 @@ pub(crate) async fn handle(
     if res.info.namespaced && namespace.is_none() && path.name.is_some() {
         return Err(crate::errors::path_not_found().into());
     }
-    let dry_run = dry_run(&query)?;
+    let options_kind = match method {
+        Method::POST => Some(OptionsKind::Create),
+        Method::PUT => Some(OptionsKind::Update),
+        Method::PATCH => Some(OptionsKind::Patch),
+        Method::DELETE => Some(OptionsKind::Delete),
+        _ => None,
+    };
+    let params = match options_kind {
+        Some(kind) => Some(WriteParams::parse(&query, &headers, kind)?),
+        None => None,
+    };
+    let dry_run = params.as_ref().is_some_and(|p| p.dry_run);
+    let write = WriteOptions {
+        dry_run,
+        manager: params.as_ref().map(|p| p.manager.clone()),
+        subresource: "",
+    };
     let registry = &state.registry;
     let subresource = path.subresource.as_deref();
     let status = match subresource {
@@ -54,7 +71,7 @@ pub(crate) async fn handle(
         Some("status") if res.info.subresource("status").is_some() => true,
         Some("scale") if res.info.subresource("scale").is_some() => {
             let name = path.name.as_deref().unwrap_or_default();
-            return scale(&state, &res, namespace, name, &method, &headers, &body, dry_run).await;
+            return scale(&state, &res, namespace, name, &method, &headers, &body, &write).await;
         }
         Some("binding") if is_core_pods(&res) => {
             if method != Method::POST {
@@ -114,14 +131,14 @@ pub(crate) async fn handle(
         (Method::POST, None) => {
             require(&res, "create", verb_allowed("create"))?;
             let obj = decode_body(&headers, &body)?;
-            let created = registry.create(&res, namespace, obj, dry_run).await?;
+            let created = registry.create(&res, namespace, obj, &write).await?;
             Ok(object_response(&res, &created, format, StatusCode::CREATED))
         }
         (Method::PUT, Some(name)) => {
             require(&res, "update", verb_allowed("update"))?;
             let obj = decode_body(&headers, &body)?;
             let updated = registry
-                .update(&res, namespace, name, obj, status, dry_run)
+                .update(&res, namespace, name, obj, status, &write)
                 .await?;
             Ok(object_response(&res, &updated, format, StatusCode::OK))
         }
@@ -150,7 +167,7 @@ pub(crate) async fn handle(
             let patch: Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
             let patched = registry
-                .patch(&res, namespace, name, patch_type, &patch, status, dry_run)
+                .patch(&res, namespace, name, patch_type, &patch, status, &write)
                 .await?;
             Ok(object_response(&res, &patched, format, StatusCode::OK))
         }
@@ -210,7 +227,8 @@ async fn legacy_bindings(
     if body.len() > MAX_BODY {
         return Err(ApiError::request_entity_too_large(&format!("limit is {MAX_BODY}")).into());
     }
-    let dry_run = dry_run(&query_map(uri.query()))?;
+    let params = WriteParams::parse(&query_map(uri.query()), headers, OptionsKind::Create)?;
+    let dry_run = params.dry_run;
     pod_subresources::bind(state, &pods, ns, None, headers, body, dry_run).await
 }
 
@@ -224,7 +242,7 @@ async fn scale(
     method: &Method,
     headers: &HeaderMap,
     body: &[u8],
-    dry_run: bool,
+    write: &WriteOptions,
 ) -> ApiResult {
     use crate::registry::scale::{ScaleChange, to_scale};
     let registry = &state.registry;
@@ -233,7 +251,7 @@ async fn scale(
         Method::PUT => {
             let body = decode_body(headers, body)?;
             registry
-                .write_scale(res, namespace, name, ScaleChange::Replace(&body), dry_run)
+                .write_scale(res, namespace, name, ScaleChange::Replace(&body), write)
                 .await?
         }
         Method::PATCH => {
@@ -246,24 +264,13 @@ async fn scale(
                     namespace,
                     name,
                     ScaleChange::Patch(patch_type, &patch),
-                    dry_run,
+                    write,
                 )
                 .await?
         }
         ref other => return Err(method_not_allowed(res, other).into()),
     };
     Ok(super::response::json_value(StatusCode::OK, &to_scale(&updated)))
-}
-
-/// The `dryRun` query parameter: only `All` is a valid value, as upstream.
-fn dry_run(query: &HashMap<String, String>) -> Result<bool, ApiError> {
-    match query.get("dryRun").map(String::as_str) {
-        None | Some("") => Ok(false),
-        Some("All") => Ok(true),
-        Some(other) => Err(ApiError::bad_request(format!(
-            "dryRun: Unsupported value: \"{other}\""
-        ))),
-    }
 }
 
 fn require(res: &Resource, verb: &str, allowed: bool) -> Result<(), ApiError> {

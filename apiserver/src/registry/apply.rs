@@ -9,6 +9,7 @@ use rudder_api::status::ApiError;
 use serde_json::Value;
 
 use super::watch_cache::CachedObject;
+use super::write::WriteOptions;
 use super::{Registry, Resource, object};
 
 /// What the client asked of one apply.
@@ -56,7 +57,11 @@ impl Registry {
             Ok(_) => {}
             Err(e) if e.code() == 404 && !req.status => {
                 let created = merge(None)?;
-                return match self.create(res, namespace, created, req.dry_run).await {
+                let untracked = WriteOptions {
+                    dry_run: req.dry_run,
+                    ..Default::default()
+                };
+                return match self.create(res, namespace, created, &untracked).await {
                     Ok(obj) => Ok((obj, true)),
                     // Created meanwhile by someone else: apply over it instead.
                     Err(e) if e.code() == 409 => self.apply_existing(res, namespace, name, &merge, req).await,
@@ -76,8 +81,13 @@ impl Registry {
         merge: &impl Fn(Option<&Value>) -> Result<Value, ApiError>,
         req: ApplyRequest<'_>,
     ) -> Result<(Arc<CachedObject>, bool), ApiError> {
+        // Apply records its own ownership.
+        let untracked = WriteOptions {
+            dry_run: req.dry_run,
+            ..Default::default()
+        };
         let obj = self
-            .guaranteed_write(res, namespace, name, None, req.status, req.dry_run, |live| {
+            .guaranteed_write(res, namespace, name, None, req.status, &untracked, |live| {
                 merge(Some(live))
             })
             .await?;

@@ -16,6 +16,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use super::strategy::Plain;
 use super::watch_cache::{EventType, Fanout, WatchCache};
+use super::write::WriteOptions;
 use super::{Registry, Resource, object};
 
 /// The finalizer that holds a deleted definition until its objects are gone.
@@ -90,7 +91,7 @@ async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
                 super::write::PatchType::Merge,
                 &patch,
                 false,
-                false,
+                &WriteOptions::by(super::write::SERVER_MANAGER),
             )
             .await;
         if let Err(e) = result
@@ -121,7 +122,16 @@ async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
     if crd.get("status") != Some(&status) {
         let mut body = crd.clone();
         body["status"] = status;
-        if let Err(e) = registry.update(crds, None, &name, body, true, false).await
+        if let Err(e) = registry
+            .update(
+                crds,
+                None,
+                &name,
+                body,
+                true,
+                &WriteOptions::by(super::write::SERVER_MANAGER),
+            )
+            .await
             && e.code() != 409
         {
             tracing::warn!(error = %e, "updating the definition's status failed");

@@ -7,6 +7,7 @@ pub(crate) mod conversion;
 pub(crate) mod crd;
 mod delete;
 pub(crate) mod eviction;
+pub(crate) mod fields;
 mod list;
 pub(crate) mod object;
 pub(crate) mod raw;

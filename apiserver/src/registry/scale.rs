@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rudder_api::status::ApiError;
 use serde_json::{Value, json};
 
-use super::write::PatchType;
+use super::write::{PatchType, WriteOptions};
 use super::{Registry, Resource};
 use crate::registry::watch_cache::CachedObject;
 
@@ -81,7 +81,7 @@ impl Registry {
         namespace: Option<&str>,
         name: &str,
         change: ScaleChange<'_>,
-        dry_run: bool,
+        opts: &WriteOptions,
     ) -> Result<Arc<CachedObject>, ApiError> {
         use rudder_api::patch as p;
         let current = self.get(res, namespace, name).await?;
@@ -118,7 +118,11 @@ impl Registry {
         {
             patch["metadata"] = json!({ "resourceVersion": rv });
         }
-        self.patch(res, namespace, name, PatchType::Merge, &patch, false, dry_run)
+        let opts = WriteOptions {
+            subresource: "scale",
+            ..opts.clone()
+        };
+        self.patch(res, namespace, name, PatchType::Merge, &patch, false, &opts)
             .await
     }
 }

@@ -24,6 +24,32 @@ const SYSTEM_FIELDS: &[&str] = &[
     "deletionGracePeriodSeconds",
 ];
 
+/// The field manager of the writes the server makes itself (upstream's loopback client
+/// identifies as `kube-apiserver/<version>`).
+pub(crate) const SERVER_MANAGER: &str = "kube-apiserver";
+
+/// How a write is carried out and recorded.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct WriteOptions {
+    /// `dryRun=All`: everything but storing.
+    pub(crate) dry_run: bool,
+    /// Records the write in `managedFields` as an `Update` by this manager. `None` for writes
+    /// that record their own ownership (server-side apply).
+    pub(crate) manager: Option<String>,
+    /// The subresource written through besides `status` (`scale`), for the managedFields entry.
+    pub(crate) subresource: &'static str,
+}
+
+impl WriteOptions {
+    /// A write by `manager`, stored.
+    pub(crate) fn by(manager: &str) -> Self {
+        WriteOptions {
+            manager: Some(manager.to_string()),
+            ..Default::default()
+        }
+    }
+}
+
 /// A patch body and how to apply it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum PatchType {
@@ -39,8 +65,9 @@ impl Registry {
         res: &Resource,
         namespace: Option<&str>,
         mut obj: Value,
-        dry_run: bool,
+        opts: &WriteOptions,
     ) -> Result<Arc<CachedObject>, ApiError> {
+        let dry_run = opts.dry_run;
         check_type(res, &mut obj)?;
         check_decodable(res, &obj)?;
         if let Some(ns) = namespace.filter(|_| res.info.namespaced) {
@@ -89,6 +116,7 @@ impl Registry {
                 meta_mut(&mut obj).insert("name".into(), json!(format!("{base}{}", object::random_suffix())));
             }
             res.strategy.default(&mut obj);
+            record_update(res, None, &mut obj, opts, false);
             res.strategy.prepare_for_create(&mut obj);
             let mut errors = validation::validate_object_meta(
                 meta_value(&obj),
@@ -132,7 +160,7 @@ impl Registry {
         name: &str,
         mut body: Value,
         status: bool,
-        dry_run: bool,
+        opts: &WriteOptions,
     ) -> Result<Arc<CachedObject>, ApiError> {
         check_type(res, &mut body)?;
         if let Some(body_name) = object::name(&body).filter(|n| *n != name) {
@@ -141,7 +169,7 @@ impl Registry {
             )));
         }
         let precondition = resource_version(&body)?;
-        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |_| {
+        self.guaranteed_write(res, namespace, name, precondition, status, opts, |_| {
             Ok(body.clone())
         })
         .await
@@ -157,7 +185,7 @@ impl Registry {
         patch_type: PatchType,
         patch: &Value,
         status: bool,
-        dry_run: bool,
+        opts: &WriteOptions,
     ) -> Result<Arc<CachedObject>, ApiError> {
         use rudder_api::patch as p;
         if patch_type == PatchType::StrategicMerge && !p::supports_strategic(res.info.group, res.info.kind) {
@@ -173,7 +201,7 @@ impl Registry {
             _ => resource_version(patch)?,
         };
         let schema = p::schema_for(res.info.group, res.info.kind);
-        self.guaranteed_write(res, namespace, name, precondition, status, dry_run, |current| {
+        self.guaranteed_write(res, namespace, name, precondition, status, opts, |current| {
             let patched = match patch_type {
                 PatchType::Json => p::apply_json_patch(current, patch),
                 PatchType::Merge => p::apply_merge_patch(current, patch),
@@ -194,9 +222,10 @@ impl Registry {
         name: &str,
         precondition: Option<i64>,
         status: bool,
-        dry_run: bool,
+        opts: &WriteOptions,
         compute: impl Fn(&Value) -> Result<Value, ApiError>,
     ) -> Result<Arc<CachedObject>, ApiError> {
+        let dry_run = opts.dry_run;
         let namespace = res.info.namespaced.then_some(namespace).flatten();
         let key = res.key(namespace, name);
         for _ in 0..MAX_RETRIES {
@@ -211,7 +240,7 @@ impl Registry {
             let mut new = compute(&old.value)?;
             check_type(res, &mut new)?;
             check_decodable(res, &new)?;
-            self.prepare_update(res, &mut new, &old.value, status)?;
+            self.prepare_update(res, &mut new, &old.value, status, opts)?;
             if same_object(&new, &old.value) {
                 return Ok(old);
             }
@@ -262,6 +291,7 @@ impl Registry {
         new: &mut Value,
         old: &Value,
         status: bool,
+        opts: &WriteOptions,
     ) -> Result<(), ApiError> {
         let has_status = res.info.subresource("status").is_some();
         if status {
@@ -311,6 +341,7 @@ impl Registry {
             // Finalizers can only be removed, not added, once deletion started.
         }
         res.strategy.default(new);
+        record_update(res, Some(old), new, opts, status);
         res.strategy.prepare_for_update(new, old);
         if res.strategy.tracks_generation() && spec_changed(new, old) {
             let next = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
@@ -337,6 +368,27 @@ impl Registry {
         res.strategy.canonicalize(new);
         Ok(())
     }
+}
+
+/// Records an ordinary write in `managedFields` (upstream's field manager `Update` operation):
+/// on the object as decoded and defaulted, before the strategy resets fields.
+fn record_update(res: &Resource, old: Option<&Value>, new: &mut Value, opts: &WriteOptions, status: bool) {
+    use rudder_api::apply::{ApplySchema, UpdateOptions, record_update_with, reset_fields_for};
+    let Some(manager) = opts.manager.as_deref() else {
+        return;
+    };
+    let subresource = if status { "status" } else { opts.subresource };
+    let schema = ApplySchema::for_kind(res.info.group, res.info.kind);
+    let now = object::now_rfc3339();
+    let api_version = res.info.api_version();
+    let update = UpdateOptions {
+        manager,
+        now: &now,
+        api_version: &api_version,
+        subresource,
+        reset_fields: reset_fields_for(subresource, res.info.subresource("status").is_some()),
+    };
+    record_update_with(old, new, &schema, &update);
 }
 
 fn meta_value(obj: &Value) -> &Value {

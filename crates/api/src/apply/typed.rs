@@ -430,7 +430,9 @@ fn compare(lhs: Option<&Value>, rhs: Option<&Value>, node: &Node, skip: Skip) ->
                 }
                 let (child_node, always_present) = node.field(key);
                 let (mut l, mut r) = (l, r);
-                if always_present {
+                // Only where the parent exists on both sides: a parent that is itself added
+                // or removed adds or removes its always-present children too.
+                if always_present && lmap.is_some() && rmap.is_some() {
                     if l.is_none() {
                         l = r.and_then(empty_like);
                     } else if r.is_none() {
