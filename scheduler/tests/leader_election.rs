@@ -1,0 +1,100 @@
+//! Two schedulers with leader election: only the leader binds; the standby takes over when the
+//! leader shuts down.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use common::*;
+use k8s_openapi::api::core::v1::Pod;
+use rudder_client::events::EventType;
+use rudder_client::leader::LeaderElectionConfig;
+use rudder_scheduler::config::options::Config;
+use rudder_scheduler::run::{ApiError, ClusterApi, KubeApi, Unschedulable};
+use rudder_testkit::eventually;
+use serde_json::json;
+
+/// The real API, counting bindings.
+#[derive(Debug)]
+struct Counting {
+    inner: Arc<KubeApi>,
+    binds: AtomicUsize,
+}
+
+#[async_trait]
+impl ClusterApi for Counting {
+    async fn bind(&self, pod: &Pod, node: &str) -> Result<(), ApiError> {
+        self.binds.fetch_add(1, Ordering::SeqCst);
+        self.inner.bind(pod, node).await
+    }
+    async fn mark_unschedulable(&self, pod: &Pod, why: &Unschedulable) -> Result<(), ApiError> {
+        self.inner.mark_unschedulable(pod, why).await
+    }
+    async fn set_nominated_node(&self, pod: &Pod, node: Option<&str>) -> Result<(), ApiError> {
+        self.inner.set_nominated_node(pod, node).await
+    }
+    async fn preempt(&self, victim: &Pod, preemptor: &Pod, node: &str) -> Result<(), ApiError> {
+        self.inner.preempt(victim, preemptor, node).await
+    }
+    fn event(&self, pod: &Pod, type_: EventType, reason: &str, action: &str, message: &str) {
+        self.inner.event(pod, type_, reason, action, message);
+    }
+}
+
+fn elected(client: &kube::Client, api: Arc<Counting>) -> Config {
+    let mut le = LeaderElectionConfig::new("kube-system", "kube-scheduler");
+    le.lease_duration = Duration::from_secs(3);
+    le.renew_deadline = Duration::from_secs(2);
+    le.retry_period = Duration::from_millis(500);
+    Config {
+        leader_election: Some(le),
+        api: Some(api),
+        ..Config::for_client(client.clone())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_leader_binds_and_the_standby_takes_over() {
+    let server = rudder_testkit::TestApiServer::start().await;
+    let c = &server.client;
+    create_node(c, "n1", "4", json!({})).await;
+    let a = Arc::new(Counting {
+        inner: KubeApi::new(c.clone()),
+        binds: AtomicUsize::new(0),
+    });
+    let b = Arc::new(Counting {
+        inner: KubeApi::new(c.clone()),
+        binds: AtomicUsize::new(0),
+    });
+    let sched_a = start_scheduler(elected(c, a.clone()));
+    // Let A take the lease first, then start the standby.
+    eventually("a leads", WAIT, || async {
+        let lease =
+            kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(c.clone(), "kube-system")
+                .get_opt("kube-scheduler")
+                .await
+                .ok()??;
+        lease.spec?.holder_identity.filter(|h| !h.is_empty())
+    })
+    .await;
+    let _sched_b = start_scheduler(elected(c, b.clone()));
+
+    for i in 0..3 {
+        create_pod(c, &format!("first-{i}"), "100m", json!({})).await;
+    }
+    for i in 0..3 {
+        wait_bound(c, &format!("first-{i}")).await;
+    }
+    assert_eq!(a.binds.load(Ordering::SeqCst), 3);
+    assert_eq!(b.binds.load(Ordering::SeqCst), 0);
+
+    // The leader stops and releases the lease: the standby leads and binds new pods.
+    drop(sched_a);
+    create_pod(c, "second", "100m", json!({})).await;
+    wait_bound(c, "second").await;
+    assert_eq!(b.binds.load(Ordering::SeqCst), 1);
+    assert_eq!(a.binds.load(Ordering::SeqCst), 3);
+}
