@@ -2,4 +2,10 @@
 //! runtime (containerd), with probes and volumes.
 
 pub mod cni;
+pub mod config;
 pub mod cri;
+pub mod node;
+pub mod options;
+pub mod pod;
+pub mod quantity;
+pub mod run;

@@ -1,0 +1,115 @@
+//! The validated configuration `run` takes. Built from flags and the KubeletConfiguration file
+//! by `options`, or directly by tests.
+
+use std::net::IpAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::Taint;
+
+use crate::node::machine::Amounts;
+
+/// Which container runtime the kubelet drives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// CRI over gRPC at this endpoint (`unix:///run/containerd/containerd.sock`).
+    Remote { endpoint: String },
+    /// The in-memory fake: pods go Running without containers (scale tests only).
+    Simulated,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CgroupDriver {
+    Cgroupfs,
+    Systemd,
+}
+
+/// The CNI conflist the kubelet writes for its pod CIDR.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CniConfig {
+    /// The runtime's CNI config dir.
+    pub conf_dir: PathBuf,
+    pub bridge: String,
+    /// host-local IPAM state dir (None: the plugin's default).
+    pub ipam_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// None: $KUBECONFIG, ~/.kube/config, in-cluster.
+    pub kubeconfig: Option<PathBuf>,
+    pub node_name: String,
+    pub root_dir: PathBuf,
+    /// Where container logs go (`<dir>/<ns>_<pod>_<uid>/<container>/<n>.log`).
+    pub pod_logs_dir: PathBuf,
+    pub node_ip: Option<IpAddr>,
+    pub port: u16,
+    pub cgroup_driver: CgroupDriver,
+    /// Parent of the kubepods cgroup tree ("/" by default).
+    pub cgroup_root: String,
+    pub fail_swap_on: bool,
+    pub cluster_dns: Vec<IpAddr>,
+    pub cluster_domain: String,
+    pub runtime: Runtime,
+    pub pod_manifest_path: Option<PathBuf>,
+    pub register_with_taints: Vec<Taint>,
+    pub node_labels: std::collections::BTreeMap<String, String>,
+    /// --pod-cidr; otherwise node.spec.podCIDR once allocated.
+    pub pod_cidr: Option<String>,
+    pub kube_reserved: Amounts,
+    pub system_reserved: Amounts,
+    pub max_pods: i64,
+    pub cni: CniConfig,
+    /// How often node status is computed (upstream nodeStatusUpdateFrequency, 10 s).
+    pub node_status_update_frequency: Duration,
+    /// Node status is written when it changed, or at least this often (5 min).
+    pub node_status_report_frequency: Duration,
+    /// Lease duration (40 s); renewed every quarter of it.
+    pub node_lease_duration_seconds: i32,
+    /// Crash-loop back-off: first delay and cap (10 s doubling to 5 min).
+    pub crash_loop_backoff_initial: Duration,
+    pub crash_loop_backoff_max: Duration,
+    /// How often a running pod is re-synced without events: configMap/secret volume refresh
+    /// and PLEG-like relist of its containers.
+    pub pod_resync_period: Duration,
+}
+
+impl Config {
+    /// Upstream's defaults for a node called `node_name`.
+    pub fn new(node_name: &str) -> Config {
+        Config {
+            kubeconfig: None,
+            node_name: node_name.into(),
+            root_dir: "/var/lib/kubelet".into(),
+            pod_logs_dir: "/var/log/pods".into(),
+            node_ip: None,
+            port: 10250,
+            cgroup_driver: CgroupDriver::Cgroupfs,
+            cgroup_root: "/".into(),
+            fail_swap_on: true,
+            cluster_dns: vec![],
+            cluster_domain: "cluster.local".into(),
+            runtime: Runtime::Remote {
+                endpoint: "unix:///run/containerd/containerd.sock".into(),
+            },
+            pod_manifest_path: None,
+            register_with_taints: vec![],
+            node_labels: Default::default(),
+            pod_cidr: None,
+            kube_reserved: Amounts::new(),
+            system_reserved: Amounts::new(),
+            max_pods: 110,
+            cni: CniConfig {
+                conf_dir: "/etc/cni/net.d".into(),
+                bridge: "cni0".into(),
+                ipam_dir: None,
+            },
+            node_status_update_frequency: Duration::from_secs(10),
+            node_status_report_frequency: Duration::from_secs(300),
+            node_lease_duration_seconds: 40,
+            crash_loop_backoff_initial: Duration::from_secs(10),
+            crash_loop_backoff_max: Duration::from_secs(300),
+            pod_resync_period: Duration::from_secs(2),
+        }
+    }
+}

@@ -1,0 +1,370 @@
+//! Command-line flags (upstream's names) and the KubeletConfiguration file → `Config`.
+//! As upstream, a flag given on the command line wins over the file.
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+use clap::Parser;
+use k8s_openapi::api::core::v1::Taint;
+use serde::Deserialize;
+
+use crate::config::{CgroupDriver, Config, Runtime};
+use crate::node::machine::Amounts;
+use crate::quantity;
+
+#[derive(Debug, Clone, Parser)]
+#[command(name = "kubelet", about = "The node agent: runs the pods bound to this node")]
+pub struct Options {
+    /// kubeconfig file for the API server.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// KubeletConfiguration file (kubelet.config.k8s.io/v1beta1).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    #[arg(long)]
+    pub hostname_override: Option<String>,
+    #[arg(long)]
+    pub root_dir: Option<PathBuf>,
+    #[arg(long)]
+    pub node_ip: Option<IpAddr>,
+    #[arg(long)]
+    pub port: Option<u16>,
+    /// cgroupfs or systemd.
+    #[arg(long)]
+    pub cgroup_driver: Option<String>,
+    #[arg(long)]
+    pub cgroup_root: Option<String>,
+    /// `--fail-swap-on=false` to run with swap on.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub fail_swap_on: Option<bool>,
+    /// Comma-separated DNS server IPs for pods.
+    #[arg(long, value_delimiter = ',')]
+    pub cluster_dns: Vec<IpAddr>,
+    #[arg(long)]
+    pub cluster_domain: Option<String>,
+    #[arg(long)]
+    pub container_runtime_endpoint: Option<String>,
+    /// Rudder: `remote` (CRI, default) or `simulated` (in-memory, scale tests only).
+    #[arg(long, default_value = "remote")]
+    pub runtime: String,
+    #[arg(long)]
+    pub pod_manifest_path: Option<PathBuf>,
+    /// `key=value:Effect,...`
+    #[arg(long, value_delimiter = ',')]
+    pub register_with_taints: Vec<String>,
+    /// `key=value,...`
+    #[arg(long, value_delimiter = ',')]
+    pub node_labels: Vec<String>,
+    #[arg(long)]
+    pub pod_cidr: Option<String>,
+    /// `cpu=100m,memory=100Mi,...`
+    #[arg(long)]
+    pub kube_reserved: Option<String>,
+    #[arg(long)]
+    pub system_reserved: Option<String>,
+    #[arg(long)]
+    pub max_pods: Option<i64>,
+    /// Rudder: the runtime's CNI config dir, where the kubelet writes its bridge conflist.
+    #[arg(long, default_value = "/etc/cni/net.d")]
+    pub cni_conf_dir: PathBuf,
+    /// Rudder: the CNI bridge device.
+    #[arg(long, default_value = "cni0")]
+    pub cni_bridge: String,
+    #[arg(short = 'v', long = "v", default_value_t = 0)]
+    pub verbosity: u8,
+}
+
+/// The subset of KubeletConfiguration the kubelet reads.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+struct KubeletConfiguration {
+    port: Option<u16>,
+    cgroup_driver: Option<String>,
+    cgroup_root: Option<String>,
+    fail_swap_on: Option<bool>,
+    #[serde(rename = "clusterDNS")]
+    cluster_dns: Vec<IpAddr>,
+    cluster_domain: Option<String>,
+    container_runtime_endpoint: Option<String>,
+    static_pod_path: Option<PathBuf>,
+    register_with_taints: Vec<Taint>,
+    #[serde(rename = "podCIDR")]
+    pod_cidr: Option<String>,
+    kube_reserved: BTreeMap<String, String>,
+    system_reserved: BTreeMap<String, String>,
+    max_pods: Option<i64>,
+    pod_logs_dir: Option<PathBuf>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum OptionsError {
+    #[error("read --config {path}: {source}")]
+    ReadConfig { path: PathBuf, source: std::io::Error },
+    #[error("parse --config {path}: {message}")]
+    ParseConfig { path: PathBuf, message: String },
+    #[error("invalid {flag} {value:?}: {why}")]
+    Invalid {
+        flag: &'static str,
+        value: String,
+        why: String,
+    },
+}
+
+fn invalid(flag: &'static str, value: &str, why: &str) -> OptionsError {
+    OptionsError::Invalid {
+        flag,
+        value: value.into(),
+        why: why.into(),
+    }
+}
+
+/// `cpu=100m,memory=1Gi` → amounts (millicores for cpu, base units otherwise).
+pub fn parse_reserved(flag: &'static str, pairs: &BTreeMap<String, String>) -> Result<Amounts, OptionsError> {
+    let mut out = Amounts::new();
+    for (k, v) in pairs {
+        let n = if k == "cpu" {
+            quantity::milli(v)
+        } else {
+            quantity::value(v)
+        };
+        let n = n
+            .filter(|n| *n >= 0)
+            .ok_or_else(|| invalid(flag, v, "not a quantity"))?;
+        out.insert(k.clone(), n);
+    }
+    Ok(out)
+}
+
+fn pairs(flag: &'static str, s: &str) -> Result<BTreeMap<String, String>, OptionsError> {
+    s.split(',')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            p.split_once('=')
+                .map(|(k, v)| (k.trim().to_string(), v.trim().to_string()))
+                .ok_or_else(|| invalid(flag, p, "want key=value"))
+        })
+        .collect()
+}
+
+/// `key=value:Effect` or `key:Effect` → Taint.
+pub fn parse_taint(s: &str) -> Result<Taint, OptionsError> {
+    let (kv, effect) = s
+        .rsplit_once(':')
+        .ok_or_else(|| invalid("--register-with-taints", s, "want key=value:Effect"))?;
+    if !matches!(effect, "NoSchedule" | "PreferNoSchedule" | "NoExecute") {
+        return Err(invalid(
+            "--register-with-taints",
+            s,
+            "effect must be NoSchedule, PreferNoSchedule or NoExecute",
+        ));
+    }
+    let (key, value) = match kv.split_once('=') {
+        Some((k, v)) => (k, Some(v.to_string()).filter(|v| !v.is_empty())),
+        None => (kv, None),
+    };
+    if key.is_empty() {
+        return Err(invalid("--register-with-taints", s, "empty key"));
+    }
+    Ok(Taint {
+        key: key.into(),
+        value,
+        effect: effect.into(),
+        time_added: None,
+    })
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|s| s.trim().to_lowercase())
+        .unwrap_or_else(|_| "localhost".into())
+}
+
+impl Options {
+    pub fn into_config(self) -> Result<Config, OptionsError> {
+        let file = match &self.config {
+            None => KubeletConfiguration::default(),
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| OptionsError::ReadConfig {
+                    path: path.clone(),
+                    source,
+                })?;
+                serde_saphyr::from_str(&text).map_err(|e| OptionsError::ParseConfig {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?
+            }
+        };
+        let node_name = self
+            .hostname_override
+            .clone()
+            .unwrap_or_else(hostname)
+            .to_lowercase();
+        let mut c = Config::new(&node_name);
+        c.kubeconfig = self.kubeconfig;
+        if let Some(d) = self.root_dir {
+            c.root_dir = d;
+        }
+        if let Some(d) = file.pod_logs_dir {
+            c.pod_logs_dir = d;
+        }
+        c.node_ip = self.node_ip;
+        c.port = self.port.or(file.port).unwrap_or(10250);
+        let driver = self
+            .cgroup_driver
+            .or(file.cgroup_driver)
+            .unwrap_or_else(|| "cgroupfs".into());
+        c.cgroup_driver = match driver.as_str() {
+            "cgroupfs" => CgroupDriver::Cgroupfs,
+            "systemd" => CgroupDriver::Systemd,
+            other => return Err(invalid("--cgroup-driver", other, "want cgroupfs or systemd")),
+        };
+        if let Some(r) = self.cgroup_root.or(file.cgroup_root) {
+            c.cgroup_root = r;
+        }
+        c.fail_swap_on = self.fail_swap_on.or(file.fail_swap_on).unwrap_or(true);
+        c.cluster_dns = if self.cluster_dns.is_empty() {
+            file.cluster_dns
+        } else {
+            self.cluster_dns
+        };
+        if let Some(d) = self.cluster_domain.or(file.cluster_domain) {
+            c.cluster_domain = d;
+        }
+        c.runtime = match self.runtime.as_str() {
+            "remote" => Runtime::Remote {
+                endpoint: self
+                    .container_runtime_endpoint
+                    .or(file.container_runtime_endpoint)
+                    .unwrap_or_else(|| "unix:///run/containerd/containerd.sock".into()),
+            },
+            "simulated" => Runtime::Simulated,
+            other => return Err(invalid("--runtime", other, "want remote or simulated")),
+        };
+        c.pod_manifest_path = self.pod_manifest_path.or(file.static_pod_path);
+        c.register_with_taints = if self.register_with_taints.is_empty() {
+            file.register_with_taints
+        } else {
+            self.register_with_taints
+                .iter()
+                .map(|t| parse_taint(t))
+                .collect::<Result<_, _>>()?
+        };
+        for l in &self.node_labels {
+            let (k, v) = l
+                .split_once('=')
+                .ok_or_else(|| invalid("--node-labels", l, "want key=value"))?;
+            c.node_labels.insert(k.into(), v.into());
+        }
+        c.pod_cidr = self.pod_cidr.or(file.pod_cidr).filter(|s| !s.is_empty());
+        if let Some(cidr) = &c.pod_cidr {
+            validate_cidr(cidr)?;
+        }
+        let kube = match &self.kube_reserved {
+            Some(s) => pairs("--kube-reserved", s)?,
+            None => file.kube_reserved,
+        };
+        let system = match &self.system_reserved {
+            Some(s) => pairs("--system-reserved", s)?,
+            None => file.system_reserved,
+        };
+        c.kube_reserved = parse_reserved("--kube-reserved", &kube)?;
+        c.system_reserved = parse_reserved("--system-reserved", &system)?;
+        c.max_pods = self.max_pods.or(file.max_pods).unwrap_or(110);
+        c.cni.conf_dir = self.cni_conf_dir;
+        c.cni.bridge = self.cni_bridge;
+        Ok(c)
+    }
+}
+
+fn validate_cidr(cidr: &str) -> Result<(), OptionsError> {
+    let ok = cidr
+        .split_once('/')
+        .is_some_and(|(ip, len)| ip.parse::<IpAddr>().is_ok() && len.parse::<u8>().is_ok_and(|l| l <= 128));
+    if ok {
+        Ok(())
+    } else {
+        Err(invalid("--pod-cidr", cidr, "not a CIDR"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn opts(args: &[&str]) -> Options {
+        Options::parse_from(std::iter::once("kubelet").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn flags_to_config() {
+        let c = opts(&[
+            "--hostname-override=Node-1",
+            "--node-ip=10.0.0.5",
+            "--port=10251",
+            "--fail-swap-on=false",
+            "--cluster-dns=10.96.0.10",
+            "--register-with-taints=dedicated=infra:NoSchedule,gpu:NoExecute",
+            "--pod-cidr=10.244.1.0/24",
+            "--kube-reserved=cpu=100m,memory=256Mi",
+            "--system-reserved=cpu=1",
+            "--container-runtime-endpoint=unix:///x.sock",
+        ])
+        .into_config()
+        .unwrap();
+        assert_eq!(c.node_name, "node-1");
+        assert_eq!(c.port, 10251);
+        assert!(!c.fail_swap_on);
+        assert_eq!(c.cluster_dns, vec!["10.96.0.10".parse::<IpAddr>().unwrap()]);
+        assert_eq!(c.register_with_taints.len(), 2);
+        assert_eq!(c.register_with_taints[0].value.as_deref(), Some("infra"));
+        assert_eq!(c.register_with_taints[1].key, "gpu");
+        assert_eq!(c.register_with_taints[1].effect, "NoExecute");
+        assert_eq!(c.kube_reserved["cpu"], 100);
+        assert_eq!(c.kube_reserved["memory"], 256 << 20);
+        assert_eq!(c.system_reserved["cpu"], 1000);
+        assert_eq!(
+            c.runtime,
+            Runtime::Remote {
+                endpoint: "unix:///x.sock".into()
+            }
+        );
+    }
+
+    #[test]
+    fn config_file_and_flag_precedence() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nport: 10260\n\
+             clusterDNS: [10.96.0.10]\nclusterDomain: example.local\npodCIDR: 10.244.9.0/24\n\
+             cgroupDriver: systemd\nkubeReserved: {memory: 1Gi}\nfailSwapOn: false\n\
+             registerWithTaints:\n- {key: a, value: b, effect: NoSchedule}\n",
+        )
+        .unwrap();
+        let p = path.display().to_string();
+        let c = opts(&["--config", &p, "--port=10270"]).into_config().unwrap();
+        assert_eq!(c.port, 10270, "flag wins");
+        assert_eq!(c.cluster_domain, "example.local");
+        assert_eq!(c.pod_cidr.as_deref(), Some("10.244.9.0/24"));
+        assert_eq!(c.cgroup_driver, CgroupDriver::Systemd);
+        assert_eq!(c.kube_reserved["memory"], 1 << 30);
+        assert!(!c.fail_swap_on);
+        assert_eq!(c.register_with_taints[0].key, "a");
+    }
+
+    #[test]
+    fn bad_input_is_an_error_not_a_panic() {
+        assert!(
+            opts(&["--register-with-taints=a=b:Sometimes"])
+                .into_config()
+                .is_err()
+        );
+        assert!(opts(&["--kube-reserved=cpu"]).into_config().is_err());
+        assert!(opts(&["--kube-reserved=cpu=lots"]).into_config().is_err());
+        assert!(opts(&["--pod-cidr=10.0.0.0"]).into_config().is_err());
+        assert!(opts(&["--cgroup-driver=foo"]).into_config().is_err());
+        assert!(opts(&["--runtime=docker"]).into_config().is_err());
+    }
+}

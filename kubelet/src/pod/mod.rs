@@ -1,0 +1,177 @@
+//! Pods: the pods bound to this node (a watch with `spec.nodeName=<node>`), one worker per pod
+//! driving the runtime toward the pod's spec, and housekeeping that removes whatever the
+//! runtime or the disk still has of pods that are gone.
+
+pub mod backoff;
+pub mod env;
+pub mod hooks;
+pub mod names;
+pub mod observed;
+pub mod plan;
+pub mod probe;
+pub mod runtime;
+pub mod spec;
+pub mod status;
+pub mod volumes;
+pub mod worker;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use k8s_openapi::api::core::v1::Pod;
+use kube::api::Api;
+use kube::runtime::watcher;
+use rudder_component::shutdown::Shutdown;
+use tokio::sync::watch;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::cri::{ImageService, RuntimeService, labels};
+use crate::node::NodeFacts;
+
+/// What every pod worker shares.
+pub struct PodContext {
+    pub config: Arc<Config>,
+    pub client: kube::Client,
+    pub runtime: Arc<dyn RuntimeService>,
+    pub images: Arc<dyn ImageService>,
+    pub facts: NodeFacts,
+}
+
+impl std::fmt::Debug for PodContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PodContext")
+            .field("node", &self.facts.name)
+            .finish()
+    }
+}
+
+struct Handle {
+    tx: watch::Sender<Option<Arc<Pod>>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+/// Watches this node's pods and keeps one worker per pod.
+#[derive(Debug)]
+pub struct PodManager {
+    ctx: Arc<PodContext>,
+}
+
+impl PodManager {
+    pub fn new(ctx: Arc<PodContext>) -> Self {
+        PodManager { ctx }
+    }
+
+    fn dispatch(&self, workers: &mut HashMap<String, Handle>, pod: Pod, shutdown: &Shutdown) {
+        let uid = names::uid(&pod);
+        if uid.is_empty() {
+            return;
+        }
+        let pod = Arc::new(pod);
+        if let Some(h) = workers.get(&uid)
+            && !h.task.is_finished()
+        {
+            h.tx.send_replace(Some(pod));
+            return;
+        }
+        let (tx, rx) = watch::channel(Some(pod));
+        let w = worker::Worker::new(self.ctx.clone(), uid.clone());
+        let task = tokio::spawn(w.run(rx, shutdown.clone()));
+        workers.insert(uid, Handle { tx, task });
+    }
+
+    /// Removes sandboxes and pod directories of pods that have no worker.
+    async fn housekeeping(&self, workers: &mut HashMap<String, Handle>) {
+        workers.retain(|_, h| !h.task.is_finished());
+        let known: HashSet<&String> = workers.keys().collect();
+        let rt = &self.ctx.runtime;
+        match rt.list_pod_sandbox(HashMap::new()).await {
+            Ok(sandboxes) => {
+                let orphans: Vec<_> = sandboxes
+                    .into_iter()
+                    .filter(|s| s.labels.get(labels::POD_UID).is_some_and(|u| !known.contains(u)))
+                    .collect();
+                for sb in orphans {
+                    info!(sandbox = %sb.id, "removing sandbox of a pod that is gone");
+                    let _ = runtime::remove_sandboxes(rt, std::slice::from_ref(&sb.id)).await;
+                    let mut pod = Pod::default();
+                    pod.metadata.uid = sb.labels.get(labels::POD_UID).cloned();
+                    pod.metadata.name = sb.labels.get(labels::POD_NAME).cloned();
+                    pod.metadata.namespace = sb.labels.get(labels::POD_NAMESPACE).cloned();
+                    let _ = std::fs::remove_dir_all(names::log_dir(
+                        &self.ctx.config.pod_logs_dir,
+                        &names::namespace(&pod),
+                        &names::name(&pod),
+                        &names::uid(&pod),
+                    ));
+                }
+            }
+            Err(e) => warn!(error = %e, "list sandboxes"),
+        }
+        if let Ok(dirs) = std::fs::read_dir(self.ctx.config.root_dir.join("pods")) {
+            for d in dirs.flatten() {
+                let uid = d.file_name().to_string_lossy().into_owned();
+                if !known.contains(&uid) {
+                    volumes::teardown(&d.path());
+                }
+            }
+        }
+    }
+
+    /// Runs until shutdown. Running pods are left running on shutdown, as upstream.
+    pub async fn run(self, shutdown: Shutdown) {
+        let api: Api<Pod> = Api::all(self.ctx.client.clone());
+        let cfg = watcher::Config::default().fields(&format!("spec.nodeName={}", self.ctx.facts.name));
+        let mut stream = watcher(api, cfg).boxed();
+        let mut workers: HashMap<String, Handle> = HashMap::new();
+        let mut synced = false;
+        let mut listed: HashSet<String> = HashSet::new();
+        let mut tick = tokio::time::interval(Duration::from_secs(2));
+        loop {
+            tokio::select! {
+                _ = shutdown.wait() => break,
+                _ = tick.tick() => if synced {
+                    self.housekeeping(&mut workers).await;
+                },
+                ev = stream.next() => match ev {
+                    None => break,
+                    Some(Err(e)) => {
+                        warn!(error = %e, "watch pods");
+                        tokio::time::sleep(Duration::from_millis(500)).await;
+                    }
+                    Some(Ok(ev)) => match ev {
+                        watcher::Event::Init => listed.clear(),
+                        watcher::Event::InitApply(pod) => {
+                            listed.insert(names::uid(&pod));
+                            self.dispatch(&mut workers, pod, &shutdown);
+                        }
+                        watcher::Event::InitDone => {
+                            // Pods that vanished while we were not watching.
+                            for (uid, h) in &workers {
+                                if !listed.contains(uid) {
+                                    h.tx.send_replace(None);
+                                }
+                            }
+                            if !synced {
+                                synced = true;
+                                self.housekeeping(&mut workers).await;
+                            }
+                        }
+                        watcher::Event::Apply(pod) => self.dispatch(&mut workers, pod, &shutdown),
+                        watcher::Event::Delete(pod) => {
+                            if let Some(h) = workers.get(&names::uid(&pod)) {
+                                h.tx.send_replace(None);
+                            }
+                        }
+                    },
+                },
+            }
+        }
+        for (_, h) in workers {
+            drop(h.tx);
+            let _ = tokio::time::timeout(Duration::from_secs(5), h.task).await;
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `run(config, shutdown)`: the kubelet's wiring.
+
+use std::sync::Arc;
+
+use rudder_component::shutdown::Shutdown;
+use tracing::info;
+
+use crate::config::{Config, Runtime};
+use crate::cri::fake::FakeRuntime;
+use crate::cri::remote::RemoteRuntime;
+use crate::cri::{ImageService, RuntimeService};
+use crate::node::NodeAgent;
+use crate::node::machine::Machine;
+use crate::pod::{PodContext, PodManager};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("connect to the API server: {0}")]
+    Client(String),
+    #[error(transparent)]
+    Cri(#[from] crate::cri::CriError),
+    #[error("running with swap on is not supported; turn swap off or set --fail-swap-on=false")]
+    SwapOn,
+    #[error("create {path}: {source}")]
+    Dir {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// The kube client for `config.kubeconfig`.
+pub async fn client(config: &Config) -> Result<kube::Client, RunError> {
+    rudder_client::connect(config.kubeconfig.as_deref())
+        .await
+        .map_err(|e| RunError::Client(e.to_string()))
+}
+
+/// Runs the kubelet with a client of the caller's until `shutdown`.
+pub async fn run_with_client(
+    config: Config,
+    client: kube::Client,
+    shutdown: Shutdown,
+) -> Result<(), RunError> {
+    if config.fail_swap_on && Machine::swap_on() {
+        return Err(RunError::SwapOn);
+    }
+    for dir in [config.root_dir.join("pods"), config.pod_logs_dir.clone()] {
+        std::fs::create_dir_all(&dir).map_err(|source| RunError::Dir {
+            path: dir.clone(),
+            source,
+        })?;
+    }
+    let (runtime, images): (Arc<dyn RuntimeService>, Arc<dyn ImageService>) = match &config.runtime {
+        Runtime::Remote { endpoint } => {
+            let r = Arc::new(RemoteRuntime::connect(endpoint)?);
+            (r.clone(), r)
+        }
+        Runtime::Simulated => {
+            let r = Arc::new(FakeRuntime::simulated());
+            (r.clone(), r)
+        }
+    };
+    let config = Arc::new(config);
+    let node = Arc::new(NodeAgent::new(config.clone(), client.clone(), runtime.clone()));
+    info!(node = %config.node_name, ip = %node.facts.ip, "kubelet starting");
+    let ctx = Arc::new(PodContext {
+        config: config.clone(),
+        client,
+        runtime,
+        images,
+        facts: node.facts.clone(),
+    });
+    let node_task = tokio::spawn(node.run(shutdown.clone()));
+    PodManager::new(ctx).run(shutdown.clone()).await;
+    let _ = node_task.await;
+    Ok(())
+}
+
+pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
+    let client = client(&config).await?;
+    run_with_client(config, client, shutdown).await
+}
