@@ -60,6 +60,17 @@ pub async fn run_with_client(
             (r.clone(), r)
         }
     };
+    run_with_runtime(config, client, runtime, images, shutdown).await
+}
+
+/// Runs the kubelet on the given runtime (tests pass a fake they control).
+pub async fn run_with_runtime(
+    config: Config,
+    client: kube::Client,
+    runtime: Arc<dyn RuntimeService>,
+    images: Arc<dyn ImageService>,
+    shutdown: Shutdown,
+) -> Result<(), RunError> {
     let config = Arc::new(config);
     let node = Arc::new(NodeAgent::new(config.clone(), client.clone(), runtime.clone()));
     info!(node = %config.node_name, ip = %node.facts.ip, "kubelet starting");
