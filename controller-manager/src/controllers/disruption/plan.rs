@@ -41,7 +41,8 @@ pub(crate) struct ControllerScale {
 }
 
 /// Looks up the scale of a pod's controller (None when no supported controller matches).
-pub(crate) type ScaleLookup<'a> = dyn Fn(&OwnerReference, &str) -> Result<Option<ControllerScale>, String> + 'a;
+pub(crate) type ScaleLookup<'a> =
+    dyn Fn(&OwnerReference, &str) -> Result<Option<ControllerScale>, String> + 'a;
 
 /// `intstr.GetScaledValueFromIntOrPercent(v, total, roundUp=true)`.
 pub(crate) fn scaled_value(v: &IntOrString, total: i32) -> Result<i32, CountError> {
@@ -60,7 +61,10 @@ pub(crate) fn scaled_value(v: &IntOrString, total: i32) -> Result<i32, CountErro
 
 /// `getExpectedScale`: the sum of the scales of the controllers of `pods` (each counted once).
 /// Pods without a controller are returned by name (upstream warns and ignores them).
-pub(crate) fn expected_scale(pods: &[&Pod], lookup: &ScaleLookup<'_>) -> Result<(i32, Vec<String>), CountError> {
+pub(crate) fn expected_scale(
+    pods: &[&Pod],
+    lookup: &ScaleLookup<'_>,
+) -> Result<(i32, Vec<String>), CountError> {
     let mut scales: HashMap<String, i32> = HashMap::new();
     let mut unmanaged = Vec::new();
     for pod in pods {
@@ -121,9 +125,13 @@ pub(crate) fn disrupted_pods(
         if pod.metadata.deletion_timestamp.is_some() {
             continue;
         }
-        let Some(name) = pod.metadata.name.as_ref() else { continue };
+        let Some(name) = pod.metadata.name.as_ref() else {
+            continue;
+        };
         let Some(at) = listed.get(name) else { continue };
-        let Ok(expires) = at.0.checked_add(DELETION_TIMEOUT) else { continue };
+        let Ok(expires) = at.0.checked_add(DELETION_TIMEOUT) else {
+            continue;
+        };
         if expires < now {
             continue; // expected to be deleted but was not: stop counting it as disrupted
         }
@@ -178,7 +186,11 @@ pub(crate) fn status(
         allowed = 0;
     }
     let generation = pdb.metadata.generation;
-    let mut conditions = pdb.status.as_ref().and_then(|s| s.conditions.clone()).unwrap_or_default();
+    let mut conditions = pdb
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.clone())
+        .unwrap_or_default();
     let (status, reason) = if allowed > 0 {
         ("True", REASON_SUFFICIENT)
     } else {

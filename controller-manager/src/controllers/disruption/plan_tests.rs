@@ -37,12 +37,17 @@ fn pdb(min: Option<IntOrString>, max: Option<IntOrString>) -> PodDisruptionBudge
     }
 }
 
-fn scale_of(scales: &'static [(&'static str, i32)]) -> impl Fn(&OwnerReference, &str) -> Result<Option<ControllerScale>, String> {
+fn scale_of(
+    scales: &'static [(&'static str, i32)],
+) -> impl Fn(&OwnerReference, &str) -> Result<Option<ControllerScale>, String> {
     move |r: &OwnerReference, _ns: &str| {
         Ok(scales
             .iter()
             .find(|(uid, _)| *uid == r.uid)
-            .map(|(uid, scale)| ControllerScale { uid: (*uid).into(), scale: *scale }))
+            .map(|(uid, scale)| ControllerScale {
+                uid: (*uid).into(),
+                scale: *scale,
+            }))
     }
 }
 
@@ -53,7 +58,11 @@ fn scaled_values_round_up() {
         (IntOrString::String("50%".into()), 5, Ok(3)),
         (IntOrString::String("10%".into()), 10, Ok(1)),
         (IntOrString::String("0%".into()), 10, Ok(0)),
-        (IntOrString::String("abc".into()), 10, Err(CountError::NotAPercentage)),
+        (
+            IntOrString::String("abc".into()),
+            10,
+            Err(CountError::NotAPercentage),
+        ),
     ];
     for (v, total, want) in cases {
         assert_eq!(scaled_value(&v, total), want, "{v:?} of {total}");
@@ -62,7 +71,11 @@ fn scaled_values_round_up() {
 
 #[test]
 fn expected_counts_table() {
-    let pods: Vec<Pod> = vec![owned("a", true, "rs1"), owned("b", true, "rs1"), owned("c", false, "rs1")];
+    let pods: Vec<Pod> = vec![
+        owned("a", true, "rs1"),
+        owned("b", true, "rs1"),
+        owned("c", false, "rs1"),
+    ];
     let refs: Vec<&Pod> = pods.iter().collect();
     let lookup = scale_of(&[("rs1", 4)]);
     let cases = [
@@ -74,7 +87,8 @@ fn expected_counts_table() {
         (None, Some(IntOrString::Int(10)), (4, 0)),
     ];
     for (min, max, want) in cases {
-        let (expected, desired, unmanaged) = expected_counts(&pdb(min.clone(), max.clone()), &refs, &lookup).unwrap();
+        let (expected, desired, unmanaged) =
+            expected_counts(&pdb(min.clone(), max.clone()), &refs, &lookup).unwrap();
         assert_eq!((expected, desired), want, "{min:?} {max:?}");
         assert!(unmanaged.is_empty());
     }
@@ -90,41 +104,67 @@ fn missing_controller_is_an_error_and_unmanaged_pods_are_reported() {
 
     let bare = [pod("lonely", "10.0.0.2", true)];
     let refs: Vec<&Pod> = bare.iter().collect();
-    let (expected, _, unmanaged) = expected_counts(&pdb(None, Some(IntOrString::Int(1))), &refs, &lookup).unwrap();
+    let (expected, _, unmanaged) =
+        expected_counts(&pdb(None, Some(IntOrString::Int(1))), &refs, &lookup).unwrap();
     assert_eq!((expected, unmanaged), (0, vec!["lonely".to_string()]));
 }
 
 #[test]
 fn status_counts_healthy_and_sets_condition() {
-    let pods = [owned("a", true, "rs1"), owned("b", true, "rs1"), owned("c", false, "rs1")];
+    let pods = [
+        owned("a", true, "rs1"),
+        owned("b", true, "rs1"),
+        owned("c", false, "rs1"),
+    ];
     let refs: Vec<&Pod> = pods.iter().collect();
     let budget = pdb(Some(IntOrString::Int(1)), None);
     let (disrupted, _) = disrupted_pods(&budget, &refs, t(1000));
     let healthy = count_healthy(&refs, &disrupted, t(1000));
     let s = status(&budget, healthy, 1, 3, disrupted, t(1000));
-    assert_eq!((s.current_healthy, s.desired_healthy, s.expected_pods, s.disruptions_allowed), (2, 1, 3, 1));
+    assert_eq!(
+        (
+            s.current_healthy,
+            s.desired_healthy,
+            s.expected_pods,
+            s.disruptions_allowed
+        ),
+        (2, 1, 3, 1)
+    );
     assert_eq!(s.observed_generation, Some(3));
     let c = &s.conditions.as_ref().unwrap()[0];
-    assert_eq!((c.type_.as_str(), c.status.as_str(), c.reason.as_str()), ("DisruptionAllowed", "True", "SufficientPods"));
+    assert_eq!(
+        (c.type_.as_str(), c.status.as_str(), c.reason.as_str()),
+        ("DisruptionAllowed", "True", "SufficientPods")
+    );
 
     let s2 = status(&budget, healthy, 2, 3, BTreeMap::new(), t(2000));
     assert_eq!(s2.disruptions_allowed, 0);
     let c = &s2.conditions.as_ref().unwrap()[0];
-    assert_eq!((c.status.as_str(), c.reason.as_str()), ("False", "InsufficientPods"));
+    assert_eq!(
+        (c.status.as_str(), c.reason.as_str()),
+        ("False", "InsufficientPods")
+    );
 
     let none = status(&budget, 0, 0, 0, BTreeMap::new(), t(0));
-    assert_eq!(none.disruptions_allowed, 0, "no expected pods: nothing may be disrupted");
+    assert_eq!(
+        none.disruptions_allowed, 0,
+        "no expected pods: nothing may be disrupted"
+    );
 }
 
 #[test]
 fn disrupted_pods_expire_after_two_minutes() {
-    let pods = [owned("a", true, "rs1"), owned("b", true, "rs1"), owned("c", true, "rs1")];
+    let pods = [
+        owned("a", true, "rs1"),
+        owned("b", true, "rs1"),
+        owned("c", true, "rs1"),
+    ];
     let refs: Vec<&Pod> = pods.iter().collect();
     let mut budget = pdb(Some(IntOrString::Int(1)), None);
     budget.status = Some(PodDisruptionBudgetStatus {
         disrupted_pods: Some(BTreeMap::from([
-            ("a".to_string(), Time(t(1000))),  // fresh: still counted as disrupted
-            ("b".to_string(), Time(t(800))),   // expired at 920
+            ("a".to_string(), Time(t(1000))),    // fresh: still counted as disrupted
+            ("b".to_string(), Time(t(800))),     // expired at 920
             ("gone".to_string(), Time(t(1000))), // pod no longer exists
         ])),
         ..Default::default()
@@ -138,7 +178,10 @@ fn disrupted_pods_expire_after_two_minutes() {
 #[test]
 fn fail_safe_blocks_disruptions() {
     let mut budget = pdb(Some(IntOrString::Int(1)), None);
-    budget.status = Some(PodDisruptionBudgetStatus { disruptions_allowed: 4, ..Default::default() });
+    budget.status = Some(PodDisruptionBudgetStatus {
+        disruptions_allowed: 4,
+        ..Default::default()
+    });
     let s = fail_safe(&budget, "found no controllers for pod \"a\"", t(5));
     assert_eq!(s.disruptions_allowed, 0);
     let c = &s.conditions.unwrap()[0];

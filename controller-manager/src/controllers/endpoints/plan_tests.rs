@@ -16,7 +16,11 @@ fn created(plan: EndpointsPlan) -> Endpoints {
 #[test]
 fn ready_and_not_ready_pods_split() {
     let svc = service("web", vec![port("http", 80, IntOrString::String("http".into()))]);
-    let (a, b, c) = (pod("a", "10.0.0.1", true), pod("b", "10.0.0.2", false), pod("c", "", true));
+    let (a, b, c) = (
+        pod("a", "10.0.0.1", true),
+        pod("b", "10.0.0.2", false),
+        pod("c", "", true),
+    );
     let ep = created(plan(&svc, &[&a, &b, &c], None));
     assert_eq!(ep.metadata.name.as_deref(), Some("web"));
     let subsets = ep.subsets.expect("subsets");
@@ -24,12 +28,27 @@ fn ready_and_not_ready_pods_split() {
     assert_eq!(ips(&subsets[0].addresses), ["10.0.0.1"]);
     assert_eq!(ips(&subsets[0].not_ready_addresses), ["10.0.0.2"]);
     let p = &subsets[0].ports.as_ref().expect("ports")[0];
-    assert_eq!((p.name.as_deref(), p.port, p.protocol.as_deref()), (Some("http"), 8080, Some("TCP")));
-    let target = subsets[0].addresses.as_ref().unwrap()[0].target_ref.clone().unwrap();
-    assert_eq!((target.kind.as_deref(), target.name.as_deref()), (Some("Pod"), Some("a")));
-    assert_eq!(subsets[0].addresses.as_ref().unwrap()[0].node_name.as_deref(), Some("node-1"));
+    assert_eq!(
+        (p.name.as_deref(), p.port, p.protocol.as_deref()),
+        (Some("http"), 8080, Some("TCP"))
+    );
+    let target = subsets[0].addresses.as_ref().unwrap()[0]
+        .target_ref
+        .clone()
+        .unwrap();
+    assert_eq!(
+        (target.kind.as_deref(), target.name.as_deref()),
+        (Some("Pod"), Some("a"))
+    );
+    assert_eq!(
+        subsets[0].addresses.as_ref().unwrap()[0].node_name.as_deref(),
+        Some("node-1")
+    );
     let labels = ep.metadata.labels.unwrap();
-    assert_eq!(labels.get(LABEL_MANAGED_BY).map(String::as_str), Some(CONTROLLER_NAME));
+    assert_eq!(
+        labels.get(LABEL_MANAGED_BY).map(String::as_str),
+        Some(CONTROLLER_NAME)
+    );
     assert!(!labels.contains_key(HEADLESS_LABEL));
 }
 
@@ -64,7 +83,10 @@ fn named_ports_resolve_per_pod_into_separate_subsets() {
 fn multiple_ports_share_a_subset() {
     let svc = service(
         "web",
-        vec![port("http", 80, IntOrString::Int(8080)), port("metrics", 9100, IntOrString::Int(9100))],
+        vec![
+            port("http", 80, IntOrString::Int(8080)),
+            port("metrics", 9100, IntOrString::Int(9100)),
+        ],
     );
     let a = pod("a", "10.0.0.1", true);
     let subsets = created(plan(&svc, &[&a], None)).subsets.unwrap();
@@ -94,9 +116,19 @@ fn headless_without_ports_and_hostname() {
     a.spec.as_mut().unwrap().subdomain = Some("web".into());
     let ep = created(plan(&svc, &[&a], None));
     let subsets = ep.subsets.unwrap();
-    assert_eq!(subsets[0].addresses.as_ref().unwrap()[0].hostname.as_deref(), Some("a"));
+    assert_eq!(
+        subsets[0].addresses.as_ref().unwrap()[0].hostname.as_deref(),
+        Some("a")
+    );
     assert!(subsets[0].ports.is_none());
-    assert_eq!(ep.metadata.labels.unwrap().get(HEADLESS_LABEL).map(String::as_str), Some(""));
+    assert_eq!(
+        ep.metadata
+            .labels
+            .unwrap()
+            .get(HEADLESS_LABEL)
+            .map(String::as_str),
+        Some("")
+    );
 }
 
 #[test]
@@ -120,19 +152,32 @@ fn unchanged_endpoints_are_not_rewritten_and_changes_update() {
 fn over_capacity_truncates_and_annotates() {
     let svc = service("web", vec![port("http", 80, IntOrString::Int(8080))]);
     let pods: Vec<Pod> = (0..1100)
-        .map(|i| pod(&format!("p{i}"), &format!("10.1.{}.{}", i / 250, i % 250), i % 2 == 0))
+        .map(|i| {
+            pod(
+                &format!("p{i}"),
+                &format!("10.1.{}.{}", i / 250, i % 250),
+                i % 2 == 0,
+            )
+        })
         .collect();
     let refs: Vec<&Pod> = pods.iter().collect();
     let ep = created(plan(&svc, &refs, None));
     let subsets = ep.subsets.unwrap();
-    let ready: usize = subsets.iter().map(|s| s.addresses.as_ref().map_or(0, Vec::len)).sum();
+    let ready: usize = subsets
+        .iter()
+        .map(|s| s.addresses.as_ref().map_or(0, Vec::len))
+        .sum();
     let not_ready: usize = subsets
         .iter()
         .map(|s| s.not_ready_addresses.as_ref().map_or(0, Vec::len))
         .sum();
     assert_eq!((ready, not_ready), (550, 450), "ready ones are kept first");
     assert_eq!(
-        ep.metadata.annotations.unwrap().get(OVER_CAPACITY).map(String::as_str),
+        ep.metadata
+            .annotations
+            .unwrap()
+            .get(OVER_CAPACITY)
+            .map(String::as_str),
         Some("truncated")
     );
 }

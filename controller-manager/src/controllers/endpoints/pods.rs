@@ -12,11 +12,7 @@ pub(crate) fn is_pod_ready(pod: &Pod) -> bool {
     pod.status
         .as_ref()
         .and_then(|s| s.conditions.as_ref())
-        .is_some_and(|conds| {
-            conds
-                .iter()
-                .any(|c| c.type_ == "Ready" && c.status == "True")
-        })
+        .is_some_and(|conds| conds.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
 }
 
 /// Succeeded or Failed: the pod will never run again.
@@ -118,10 +114,7 @@ pub(crate) fn pod_ip_of_family(pod: &Pod, ipv6: bool) -> Option<&str> {
 /// ClusterIP's; for a headless Service without families, the pod's own.
 pub(crate) fn service_wants_ipv6(service: &Service, pod: &Pod) -> bool {
     let spec = service.spec.as_ref();
-    if let Some(first) = spec
-        .and_then(|s| s.ip_families.as_ref())
-        .and_then(|f| f.first())
-    {
+    if let Some(first) = spec.and_then(|s| s.ip_families.as_ref()).and_then(|f| f.first()) {
         return first == "IPv6";
     }
     match spec.and_then(|s| s.cluster_ip.as_deref()) {
@@ -286,7 +279,9 @@ mod tests {
         let mut svc = service("web", vec![]);
         let mut p = pod("a", "10.0.0.1", true);
         p.status.as_mut().unwrap().pod_ips = Some(vec![
-            k8s_openapi::api::core::v1::PodIP { ip: "10.0.0.1".into() },
+            k8s_openapi::api::core::v1::PodIP {
+                ip: "10.0.0.1".into(),
+            },
             k8s_openapi::api::core::v1::PodIP { ip: "fd00::1".into() },
         ]);
         assert!(!service_wants_ipv6(&svc, &p));

@@ -271,12 +271,23 @@ pub(crate) fn plan(
 
     for (key, slices) in &by_group {
         if !desired.contains_key(key) {
-            out.delete.extend(slices.iter().filter_map(|s| s.metadata.name.clone()));
+            out.delete
+                .extend(slices.iter().filter_map(|s| s.metadata.name.clone()));
         }
     }
     for (key, (ports, wanted)) in desired {
         let slices = by_group.remove(&key).unwrap_or_default();
-        reconcile_group(service, &key.0, ports, wanted, &slices, &labels, &owner, max_per_slice, &mut out);
+        reconcile_group(
+            service,
+            &key.0,
+            ports,
+            wanted,
+            &slices,
+            &labels,
+            &owner,
+            max_per_slice,
+            &mut out,
+        );
     }
     out
 }
@@ -293,8 +304,7 @@ fn reconcile_group(
     max_per_slice: usize,
     out: &mut SlicePlan,
 ) {
-    let mut want: HashMap<String, Endpoint> =
-        wanted.iter().map(|e| (endpoint_id(e), e.clone())).collect();
+    let mut want: HashMap<String, Endpoint> = wanted.iter().map(|e| (endpoint_id(e), e.clone())).collect();
     let order: Vec<String> = wanted.iter().map(endpoint_id).collect();
     let mut placed: BTreeSet<String> = BTreeSet::new();
     // Existing slices keep the endpoints that are still wanted, refreshed in place.

@@ -33,9 +33,15 @@ fn first_sync_creates_one_slice_with_conditions_and_labels() {
     assert_eq!(slice.metadata.generate_name.as_deref(), Some("web-"));
     let labels = slice.metadata.labels.as_ref().unwrap();
     assert_eq!(labels.get(LABEL_SERVICE_NAME).map(String::as_str), Some("web"));
-    assert_eq!(labels.get(LABEL_MANAGED_BY).map(String::as_str), Some(CONTROLLER_NAME));
+    assert_eq!(
+        labels.get(LABEL_MANAGED_BY).map(String::as_str),
+        Some(CONTROLLER_NAME)
+    );
     let owner = &slice.metadata.owner_references.as_ref().unwrap()[0];
-    assert_eq!((owner.kind.as_str(), owner.uid.as_str(), owner.controller), ("Service", "uid-web", Some(true)));
+    assert_eq!(
+        (owner.kind.as_str(), owner.uid.as_str(), owner.controller),
+        ("Service", "uid-web", Some(true))
+    );
     let port = &slice.ports.as_ref().unwrap()[0];
     assert_eq!((port.name.as_deref(), port.port), (Some("http"), Some(8080)));
     let got: Vec<(&str, (bool, bool, bool))> = slice
@@ -59,7 +65,13 @@ fn first_sync_creates_one_slice_with_conditions_and_labels() {
 fn slices_hold_at_most_max_endpoints() {
     let svc = service("web", vec![port("http", 80, IntOrString::Int(8080))]);
     let pods: Vec<Pod> = (0..250)
-        .map(|i| pod(&format!("p{i:03}"), &format!("10.0.{}.{}", i / 200, i % 200), true))
+        .map(|i| {
+            pod(
+                &format!("p{i:03}"),
+                &format!("10.0.{}.{}", i / 200, i % 200),
+                true,
+            )
+        })
         .collect();
     let refs: Vec<&Pod> = pods.iter().collect();
     let p = plan(&svc, &refs, &[], &no_zone, 100);
@@ -106,7 +118,9 @@ fn no_endpoints_keeps_one_placeholder() {
 #[test]
 fn emptied_slices_are_deleted_and_selectorless_services_lose_ours() {
     let svc = service("web", vec![port("http", 80, IntOrString::Int(8080))]);
-    let pods: Vec<Pod> = (0..3).map(|i| pod(&format!("p{i}"), &format!("10.0.0.{i}"), true)).collect();
+    let pods: Vec<Pod> = (0..3)
+        .map(|i| pod(&format!("p{i}"), &format!("10.0.0.{i}"), true))
+        .collect();
     let refs: Vec<&Pod> = pods.iter().collect();
     let first = plan(&svc, &refs, &[], &no_zone, 2);
     let s1 = named(first.create[0].clone(), "s1");

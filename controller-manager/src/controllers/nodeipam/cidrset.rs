@@ -11,7 +11,9 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 pub(crate) enum CidrError {
     #[error("invalid CIDR {0:?}")]
     Invalid(String),
-    #[error("node CIDR mask size {mask} must be at least the cluster CIDR's prefix length {prefix} and at most {max}")]
+    #[error(
+        "node CIDR mask size {mask} must be at least the cluster CIDR's prefix length {prefix} and at most {max}"
+    )]
     BadMask { mask: u8, prefix: u8, max: u8 },
     #[error("node CIDR mask size {mask} leaves {bits} bits for subnets; at most 16 are supported")]
     TooManySubnets { mask: u8, bits: u8 },
@@ -59,8 +61,16 @@ impl Cidr {
 
 fn mask(bits: u8, prefix: u8) -> u128 {
     let host = u32::from(bits - prefix);
-    let all = if bits == 128 { u128::MAX } else { (1u128 << bits) - 1 };
-    if host >= 128 { 0 } else { all & !((1u128 << host) - 1) }
+    let all = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
+    if host >= 128 {
+        0
+    } else {
+        all & !((1u128 << host) - 1)
+    }
 }
 
 impl fmt::Display for Cidr {
@@ -94,7 +104,10 @@ impl CidrSet {
         }
         let bits = node_mask - cluster.prefix;
         if bits > 16 {
-            return Err(CidrError::TooManySubnets { mask: node_mask, bits });
+            return Err(CidrError::TooManySubnets {
+                mask: node_mask,
+                bits,
+            });
         }
         Ok(CidrSet {
             cluster,
@@ -192,11 +205,16 @@ mod tests {
     fn allocates_distinct_subnets_in_order_until_exhausted() {
         let mut set = CidrSet::new(Cidr::parse("10.244.0.0/22").unwrap(), 24).unwrap();
         assert!(set.occupy(&Cidr::parse("10.244.1.0/24").unwrap()));
-        let got: Vec<String> = std::iter::from_fn(|| set.allocate_next()).map(|c| c.to_string()).collect();
+        let got: Vec<String> = std::iter::from_fn(|| set.allocate_next())
+            .map(|c| c.to_string())
+            .collect();
         assert_eq!(got, ["10.244.0.0/24", "10.244.2.0/24", "10.244.3.0/24"]);
         assert_eq!(set.allocate_next(), None);
         set.release(&Cidr::parse("10.244.2.0/24").unwrap());
-        assert_eq!(set.allocate_next().map(|c| c.to_string()).as_deref(), Some("10.244.2.0/24"));
+        assert_eq!(
+            set.allocate_next().map(|c| c.to_string()).as_deref(),
+            Some("10.244.2.0/24")
+        );
     }
 
     #[test]
@@ -211,7 +229,10 @@ mod tests {
     fn mask_limits() {
         let cluster = Cidr::parse("10.0.0.0/8").unwrap();
         assert!(matches!(CidrSet::new(cluster, 7), Err(CidrError::BadMask { .. })));
-        assert!(matches!(CidrSet::new(cluster, 25), Err(CidrError::TooManySubnets { .. })));
+        assert!(matches!(
+            CidrSet::new(cluster, 25),
+            Err(CidrError::TooManySubnets { .. })
+        ));
         assert!(CidrSet::new(cluster, 24).is_ok());
         let v6 = CidrSet::new(Cidr::parse("fd00::/56").unwrap(), 64).unwrap();
         assert!(v6.is_v6());

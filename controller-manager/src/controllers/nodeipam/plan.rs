@@ -158,11 +158,20 @@ mod tests {
     #[test]
     fn exhaustion_and_release() {
         let mut alloc = RangeAllocator::new("10.0.0.0/23", 24).unwrap();
-        assert_eq!(alloc.plan(&node("a", &[])), NodeAction::Assign(vec!["10.0.0.0/24".into()]));
-        assert_eq!(alloc.plan(&node("b", &[])), NodeAction::Assign(vec!["10.0.1.0/24".into()]));
+        assert_eq!(
+            alloc.plan(&node("a", &[])),
+            NodeAction::Assign(vec!["10.0.0.0/24".into()])
+        );
+        assert_eq!(
+            alloc.plan(&node("b", &[])),
+            NodeAction::Assign(vec!["10.0.1.0/24".into()])
+        );
         assert_eq!(alloc.plan(&node("c", &[])), NodeAction::Exhausted);
         alloc.release(&node("a", &["10.0.0.0/24"]));
-        assert_eq!(alloc.plan(&node("c", &[])), NodeAction::Assign(vec!["10.0.0.0/24".into()]));
+        assert_eq!(
+            alloc.plan(&node("c", &[])),
+            NodeAction::Assign(vec!["10.0.0.0/24".into()])
+        );
     }
 
     #[test]

@@ -139,10 +139,34 @@ mod tests {
     fn eviction_table() {
         let unreachable = vec![taint(UNREACHABLE, "NoExecute", 100)];
         let cases = [
-            ("no tolerations", vec![], unreachable.clone(), 100, Eviction::DeleteNow),
-            ("no NoExecute taint", vec![], vec![taint(UNREACHABLE, "NoSchedule", 100)], 100, Eviction::Keep),
-            ("tolerated forever", vec![tol(UNREACHABLE, "Exists", "NoExecute", None)], unreachable.clone(), 100, Eviction::Keep),
-            ("tolerate everything", vec![tol("", "Exists", "", None)], unreachable.clone(), 100, Eviction::Keep),
+            (
+                "no tolerations",
+                vec![],
+                unreachable.clone(),
+                100,
+                Eviction::DeleteNow,
+            ),
+            (
+                "no NoExecute taint",
+                vec![],
+                vec![taint(UNREACHABLE, "NoSchedule", 100)],
+                100,
+                Eviction::Keep,
+            ),
+            (
+                "tolerated forever",
+                vec![tol(UNREACHABLE, "Exists", "NoExecute", None)],
+                unreachable.clone(),
+                100,
+                Eviction::Keep,
+            ),
+            (
+                "tolerate everything",
+                vec![tol("", "Exists", "", None)],
+                unreachable.clone(),
+                100,
+                Eviction::Keep,
+            ),
             (
                 "tolerated for 30s",
                 vec![tol(UNREACHABLE, "Exists", "NoExecute", Some(30))],
@@ -157,9 +181,27 @@ mod tests {
                 130,
                 Eviction::DeleteNow,
             ),
-            ("zero seconds", vec![tol(UNREACHABLE, "Exists", "NoExecute", Some(0))], unreachable.clone(), 100, Eviction::DeleteNow),
-            ("wrong key", vec![tol("other", "Exists", "NoExecute", None)], unreachable.clone(), 100, Eviction::DeleteNow),
-            ("wrong effect", vec![tol(UNREACHABLE, "Exists", "NoSchedule", None)], unreachable.clone(), 100, Eviction::DeleteNow),
+            (
+                "zero seconds",
+                vec![tol(UNREACHABLE, "Exists", "NoExecute", Some(0))],
+                unreachable.clone(),
+                100,
+                Eviction::DeleteNow,
+            ),
+            (
+                "wrong key",
+                vec![tol("other", "Exists", "NoExecute", None)],
+                unreachable.clone(),
+                100,
+                Eviction::DeleteNow,
+            ),
+            (
+                "wrong effect",
+                vec![tol(UNREACHABLE, "Exists", "NoSchedule", None)],
+                unreachable.clone(),
+                100,
+                Eviction::DeleteNow,
+            ),
             (
                 "one of two taints untolerated",
                 vec![tol(UNREACHABLE, "Exists", "NoExecute", None)],
@@ -187,8 +229,17 @@ mod tests {
     fn mark_not_ready_once() {
         let p = crate::controllers::endpoints::pods::testing::pod("a", "10.0.0.1", true);
         let status = not_ready_status(&p, t(5)).expect("changes");
-        let ready = status.conditions.as_ref().unwrap().iter().find(|c| c.type_ == "Ready").unwrap();
-        assert_eq!((ready.status.as_str(), ready.last_transition_time.clone()), ("False", Some(Time(t(5)))));
+        let ready = status
+            .conditions
+            .as_ref()
+            .unwrap()
+            .iter()
+            .find(|c| c.type_ == "Ready")
+            .unwrap();
+        assert_eq!(
+            (ready.status.as_str(), ready.last_transition_time.clone()),
+            ("False", Some(Time(t(5))))
+        );
         let mut p2 = p.clone();
         p2.status = Some(status);
         assert_eq!(not_ready_status(&p2, t(6)), None);

@@ -12,8 +12,7 @@ use k8s_openapi::jiff::{SignedDuration, Timestamp};
 
 /// The conditions the controller sets Unknown when the kubelet goes quiet (NetworkUnavailable
 /// is left alone: it is managed at the control-plane level).
-pub(crate) const MONITORED_CONDITIONS: [&str; 4] =
-    ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
+pub(crate) const MONITORED_CONDITIONS: [&str; 4] = ["Ready", "MemoryPressure", "DiskPressure", "PIDPressure"];
 
 /// What the controller remembers about one node between passes.
 #[derive(Debug, Clone, PartialEq)]
@@ -53,11 +52,7 @@ pub(crate) fn observe(
     now: Timestamp,
 ) -> NodeHealth {
     let current = condition(node, "Ready").cloned();
-    let created = node
-        .metadata
-        .creation_timestamp
-        .as_ref()
-        .map_or(now, |t| t.0);
+    let created = node.metadata.creation_timestamp.as_ref().map_or(now, |t| t.0);
     let mut health = match saved {
         // First sight: a node that never posted status counts from its creation; any other
         // from now.
@@ -160,7 +155,10 @@ mod tests {
         let ready = conds.iter().find(|c| c.type_ == "Ready").unwrap();
         assert_eq!(ready.status, "Unknown");
         assert_eq!(ready.reason.as_deref(), Some("NodeStatusUnknown"));
-        assert_eq!(ready.message.as_deref(), Some("Kubelet stopped posting node status."));
+        assert_eq!(
+            ready.message.as_deref(),
+            Some("Kubelet stopped posting node status.")
+        );
         assert_eq!(ready.last_transition_time, Some(Time(t(171))));
         let types: Vec<&str> = conds.iter().map(|c| c.type_.as_str()).collect();
         for want in MONITORED_CONDITIONS {
@@ -197,6 +195,10 @@ mod tests {
         assert_eq!(h.probe_timestamp, t(0));
         assert!(stale_conditions(&n, &h, t(50), secs(40), secs(60)).is_none());
         let conds = stale_conditions(&n, &h, t(61), secs(40), secs(60)).unwrap();
-        assert!(conds.iter().all(|c| c.reason.as_deref() == Some("NodeStatusNeverUpdated")));
+        assert!(
+            conds
+                .iter()
+                .all(|c| c.reason.as_deref() == Some("NodeStatusNeverUpdated"))
+        );
     }
 }

@@ -76,7 +76,11 @@ pub(crate) enum NoExecute {
 
 /// The node's full taint list after this pass, or None when it stays as is.
 pub(crate) fn desired_taints(node: &Node, now: Timestamp, mode: NoExecute) -> Option<Vec<Taint>> {
-    let current: Vec<Taint> = node.spec.as_ref().and_then(|s| s.taints.clone()).unwrap_or_default();
+    let current: Vec<Taint> = node
+        .spec
+        .as_ref()
+        .and_then(|s| s.taints.clone())
+        .unwrap_or_default();
     let want_ns = no_schedule_keys(node);
     let want_ne = match mode {
         NoExecute::Apply => no_execute_key(node),
@@ -177,13 +181,17 @@ mod tests {
             ),
             (
                 "Unknown",
-                vec![(TAINT_UNREACHABLE, "NoExecute"), (TAINT_UNREACHABLE, "NoSchedule")],
+                vec![
+                    (TAINT_UNREACHABLE, "NoExecute"),
+                    (TAINT_UNREACHABLE, "NoSchedule"),
+                ],
             ),
         ];
         for (status, want) in cases {
             let n = node("n", status, 0);
             let got = desired_taints(&n, t(5), NoExecute::Apply).unwrap_or_default();
-            let want: Vec<(String, String)> = want.iter().map(|(k, e)| (k.to_string(), e.to_string())).collect();
+            let want: Vec<(String, String)> =
+                want.iter().map(|(k, e)| (k.to_string(), e.to_string())).collect();
             assert_eq!(keys(&got), want, "{status}");
             if let Some(ne) = got.iter().find(|t| t.effect == "NoExecute") {
                 assert_eq!(ne.time_added, Some(Time(t(5))));
@@ -195,8 +203,18 @@ mod tests {
     fn swap_keeps_foreign_taints_and_is_stable() {
         let mut n = node("n", "Unknown", 0);
         n.spec.as_mut().unwrap().taints = Some(vec![
-            Taint { key: "dedicated".into(), effect: "NoSchedule".into(), value: Some("gpu".into()), time_added: None },
-            Taint { key: TAINT_NOT_READY.into(), effect: "NoExecute".into(), time_added: Some(Time(t(1))), value: None },
+            Taint {
+                key: "dedicated".into(),
+                effect: "NoSchedule".into(),
+                value: Some("gpu".into()),
+                time_added: None,
+            },
+            Taint {
+                key: TAINT_NOT_READY.into(),
+                effect: "NoExecute".into(),
+                time_added: Some(Time(t(1))),
+                value: None,
+            },
         ]);
         let next = desired_taints(&n, t(9), NoExecute::Apply).unwrap();
         assert_eq!(
@@ -208,7 +226,11 @@ mod tests {
             ]
         );
         n.spec.as_mut().unwrap().taints = Some(next);
-        assert_eq!(desired_taints(&n, t(20), NoExecute::Apply), None, "second pass is a no-op");
+        assert_eq!(
+            desired_taints(&n, t(20), NoExecute::Apply),
+            None,
+            "second pass is a no-op"
+        );
     }
 
     #[test]
@@ -236,8 +258,18 @@ mod tests {
     fn healthy_again_removes_controller_taints() {
         let mut n = node("n", "True", 0);
         n.spec.as_mut().unwrap().taints = Some(vec![
-            Taint { key: TAINT_UNREACHABLE.into(), effect: "NoExecute".into(), time_added: Some(Time(t(1))), value: None },
-            Taint { key: TAINT_UNREACHABLE.into(), effect: "NoSchedule".into(), time_added: None, value: None },
+            Taint {
+                key: TAINT_UNREACHABLE.into(),
+                effect: "NoExecute".into(),
+                time_added: Some(Time(t(1))),
+                value: None,
+            },
+            Taint {
+                key: TAINT_UNREACHABLE.into(),
+                effect: "NoSchedule".into(),
+                time_added: None,
+                value: None,
+            },
         ]);
         assert_eq!(desired_taints(&n, t(2), NoExecute::Apply), Some(vec![]));
     }
@@ -246,7 +278,10 @@ mod tests {
     fn disruption_brake_withholds_no_execute() {
         let mut n = node("n", "Unknown", 0);
         let got = desired_taints(&n, t(0), NoExecute::Clear).unwrap();
-        assert_eq!(keys(&got), vec![(TAINT_UNREACHABLE.to_string(), "NoSchedule".to_string())]);
+        assert_eq!(
+            keys(&got),
+            vec![(TAINT_UNREACHABLE.to_string(), "NoSchedule".to_string())]
+        );
         n.spec.as_mut().unwrap().taints = Some(vec![Taint {
             key: TAINT_NOT_READY.into(),
             effect: "NoExecute".into(),
@@ -267,11 +302,26 @@ mod tests {
     fn zone_states() {
         assert_eq!(zone_state(&[true, false]), ZoneState::Normal);
         assert_eq!(zone_state(&[false]), ZoneState::FullDisruption);
-        assert_eq!(zone_state(&[false, false, false, true]), ZoneState::PartialDisruption);
+        assert_eq!(
+            zone_state(&[false, false, false, true]),
+            ZoneState::PartialDisruption
+        );
         assert_eq!(zone_state(&[false, false, true, true, true]), ZoneState::Normal);
-        assert_eq!(no_execute_mode(ZoneState::FullDisruption, 1, false), NoExecute::Apply);
-        assert_eq!(no_execute_mode(ZoneState::FullDisruption, 1, true), NoExecute::Clear);
-        assert_eq!(no_execute_mode(ZoneState::PartialDisruption, 10, false), NoExecute::Hold);
-        assert_eq!(no_execute_mode(ZoneState::PartialDisruption, 60, false), NoExecute::Apply);
+        assert_eq!(
+            no_execute_mode(ZoneState::FullDisruption, 1, false),
+            NoExecute::Apply
+        );
+        assert_eq!(
+            no_execute_mode(ZoneState::FullDisruption, 1, true),
+            NoExecute::Clear
+        );
+        assert_eq!(
+            no_execute_mode(ZoneState::PartialDisruption, 10, false),
+            NoExecute::Hold
+        );
+        assert_eq!(
+            no_execute_mode(ZoneState::PartialDisruption, 60, false),
+            NoExecute::Apply
+        );
     }
 }

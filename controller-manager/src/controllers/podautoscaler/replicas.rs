@@ -30,7 +30,11 @@ pub(crate) enum CalcError {
     #[error("did not receive metrics for targeted pods (pods might be unready)")]
     NoMetrics,
     #[error("missing request for {resource} in container {container} of Pod {pod}")]
-    MissingRequest { resource: String, container: String, pod: String },
+    MissingRequest {
+        resource: String,
+        container: String,
+        pod: String,
+    },
     #[error("no metrics returned matched known pods")]
     NoMatchingMetrics,
 }
@@ -51,7 +55,12 @@ fn within_tolerance(ratio: f64) -> bool {
 pub(crate) fn pod_request(pod: &Pod, resource: &str) -> Result<i64, CalcError> {
     let name = pod.metadata.name.clone().unwrap_or_default();
     let mut total = 0i64;
-    for c in pod.spec.as_ref().map(|s| s.containers.as_slice()).unwrap_or_default() {
+    for c in pod
+        .spec
+        .as_ref()
+        .map(|s| s.containers.as_slice())
+        .unwrap_or_default()
+    {
         let q = c
             .resources
             .as_ref()
@@ -101,10 +110,17 @@ fn group(pod: &Pod, sample: Option<&Sample>, resource: &str, now: Timestamp) -> 
         return Group::Unready;
     };
     let transition = ready.last_transition_time.as_ref().map_or(start, |t| t.0);
-    let unready = if start.checked_add(CPU_INITIALIZATION_PERIOD).is_ok_and(|t| t > now) {
-        ready.status == "False" || sample.timestamp < transition.checked_add(sample.window).unwrap_or(transition)
+    let unready = if start
+        .checked_add(CPU_INITIALIZATION_PERIOD)
+        .is_ok_and(|t| t > now)
+    {
+        ready.status == "False"
+            || sample.timestamp < transition.checked_add(sample.window).unwrap_or(transition)
     } else {
-        ready.status == "False" && start.checked_add(INITIAL_READINESS_DELAY).is_ok_and(|t| t > transition)
+        ready.status == "False"
+            && start
+                .checked_add(INITIAL_READINESS_DELAY)
+                .is_ok_and(|t| t > transition)
     };
     if unready { Group::Unready } else { Group::Ready }
 }
@@ -129,7 +145,11 @@ fn utilization_ratio(
         return Err(CalcError::NoMatchingMetrics);
     }
     let utilization = i32::try_from(used * 100 / requested).unwrap_or(i32::MAX);
-    Ok((f64::from(utilization) / f64::from(target.max(1)), utilization, used / n))
+    Ok((
+        f64::from(utilization) / f64::from(target.max(1)),
+        utilization,
+        used / n,
+    ))
 }
 
 /// `GetResourceReplicas` for a target utilization (percent of request).
@@ -141,7 +161,9 @@ pub(crate) fn resource_replicas(
     samples: &BTreeMap<String, Sample>,
     now: Timestamp,
 ) -> Result<Calculated, CalcError> {
-    calculate(current, target_utilization, resource, pods, samples, now, &|p| pod_request(p, resource))
+    calculate(current, target_utilization, resource, pods, samples, now, &|p| {
+        pod_request(p, resource)
+    })
 }
 
 fn calculate(
@@ -181,7 +203,11 @@ fn calculate(
         requests.insert(pod.metadata.name.clone().unwrap_or_default(), request_of(pod)?);
     }
     let (ratio, utilization, raw_average) = utilization_ratio(&metrics, &requests, target_utilization)?;
-    let result = |replicas| Calculated { replicas, utilization, raw_average };
+    let result = |replicas| Calculated {
+        replicas,
+        utilization,
+        raw_average,
+    };
     let scale_up_with_unready = !unready.is_empty() && ratio > 1.0;
     if !scale_up_with_unready && missing.is_empty() {
         if within_tolerance(ratio) {
@@ -228,12 +254,18 @@ pub(crate) fn raw_resource_replicas(
     samples: &BTreeMap<String, Sample>,
     now: Timestamp,
 ) -> Result<Calculated, CalcError> {
-    calculate(current, 100, resource, pods, samples, now, &|_| Ok(target_average))
+    calculate(current, 100, resource, pods, samples, now, &|_| {
+        Ok(target_average)
+    })
 }
 
 fn ceil_i32(v: f64) -> i32 {
     let c = v.ceil();
-    if c >= f64::from(i32::MAX) { i32::MAX } else { c as i32 }
+    if c >= f64::from(i32::MAX) {
+        i32::MAX
+    } else {
+        c as i32
+    }
 }
 
 #[cfg(test)]

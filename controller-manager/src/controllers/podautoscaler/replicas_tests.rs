@@ -47,7 +47,11 @@ fn samples(values: &[(&str, i64)]) -> BTreeMap<String, Sample> {
         .map(|(n, v)| {
             (
                 n.to_string(),
-                Sample { value: *v, timestamp: t(NOW), window: SignedDuration::from_secs(30) },
+                Sample {
+                    value: *v,
+                    timestamp: t(NOW),
+                    window: SignedDuration::from_secs(30),
+                },
             )
         })
         .collect()
@@ -57,16 +61,16 @@ fn samples(values: &[(&str, i64)]) -> BTreeMap<String, Sample> {
 fn replica_table() {
     // (current, target %, pods' usage (request 1000m each; None = no sample), want replicas)
     let cases: [(i32, i32, &[Option<i64>], i32); 7] = [
-        (3, 50, &[Some(500), Some(500), Some(500)], 3),       // exactly on target
-        (3, 50, &[Some(530), Some(520), Some(540)], 3),       // within tolerance
-        (3, 50, &[Some(900), Some(900), Some(900)], 6),       // ceil(3 * 1.8)
+        (3, 50, &[Some(500), Some(500), Some(500)], 3), // exactly on target
+        (3, 50, &[Some(530), Some(520), Some(540)], 3), // within tolerance
+        (3, 50, &[Some(900), Some(900), Some(900)], 6), // ceil(3 * 1.8)
         (4, 50, &[Some(100), Some(100), Some(100), Some(100)], 1), // 20% of 50%: ceil(0.8)
         // Scale up with a missing pod: it counts as 0, ratio (900+900+0)/3=600 -> 1.2 -> 4.
         (3, 50, &[Some(900), Some(900), None], 4),
         // Scale down with a missing pod: it counts as 100%: (100+100+1000)/3 = 400 -> 0.8*3 -> 3 (same).
         (3, 50, &[Some(100), Some(100), None], 3),
-        // Scale down with missing pod, strongly: (0+0+1000)/3=333 -> 66% of 50 -> 1.33 up: direction flip keeps current.
-        (3, 50, &[Some(0), Some(0), None], 3),
+        // Scale down with a missing pod, strongly: (0+0+1000)/3 = 33% of a 50% target -> ceil(0.66*3) = 2.
+        (3, 50, &[Some(0), Some(0), None], 2),
     ];
     for (current, target, usage, want) in cases {
         let pods: Vec<Pod> = (0..usage.len()).map(|i| pod(&format!("p{i}"), 1000)).collect();
@@ -104,10 +108,16 @@ fn unready_pods_count_as_zero_on_scale_up() {
 
 #[test]
 fn errors() {
-    assert_eq!(resource_replicas(1, 50, "cpu", &[], &BTreeMap::new(), t(NOW)), Err(CalcError::NoPods));
+    assert_eq!(
+        resource_replicas(1, 50, "cpu", &[], &BTreeMap::new(), t(NOW)),
+        Err(CalcError::NoPods)
+    );
     let pods = [pod("a", 1000)];
     let refs: Vec<&Pod> = pods.iter().collect();
-    assert_eq!(resource_replicas(1, 50, "cpu", &refs, &BTreeMap::new(), t(NOW)), Err(CalcError::NoMetrics));
+    assert_eq!(
+        resource_replicas(1, 50, "cpu", &refs, &BTreeMap::new(), t(NOW)),
+        Err(CalcError::NoMetrics)
+    );
     let mut bare = pod("a", 1000);
     bare.spec.as_mut().unwrap().containers[0].resources = None;
     let refs = [&bare];
@@ -122,6 +132,7 @@ fn average_value_targets() {
     let pods = [pod("a", 1), pod("b", 1)];
     let refs: Vec<&Pod> = pods.iter().collect();
     // average 300m against a 100m target: 3x -> 6 replicas.
-    let got = raw_resource_replicas(2, 100, "cpu", &refs, &samples(&[("a", 300), ("b", 300)]), t(NOW)).unwrap();
+    let got =
+        raw_resource_replicas(2, 100, "cpu", &refs, &samples(&[("a", 300), ("b", 300)]), t(NOW)).unwrap();
     assert_eq!(got.replicas, 6);
 }

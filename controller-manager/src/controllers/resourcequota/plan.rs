@@ -32,11 +32,27 @@ fn merge(into: &mut Usage, from: Usage) {
 /// Resource names some evaluator here tracks: they get a "0" when nothing uses them.
 fn is_known(name: &str) -> bool {
     const PLAIN: [&str; 21] = [
-        "pods", "count/pods", "cpu", "memory", "ephemeral-storage", "services", "count/services",
-        "services.loadbalancers", "services.nodeports", "persistentvolumeclaims",
-        "count/persistentvolumeclaims", "requests.storage", "configmaps", "count/configmaps",
-        "secrets", "count/secrets", "replicationcontrollers", "count/replicationcontrollers",
-        "resourcequotas", "count/resourcequotas", "requests.cpu",
+        "pods",
+        "count/pods",
+        "cpu",
+        "memory",
+        "ephemeral-storage",
+        "services",
+        "count/services",
+        "services.loadbalancers",
+        "services.nodeports",
+        "persistentvolumeclaims",
+        "count/persistentvolumeclaims",
+        "requests.storage",
+        "configmaps",
+        "count/configmaps",
+        "secrets",
+        "count/secrets",
+        "replicationcontrollers",
+        "count/replicationcontrollers",
+        "resourcequotas",
+        "count/resourcequotas",
+        "requests.cpu",
     ];
     PLAIN.contains(&name)
         || name.starts_with("requests.")
@@ -64,8 +80,14 @@ pub(crate) fn usage_for(quota: &ResourceQuota, objects: &NamespaceObjects<'_>) -
     }
     merge(&mut total, usage::object_count("configmaps", objects.configmaps));
     merge(&mut total, usage::object_count("secrets", objects.secrets));
-    merge(&mut total, usage::object_count("replicationcontrollers", objects.replication_controllers));
-    merge(&mut total, usage::object_count("resourcequotas", objects.resource_quotas));
+    merge(
+        &mut total,
+        usage::object_count("replicationcontrollers", objects.replication_controllers),
+    );
+    merge(
+        &mut total,
+        usage::object_count("resourcequotas", objects.resource_quotas),
+    );
     total
 }
 
@@ -81,7 +103,11 @@ fn same_list(a: Option<&BTreeMap<String, Quantity>>, b: Option<&BTreeMap<String,
 
 /// The new status, or None when the current one is already right.
 pub(crate) fn plan(quota: &ResourceQuota, objects: &NamespaceObjects<'_>) -> Option<ResourceQuotaStatus> {
-    let hard = quota.spec.as_ref().and_then(|s| s.hard.clone()).unwrap_or_default();
+    let hard = quota
+        .spec
+        .as_ref()
+        .and_then(|s| s.hard.clone())
+        .unwrap_or_default();
     let total = usage_for(quota, objects);
     let used: BTreeMap<String, Quantity> = hard
         .keys()

@@ -25,7 +25,8 @@ fn quota(hard: &[(&str, &str)]) -> ResourceQuota {
 }
 
 fn pod(phase: &str, requests: &[(&str, &str)], limits: &[(&str, &str)]) -> Pod {
-    let list = |l: &[(&str, &str)]| (!l.is_empty()).then(|| l.iter().map(|(k, v)| (k.to_string(), q(v))).collect());
+    let list =
+        |l: &[(&str, &str)]| (!l.is_empty()).then(|| l.iter().map(|(k, v)| (k.to_string(), q(v))).collect());
     Pod {
         metadata: ObjectMeta::default(),
         spec: Some(PodSpec {
@@ -48,7 +49,13 @@ fn pod(phase: &str, requests: &[(&str, &str)], limits: &[(&str, &str)]) -> Pod {
 }
 
 fn used(status: &ResourceQuotaStatus) -> Vec<(String, String)> {
-    status.used.clone().unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect()
+    status
+        .used
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(k, v)| (k, v.0))
+        .collect()
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
@@ -57,8 +64,18 @@ fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[test]
 fn pods_cpu_and_memory() {
-    let rq = quota(&[("pods", "10"), ("requests.cpu", "4"), ("requests.memory", "4Gi"), ("limits.memory", "8Gi"), ("cpu", "4")]);
-    let a = pod("Running", &[("cpu", "250m"), ("memory", "64Mi")], &[("memory", "128Mi")]);
+    let rq = quota(&[
+        ("pods", "10"),
+        ("requests.cpu", "4"),
+        ("requests.memory", "4Gi"),
+        ("limits.memory", "8Gi"),
+        ("cpu", "4"),
+    ]);
+    let a = pod(
+        "Running",
+        &[("cpu", "250m"), ("memory", "64Mi")],
+        &[("memory", "128Mi")],
+    );
     let b = pod("Pending", &[("cpu", "1"), ("memory", "64Mi")], &[]);
     let done = pod("Succeeded", &[("cpu", "8")], &[]);
     let objects = NamespaceObjects {
@@ -68,7 +85,13 @@ fn pods_cpu_and_memory() {
     let status = plan(&rq, &objects).expect("first status");
     assert_eq!(
         used(&status),
-        pairs(&[("cpu", "1250m"), ("limits.memory", "128Mi"), ("pods", "2"), ("requests.cpu", "1250m"), ("requests.memory", "128Mi")])
+        pairs(&[
+            ("cpu", "1250m"),
+            ("limits.memory", "128Mi"),
+            ("pods", "2"),
+            ("requests.cpu", "1250m"),
+            ("requests.memory", "128Mi")
+        ])
     );
     assert_eq!(status.hard, rq.spec.as_ref().unwrap().hard);
     let mut current = rq.clone();
@@ -91,7 +114,16 @@ fn counts_of_other_objects_and_zeroes() {
     let svc = Service {
         spec: Some(ServiceSpec {
             type_: Some("NodePort".into()),
-            ports: Some(vec![ServicePort { port: 80, ..Default::default() }, ServicePort { port: 81, ..Default::default() }]),
+            ports: Some(vec![
+                ServicePort {
+                    port: 80,
+                    ..Default::default()
+                },
+                ServicePort {
+                    port: 81,
+                    ..Default::default()
+                },
+            ]),
             ..Default::default()
         }),
         ..Default::default()
@@ -141,7 +173,10 @@ fn scopes_select_pods() {
         services: vec![],
         ..Default::default()
     };
-    assert_eq!(used(&plan(&rq, &objects).unwrap()), pairs(&[("pods", "1"), ("services", "0")]));
+    assert_eq!(
+        used(&plan(&rq, &objects).unwrap()),
+        pairs(&[("pods", "1"), ("services", "0")])
+    );
 
     let mut by_priority = quota(&[("pods", "10")]);
     by_priority.spec.as_mut().unwrap().scope_selector = Some(ScopeSelector {
@@ -157,7 +192,10 @@ fn scopes_select_pods() {
         pods: vec![&high, &best_effort],
         ..Default::default()
     };
-    assert_eq!(used(&plan(&by_priority, &objects).unwrap()), pairs(&[("pods", "1")]));
+    assert_eq!(
+        used(&plan(&by_priority, &objects).unwrap()),
+        pairs(&[("pods", "1")])
+    );
 }
 
 #[test]
@@ -178,5 +216,8 @@ fn init_containers_and_overhead() {
         pods: vec![&p],
         ..Default::default()
     };
-    assert_eq!(used(&plan(&rq, &objects).unwrap()), pairs(&[("requests.cpu", "510m")]));
+    assert_eq!(
+        used(&plan(&rq, &objects).unwrap()),
+        pairs(&[("requests.cpu", "510m")])
+    );
 }

@@ -84,7 +84,11 @@ impl Qty {
     pub(crate) fn add(self, other: Qty) -> Qty {
         Qty {
             nanos: self.nanos.saturating_add(other.nanos),
-            binary: if self.nanos == 0 { other.binary } else { self.binary },
+            binary: if self.nanos == 0 {
+                other.binary
+            } else {
+                self.binary
+            },
         }
     }
 
@@ -111,7 +115,18 @@ impl Qty {
             return format!("{sign}{v}{suffix}");
         }
         // Decimal: the largest exponent (multiple of 3) that keeps the mantissa whole.
-        let suffixes = [(-9, "n"), (-6, "u"), (-3, "m"), (0, ""), (3, "k"), (6, "M"), (9, "G"), (12, "T"), (15, "P"), (18, "E")];
+        let suffixes = [
+            (-9, "n"),
+            (-6, "u"),
+            (-3, "m"),
+            (0, ""),
+            (3, "k"),
+            (6, "M"),
+            (9, "G"),
+            (12, "T"),
+            (15, "P"),
+            (18, "E"),
+        ];
         let mut best = (abs, "n");
         for (exp, suffix) in suffixes {
             let div = 10i128.pow(u32::try_from(exp + 9).unwrap_or(0));
@@ -147,7 +162,11 @@ mod tests {
             ("0", "0"),
         ];
         for (input, want) in cases {
-            assert_eq!(Qty::parse(input).map(Qty::canonical).as_deref(), Some(want), "{input}");
+            assert_eq!(
+                Qty::parse(input).map(Qty::canonical).as_deref(),
+                Some(want),
+                "{input}"
+            );
         }
         for bad in ["", "abc", "1Xi", "."] {
             assert_eq!(Qty::parse(bad), None, "{bad}");
@@ -160,7 +179,9 @@ mod tests {
             .add(Qty::parse("64Mi").unwrap())
             .add(Qty::parse("64Mi").unwrap());
         assert_eq!(sum.canonical(), "128Mi");
-        let cpu = Qty::default().add(Qty::parse("250m").unwrap()).add(Qty::parse("1").unwrap());
+        let cpu = Qty::default()
+            .add(Qty::parse("250m").unwrap())
+            .add(Qty::parse("1").unwrap());
         assert_eq!(cpu.canonical(), "1250m");
         assert_eq!(Qty::from_count(3).canonical(), "3");
     }

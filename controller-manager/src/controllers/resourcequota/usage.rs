@@ -38,7 +38,11 @@ fn pod_resources(pod: &Pod, limits: bool) -> BTreeMap<String, Qty> {
     };
     let of = |c: &k8s_openapi::api::core::v1::Container| {
         let r = c.resources.as_ref();
-        resource_map(if limits { r.and_then(|r| r.limits.as_ref()) } else { r.and_then(|r| r.requests.as_ref()) })
+        resource_map(if limits {
+            r.and_then(|r| r.limits.as_ref())
+        } else {
+            r.and_then(|r| r.requests.as_ref())
+        })
     };
     let mut sum: BTreeMap<String, Qty> = BTreeMap::new();
     let mut sidecars: BTreeMap<String, Qty> = BTreeMap::new();
@@ -114,17 +118,27 @@ pub(crate) fn service_usage(svc: &Service) -> Usage {
     match type_ {
         "LoadBalancer" => {
             add(&mut usage, "services.loadbalancers", Qty::from_count(1));
-            let allocate = spec.and_then(|s| s.allocate_load_balancer_node_ports).unwrap_or(true);
+            let allocate = spec
+                .and_then(|s| s.allocate_load_balancer_node_ports)
+                .unwrap_or(true);
             let node_ports = if allocate {
                 ports
             } else {
                 spec.and_then(|s| s.ports.as_ref())
                     .map_or(0, |p| p.iter().filter(|p| p.node_port.unwrap_or(0) != 0).count())
             };
-            add(&mut usage, "services.nodeports", Qty::from_count(i64::try_from(node_ports).unwrap_or(0)));
+            add(
+                &mut usage,
+                "services.nodeports",
+                Qty::from_count(i64::try_from(node_ports).unwrap_or(0)),
+            );
         }
         "NodePort" => {
-            add(&mut usage, "services.nodeports", Qty::from_count(i64::try_from(ports).unwrap_or(0)));
+            add(
+                &mut usage,
+                "services.nodeports",
+                Qty::from_count(i64::try_from(ports).unwrap_or(0)),
+            );
         }
         _ => {}
     }
@@ -143,10 +157,17 @@ pub(crate) fn pvc_usage(pvc: &PersistentVolumeClaim) -> Usage {
         .and_then(|q| Qty::parse(&q.0))
         .unwrap_or_default();
     add(&mut usage, "requests.storage", request);
-    if let Some(class) = spec.and_then(|s| s.storage_class_name.as_deref()).filter(|c| !c.is_empty()) {
+    if let Some(class) = spec
+        .and_then(|s| s.storage_class_name.as_deref())
+        .filter(|c| !c.is_empty())
+    {
         let prefix = format!("{class}.storageclass.storage.k8s.io/");
         add(&mut usage, &format!("{prefix}requests.storage"), request);
-        add(&mut usage, &format!("{prefix}persistentvolumeclaims"), Qty::from_count(1));
+        add(
+            &mut usage,
+            &format!("{prefix}persistentvolumeclaims"),
+            Qty::from_count(1),
+        );
     }
     usage
 }
@@ -164,8 +185,16 @@ pub(crate) fn object_count(resource: &str, n: usize) -> Usage {
 /// ever match pods.
 pub(crate) fn pod_matches_scopes(quota: &ResourceQuota, pod: &Pod) -> bool {
     let spec = quota.spec.as_ref();
-    let terminating = pod.spec.as_ref().and_then(|s| s.active_deadline_seconds).is_some();
-    let priority_class = pod.spec.as_ref().and_then(|s| s.priority_class_name.clone()).unwrap_or_default();
+    let terminating = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.active_deadline_seconds)
+        .is_some();
+    let priority_class = pod
+        .spec
+        .as_ref()
+        .and_then(|s| s.priority_class_name.clone())
+        .unwrap_or_default();
     let scope_ok = |scope: &str, op: &str, values: &[String]| -> bool {
         match scope {
             "Terminating" => terminating,
@@ -199,7 +228,8 @@ pub(crate) fn pod_matches_scopes(quota: &ResourceQuota, pod: &Pod) -> bool {
 /// Whether the quota has any scope at all (then only pods count against it).
 pub(crate) fn is_scoped(quota: &ResourceQuota) -> bool {
     let spec = quota.spec.as_ref();
-    spec.and_then(|s| s.scopes.as_ref()).is_some_and(|s| !s.is_empty())
+    spec.and_then(|s| s.scopes.as_ref())
+        .is_some_and(|s| !s.is_empty())
         || spec
             .and_then(|s| s.scope_selector.as_ref())
             .and_then(|s| s.match_expressions.as_ref())

@@ -1,0 +1,3 @@
+//! The disruption controller (upstream `pkg/controller/disruption`): PodDisruptionBudget status.
+
+pub(crate) mod plan;

@@ -1,0 +1,4 @@
+//! The horizontal pod autoscaler (upstream `pkg/controller/podautoscaler`).
+
+pub(crate) mod normalize;
+pub(crate) mod replicas;
