@@ -4,7 +4,6 @@
 //! `Config` (see [`options::Config::for_tests`]) and call [`run`] in-process.
 
 pub mod controllers;
-pub mod duration;
 pub mod options;
 mod run;
 

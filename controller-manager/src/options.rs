@@ -4,10 +4,11 @@
 
 use std::net::IpAddr;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use crate::controllers::{ControllersConfig, Selection, SelectionError};
-use crate::duration::{DurationError, parse_go_duration};
+use rudder_client::ClientError;
+use rudder_client::duration::parse_go_duration;
+use rudder_client::leader::{LeaderElectionConfig, LeaderElectionFlags};
 
 /// `kube-controller-manager` flags. Only the flags Rudder acts on are declared; every name and
 /// default is upstream's (`cmd/kube-controller-manager/app/options`).
@@ -30,25 +31,8 @@ pub struct Options {
     #[arg(long, default_value_t = 10257)]
     pub secure_port: u16,
 
-    /// Start a leader election client and gain leadership before running the controllers.
-    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
-          default_missing_value = "true", require_equals = true)]
-    pub leader_elect: bool,
-    /// How long non-leaders wait before trying to take an unrenewed lease.
-    #[arg(long, default_value = "15s")]
-    pub leader_elect_lease_duration: String,
-    /// How long the leader keeps retrying to renew before giving up.
-    #[arg(long, default_value = "10s")]
-    pub leader_elect_renew_deadline: String,
-    /// How long clients wait between acquisition and renewal attempts.
-    #[arg(long, default_value = "2s")]
-    pub leader_elect_retry_period: String,
-    /// The lock object's name.
-    #[arg(long, default_value = "kube-controller-manager")]
-    pub leader_elect_resource_name: String,
-    /// The lock object's namespace.
-    #[arg(long, default_value = "kube-system")]
-    pub leader_elect_resource_namespace: String,
+    #[command(flatten)]
+    pub leader_election: LeaderElectionFlags,
 
     /// Controllers to enable: `*` enables every default-on controller, `foo` enables foo,
     /// `-foo` disables foo. Names and aliases are upstream's (`deployment`, `deployment-controller`).
@@ -136,25 +120,16 @@ pub enum ConfigError {
     Duration {
         flag: &'static str,
         #[source]
-        source: DurationError,
+        source: ClientError,
     },
+    #[error("leader election: {0}")]
+    LeaderElection(#[source] ClientError),
     #[error("--controllers: {0}")]
     Controllers(#[from] SelectionError),
     #[error("--allocate-node-cidrs requires --cluster-cidr")]
     MissingClusterCidr,
     #[error("--{flag} must be at least 1")]
     ZeroConcurrency { flag: &'static str },
-}
-
-/// Leader election settings (`--leader-elect*`).
-#[derive(Debug, Clone)]
-pub struct LeaderElectionConfig {
-    pub enabled: bool,
-    pub lease_duration: Duration,
-    pub renew_deadline: Duration,
-    pub retry_period: Duration,
-    pub resource_name: String,
-    pub resource_namespace: String,
 }
 
 /// The validated configuration `run` starts from.
@@ -164,7 +139,8 @@ pub struct Config {
     pub bind_address: IpAddr,
     /// 0 disables serving.
     pub secure_port: u16,
-    pub leader_election: LeaderElectionConfig,
+    /// `None` with `--leader-elect=false`.
+    pub leader_election: Option<LeaderElectionConfig>,
     /// Which controllers run.
     pub controllers: Selection,
     /// Settings the controllers read.
@@ -245,14 +221,10 @@ impl Options {
             kubeconfig: self.kubeconfig,
             bind_address: self.bind_address,
             secure_port: self.secure_port,
-            leader_election: LeaderElectionConfig {
-                enabled: self.leader_elect,
-                lease_duration: dur("leader-elect-lease-duration", &self.leader_elect_lease_duration)?,
-                renew_deadline: dur("leader-elect-renew-deadline", &self.leader_elect_renew_deadline)?,
-                retry_period: dur("leader-elect-retry-period", &self.leader_elect_retry_period)?,
-                resource_name: self.leader_elect_resource_name,
-                resource_namespace: self.leader_elect_resource_namespace,
-            },
+            leader_election: self
+                .leader_election
+                .config("kube-controller-manager")
+                .map_err(ConfigError::LeaderElection)?,
             controllers: Selection::parse(&self.controllers)?,
             controllers_config,
         })
@@ -270,7 +242,7 @@ impl Config {
             // The defaults are constants checked by the unit tests below.
             Err(e) => unreachable!("default flags are valid: {e}"),
         };
-        config.leader_election.enabled = false;
+        config.leader_election = None;
         config.secure_port = 0;
         config.controllers = Selection::parse(&names).unwrap_or_else(|e| panic!("test controllers: {e}"));
         config
@@ -286,6 +258,7 @@ fn non_empty(s: String) -> Option<String> {
 mod tests {
     use super::*;
     use clap::Parser;
+    use std::time::Duration;
 
     fn parse(args: &[&str]) -> Result<Config, ConfigError> {
         let mut argv = vec!["kube-controller-manager"];
@@ -297,9 +270,12 @@ mod tests {
     fn defaults_are_upstreams() {
         let c = parse(&[]).expect("valid");
         assert_eq!(c.secure_port, 10257);
-        assert!(c.leader_election.enabled);
-        assert_eq!(c.leader_election.resource_name, "kube-controller-manager");
-        assert_eq!(c.leader_election.lease_duration, Duration::from_secs(15));
+        let le = c.leader_election.as_ref().expect("leader election on by default");
+        assert_eq!(
+            (le.namespace.as_str(), le.name.as_str()),
+            ("kube-system", "kube-controller-manager")
+        );
+        assert_eq!(le.lease_duration, Duration::from_secs(15));
         assert_eq!(
             c.controllers_config.node_monitor_grace_period,
             Duration::from_secs(40)
@@ -316,7 +292,7 @@ mod tests {
             "--secure-port=0",
         ])
         .expect("valid");
-        assert!(!c.leader_election.enabled);
+        assert!(c.leader_election.is_none());
         assert!(!c.controllers.is_enabled("deployment"));
         assert!(!c.controllers.is_enabled("deployment-controller"));
         assert!(c.controllers.is_enabled("replicaset"));
@@ -351,6 +327,6 @@ mod tests {
         let c = Config::for_tests(&["deployment", "replicaset"]);
         assert!(c.controllers.is_enabled("deployment"));
         assert!(!c.controllers.is_enabled("namespace"));
-        assert!(!c.leader_election.enabled);
+        assert!(c.leader_election.is_none());
     }
 }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use futures::future::join_all;
+use rudder_client::leader::LeaderElection;
 use rudder_component::shutdown::Shutdown;
 
 use crate::controllers::{self, ControllerContext};
@@ -13,30 +14,28 @@ use crate::options::Config;
 pub enum RunError {
     #[error("cannot build a client from the kubeconfig: {0}")]
     Client(String),
+    /// Leadership was lost: like upstream, the process should exit so it restarts clean.
+    #[error("leader election: {0}")]
+    LeaderElection(#[source] rudder_client::ClientError),
 }
 
 /// Connects to the apiserver, starts every enabled controller, and returns when `shutdown` fires
 /// and every controller has stopped.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
-    let client = connect(&config).await?;
-    run_with_client(config, client, shutdown).await;
-    Ok(())
-}
-
-async fn connect(config: &Config) -> Result<kube::Client, RunError> {
-    let client_config = match &config.kubeconfig {
-        Some(path) => {
-            let kubeconfig =
-                kube::config::Kubeconfig::read_from(path).map_err(|e| RunError::Client(e.to_string()))?;
-            kube::Config::from_custom_kubeconfig(kubeconfig, &kube::config::KubeConfigOptions::default())
+    let client = rudder_client::connect(config.kubeconfig.as_deref())
+        .await
+        .map_err(|e| RunError::Client(e.to_string()))?;
+    match config.leader_election.clone() {
+        None => run_with_client(config, client, shutdown).await,
+        Some(le) => {
+            tracing::info!(lease = %format!("{}/{}", le.namespace, le.name), identity = %le.identity, "waiting to lead");
+            LeaderElection::new(client.clone(), le)
+                .run(shutdown, move |lost| run_with_client(config, client, lost))
                 .await
-                .map_err(|e| RunError::Client(e.to_string()))?
+                .map_err(RunError::LeaderElection)?;
         }
-        None => kube::Config::infer()
-            .await
-            .map_err(|e| RunError::Client(e.to_string()))?,
-    };
-    kube::Client::try_from(client_config).map_err(|e| RunError::Client(e.to_string()))
+    }
+    Ok(())
 }
 
 /// Starts the enabled controllers on `client` and waits for all of them to stop.

@@ -6,6 +6,7 @@
 //! [`KNOWN`].
 
 pub mod deployment;
+pub mod garbagecollector;
 pub mod replicaset;
 pub mod replicationcontroller;
 pub mod util;
@@ -18,6 +19,7 @@ pub mod job;
 pub mod nodeipam;
 pub mod nodelifecycle;
 pub mod podautoscaler;
+pub mod pvbinder;
 pub mod resourcequota;
 
 mod context;
@@ -143,19 +145,17 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     let mut table: Vec<(&'static str, StartFn)> = Vec::new();
     // namespace: owned by this crate's first set (namespace/)
     // serviceaccount: (serviceaccount/)
-    // garbagecollector: (garbagecollector/)
+    table.push(("garbage-collector-controller", garbagecollector::start));
     table.push(("replicaset-controller", replicaset::start));
     table.push(("replicationcontroller-controller", replicationcontroller::start));
     table.push(("deployment-controller", deployment::start));
     // podgc: (podgc/)
     // ttl-after-finished: (ttlafterfinished/)
-    // statefulset: owned by another helper — table.push(("statefulset-controller", statefulset::start));
-    // daemonset: owned by another helper — table.push(("daemonset-controller", daemonset::start));
-    // job: owned by another helper — table.push(("job-controller", job::start));
-    // cronjob: owned by another helper — table.push(("cronjob-controller", cronjob::start));
+    table.push(("job-controller", job::start));
+    table.push(("cronjob-controller", cronjob::start));
     table.push(("endpoints-controller", endpoints::start));
     table.push(("endpointslice-controller", endpointslice::start));
-    // nodelifecycle: owned by another helper — table.push(("node-lifecycle-controller", nodelifecycle::start));
+    table.push(("node-lifecycle-controller", nodelifecycle::start));
     // nodeipam: owned by another helper — table.push(("node-ipam-controller", nodeipam::start));
     // disruption: owned by another helper — table.push(("disruption-controller", disruption::start));
     // resourcequota: owned by another helper — table.push(("resourcequota-controller", resourcequota::start));

@@ -120,12 +120,12 @@ pub fn max_unavailable(d: &Deployment) -> i32 {
 /// A template without the pod-template-hash label, as JSON, for comparisons and hashing.
 fn template_value(template: &PodTemplateSpec) -> serde_json::Value {
     let mut t = template.clone();
-    if let Some(labels) = t.metadata.as_mut().and_then(|m| m.labels.as_mut()) {
+    if let Some(m) = t.metadata.as_mut()
+        && let Some(labels) = m.labels.as_mut()
+    {
         labels.remove(POD_TEMPLATE_HASH);
         if labels.is_empty() {
-            if let Some(m) = t.metadata.as_mut() {
-                m.labels = None;
-            }
+            m.labels = None;
         }
     }
     serde_json::to_value(&t).unwrap_or_default()

@@ -1,61 +1,27 @@
-//! Events controllers record (core/v1, upstream reasons such as `SuccessfulCreate`).
+//! Events controllers record: core/v1 Events (like upstream's legacy recorder) through
+//! rudder-client's aggregating [`EventRecorder`], with upstream reasons (`SuccessfulCreate`...).
+
+use rudder_client::events::{EventApi, EventRecorder};
+pub use rudder_client::events::{EventType, object_ref};
 
 use k8s_openapi::api::core::v1::ObjectReference;
 
-/// Normal or Warning.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EventType {
-    Normal,
-    Warning,
-}
-
 /// Records events for one component. Cheap to clone; never blocks the caller.
-#[derive(Clone)]
+#[derive(Clone, Debug)]
 pub struct Recorder {
-    component: String,
-    _client: kube::Client,
-}
-
-impl std::fmt::Debug for Recorder {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Recorder")
-            .field("component", &self.component)
-            .finish()
-    }
+    inner: EventRecorder,
 }
 
 impl Recorder {
     pub fn new(client: kube::Client, component: &str) -> Self {
         Recorder {
-            component: component.to_string(),
-            _client: client,
+            inner: EventRecorder::new(client, component, EventApi::CoreV1),
         }
     }
 
-    /// Records `reason`/`message` about `regarding`.
+    /// Records `reason`/`message` about `regarding`. Upstream controllers' core/v1 events carry
+    /// no action.
     pub fn record(&self, regarding: &ObjectReference, type_: EventType, reason: &str, message: &str) {
-        tracing::info!(
-            component = %self.component,
-            object = %format!("{}/{}", regarding.namespace.as_deref().unwrap_or(""), regarding.name.as_deref().unwrap_or("")),
-            kind = regarding.kind.as_deref().unwrap_or(""),
-            ?type_,
-            reason,
-            message,
-            "event"
-        );
-    }
-}
-
-/// An ObjectReference to a typed object (kind, apiVersion, namespace, name, uid, resourceVersion).
-pub fn object_ref<K: kube::Resource<DynamicType = ()>>(obj: &K) -> ObjectReference {
-    let meta = obj.meta();
-    ObjectReference {
-        api_version: Some(K::api_version(&()).into_owned()),
-        kind: Some(K::kind(&()).into_owned()),
-        namespace: meta.namespace.clone(),
-        name: meta.name.clone(),
-        uid: meta.uid.clone(),
-        resource_version: meta.resource_version.clone(),
-        field_path: None,
+        self.inner.record(regarding, type_, reason, "", message);
     }
 }
