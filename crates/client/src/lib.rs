@@ -1,7 +1,7 @@
 //! rudder-client: what every component other than the apiserver shares: informers, leader
 //! election, event recorder, work queue, the component's own health/metrics endpoints.
 //!
-//! - [`connect`]: `--kubeconfig` (or the usual fallbacks) to a [`kube::Client`].
+//! - [`connect()`]: `--kubeconfig` (or the usual fallbacks) to a [`kube::Client`].
 //! - [`informer`]: one shared list+watch cache per resource per process, with subscribers.
 //! - [`workqueue`]: client-go's rate-limited, delaying, de-duplicating work queue.
 //! - [`leader`]: Lease-based leader election (`coordination.k8s.io/v1`).
@@ -11,6 +11,24 @@
 //!
 //! Metrics go to [`prometheus::default_registry()`], each family registered once per process,
 //! so that many queues and informers share it and `/metrics` of [`serving`] shows them all.
+//!
+//! # Notes on the contract (`client-api.md`)
+//!
+//! Everything in the contract is here as written. Choices the contract left open:
+//! - `LeaderElectionConfig` has public fields (`namespace`, `name`, `identity`,
+//!   `lease_duration`, `renew_deadline`, `retry_period`), `LeaderElectionConfig::new(ns, name)`
+//!   (upstream defaults, `<hostname>_<uuid>` identity) and `validate()`;
+//!   `LeaderElectionFlags::config(default_name) -> Result<Option<LeaderElectionConfig>, _>`
+//!   turns the flags into one (`None` with `--leader-elect=false`).
+//! - `LeaderElection::run` returns `Err(ClientError::LeaderElectionLost)` when the lease was
+//!   lost (after `lead` returned); the binary should then exit non-zero, as upstream does.
+//! - `ServingFlags { bind_address: IpAddr, secure_port: Option<u16> }`: `None` means
+//!   `default_port`.
+//! - Events: repeats are keyed by object, type, reason, action and message.
+//!
+//! Additions: `Informer::has_synced`, `InformerFactory::client`, `Change::object`,
+//! `WorkQueue::{is_empty, is_shutting_down, name}`, `serving::{serve_on, router}`,
+//! `duration::format_go_duration`.
 
 pub mod connect;
 pub mod duration;

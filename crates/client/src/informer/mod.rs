@@ -3,7 +3,7 @@
 //!
 //! [`InformerFactory::informer`] hands out the same [`Informer`] for a type however often it is
 //! asked; [`InformerFactory::start`] runs them. Each informer keeps a
-//! [`Store`](kube::runtime::reflector::Store) and fans every change out to its
+//! [`Store`] and fans every change out to its
 //! [`Subscription`]s as a [`Change`]. Watch errors are logged, counted and retried with
 //! kube-runtime's default backoff (client-go's: 800ms doubling to 30s, with jitter).
 //!

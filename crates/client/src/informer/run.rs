@@ -119,3 +119,114 @@ fn apply<K: Object>(shared: &Shared<K>, writer: &mut Writer<K>, event: Event<K>,
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use k8s_openapi::api::core::v1::ConfigMap;
+    use kube::api::ObjectMeta;
+
+    use super::*;
+
+    fn cm(name: &str, version: &str) -> ConfigMap {
+        ConfigMap {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                namespace: Some("ns".into()),
+                resource_version: Some(version.into()),
+                ..ObjectMeta::default()
+            },
+            ..ConfigMap::default()
+        }
+    }
+
+    fn drain(sub: &mut super::super::Subscription<ConfigMap>) -> Vec<String> {
+        let mut seen = Vec::new();
+        while let Some(Some(change)) = futures::FutureExt::now_or_never(sub.recv()) {
+            let (kind, obj) = match &change {
+                Change::Applied(obj) => ("applied", obj),
+                Change::Deleted(obj) => ("deleted", obj),
+            };
+            let name = obj.metadata.name.clone().unwrap_or_default();
+            let rv = obj.metadata.resource_version.clone().unwrap_or_default();
+            seen.push(format!("{kind} {name}@{rv}"));
+        }
+        seen.sort();
+        seen
+    }
+
+    fn list(shared: &Shared<ConfigMap>, writer: &mut Writer<ConfigMap>, objs: &[ConfigMap]) {
+        let metrics = InformerMetrics::new("configmaps_unit_test");
+        apply(shared, writer, Event::Init, &metrics);
+        for obj in objs {
+            apply(shared, writer, Event::InitApply(obj.clone()), &metrics);
+        }
+        apply(shared, writer, Event::InitDone, &metrics);
+    }
+
+    #[test]
+    fn relist_reapplies_everything_and_deletes_what_vanished() {
+        let informer = Informer::<ConfigMap>::new();
+        let shared = informer.shared().clone();
+        let mut writer = shared.writer.lock().take().expect("writer");
+        let metrics = InformerMetrics::new("configmaps_unit_test");
+        let mut sub = informer.subscribe();
+
+        list(&shared, &mut writer, &[cm("a", "1"), cm("b", "2")]);
+        assert!(informer.has_synced());
+        assert_eq!(drain(&mut sub), ["applied a@1", "applied b@2"]);
+
+        apply(&shared, &mut writer, Event::Apply(cm("c", "3")), &metrics);
+        apply(&shared, &mut writer, Event::Delete(cm("a", "4")), &metrics);
+        assert_eq!(drain(&mut sub), ["applied c@3", "deleted a@4"]);
+        assert_eq!(informer.store().len(), 2);
+
+        // The watch broke; meanwhile b changed and c was deleted. The relist shows b anew and
+        // c's deletion with the last state we had of it.
+        list(&shared, &mut writer, &[cm("b", "7"), cm("d", "8")]);
+        assert_eq!(drain(&mut sub), ["applied b@7", "applied d@8", "deleted c@3"]);
+        let key = ObjectRef::<ConfigMap>::new("c").within("ns");
+        assert!(informer.store().get(&key).is_none());
+        assert_eq!(informer.store().len(), 2);
+    }
+
+    #[test]
+    fn items_listed_during_a_relist_are_not_visible_before_it_completes() {
+        let informer = Informer::<ConfigMap>::new();
+        let shared = informer.shared().clone();
+        let mut writer = shared.writer.lock().take().expect("writer");
+        let metrics = InformerMetrics::new("configmaps_unit_test");
+        let mut sub = informer.subscribe();
+        list(&shared, &mut writer, &[cm("a", "1")]);
+        drain(&mut sub);
+        apply(&shared, &mut writer, Event::Init, &metrics);
+        apply(&shared, &mut writer, Event::InitApply(cm("z", "9")), &metrics);
+        assert!(drain(&mut sub).is_empty());
+        assert_eq!(informer.store().len(), 1, "old state until InitDone");
+        apply(&shared, &mut writer, Event::InitDone, &metrics);
+        assert_eq!(drain(&mut sub), ["applied z@9", "deleted a@1"]);
+    }
+
+    #[test]
+    fn dropped_subscribers_are_forgotten_and_closing_ends_the_rest() {
+        let informer = Informer::<ConfigMap>::new();
+        let shared = informer.shared().clone();
+        let mut writer = shared.writer.lock().take().expect("writer");
+        let metrics = InformerMetrics::new("configmaps_unit_test");
+        let dropped = informer.subscribe();
+        let mut kept = informer.subscribe();
+        drop(dropped);
+        apply(&shared, &mut writer, Event::Apply(cm("a", "1")), &metrics);
+        assert_eq!(shared.subscribers.lock().as_ref().map(Vec::len), Some(1));
+        assert_eq!(drain(&mut kept), ["applied a@1"]);
+        shared.close();
+        assert!(matches!(
+            futures::FutureExt::now_or_never(kept.recv()),
+            Some(None)
+        ));
+        let mut late = informer.subscribe();
+        assert!(matches!(
+            futures::FutureExt::now_or_never(late.recv()),
+            Some(None)
+        ));
+    }
+}

@@ -1,4 +1,4 @@
-//! Informers against a real in-process apiserver: sharing, sync, and change delivery.
+//! Informers against a real in-process apiserver: sharing, sync, change delivery, errors.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -122,4 +122,43 @@ async fn informers_are_shared_sync_and_deliver_changes() {
     trigger.trigger();
     let ended = tokio::time::timeout(WAIT, async { while sub.recv().await.is_some() {} }).await;
     assert!(ended.is_ok(), "subscription ends after shutdown");
+}
+
+#[tokio::test]
+async fn an_unreachable_apiserver_backs_off_and_stops_on_shutdown() {
+    // Nothing listens on port 1: every list fails.
+    let config = kube::Config::new("http://127.0.0.1:1".parse().expect("url"));
+    let client = kube::Client::try_from(config).expect("client");
+    let factory = InformerFactory::new(client);
+    let informer = factory.informer::<k8s_openapi::api::core::v1::Secret>();
+    let mut sub = informer.subscribe();
+    let (trigger, shutdown) = Shutdown::new();
+    factory.start(shutdown);
+
+    eventually("list errors are counted", WAIT, || async {
+        let text = metrics_text();
+        text.lines()
+            .any(|l| l.starts_with("rudder_informer_watch_errors_total{resource=\"secrets\"}"))
+            .then_some(())
+    })
+    .await;
+    assert!(!informer.has_synced());
+
+    trigger.trigger();
+    // The informer task ends: subscriptions close and waiting for sync gives up.
+    tokio::time::timeout(WAIT, async { while sub.recv().await.is_some() {} })
+        .await
+        .expect("subscription ends");
+    tokio::time::timeout(WAIT, informer.wait_synced())
+        .await
+        .expect("wait_synced returns once stopped");
+}
+
+fn metrics_text() -> String {
+    use prometheus::Encoder;
+    let mut buf = Vec::new();
+    prometheus::TextEncoder::new()
+        .encode(&prometheus::gather(), &mut buf)
+        .expect("encode");
+    String::from_utf8(buf).expect("utf8")
 }

@@ -19,8 +19,8 @@ const WAIT: Duration = Duration::from_secs(15);
 fn config(name: &str, identity: &str) -> LeaderElectionConfig {
     let mut config = LeaderElectionConfig::new("kube-system", name);
     config.identity = identity.to_string();
-    config.lease_duration = Duration::from_secs(2);
-    config.renew_deadline = Duration::from_secs(1);
+    config.lease_duration = Duration::from_secs(3);
+    config.renew_deadline = Duration::from_secs(2);
     config.retry_period = Duration::from_millis(100);
     config
 }
@@ -70,69 +70,91 @@ fn metrics_text() -> String {
 }
 
 #[tokio::test]
-async fn one_leader_then_handover_on_release_and_on_expiry() {
+async fn a_clean_stop_releases_the_lease_to_the_standby() {
     let server = TestApiServer::start().await;
     let leaders: Leaders = Arc::default();
-    let name = "handover";
-
-    let a = candidate(&server.client, config(name, "a"), &leaders);
+    let name = "release";
+    // A lease far longer than the test waits: b can only get it through a's release.
+    let long = |identity: &str| {
+        let mut config = config(name, identity);
+        config.lease_duration = Duration::from_secs(60);
+        config.renew_deadline = Duration::from_secs(30);
+        config
+    };
+    let a = candidate(&server.client, long("a"), &leaders);
     wait_leader(&leaders, "a").await;
-    let b = candidate(&server.client, config(name, "b"), &leaders);
-    // Longer than the lease duration: a keeps renewing, so b never gets in.
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    let b = candidate(&server.client, long("b"), &leaders);
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(*leaders.lock(), ["a"]);
     let spec = lease(&server.client, name).await.spec.expect("spec");
     assert_eq!(spec.holder_identity.as_deref(), Some("a"));
-    assert_eq!(spec.lease_duration_seconds, Some(2));
+    assert_eq!(spec.lease_duration_seconds, Some(60));
     assert_eq!(spec.lease_transitions, Some(0));
     assert!(spec.acquire_time.is_some() && spec.renew_time.is_some());
-    assert!(metrics_text().contains("leader_election_master_status{name=\"handover\"} 1"));
+    assert!(metrics_text().contains("leader_election_master_status{name=\"release\"} 1"));
 
-    // a stops cleanly: it releases the lease, b takes over well before a lease duration.
     a.trigger.trigger();
-    let released_at = Instant::now();
     tokio::time::timeout(WAIT, a.task)
         .await
         .expect("a returns")
         .expect("join")
         .expect("clean stop is Ok");
     wait_leader(&leaders, "b").await;
-    assert!(
-        released_at.elapsed() < Duration::from_secs(2),
-        "b took over after a release, not after expiry ({:?})",
-        released_at.elapsed()
-    );
     let spec = lease(&server.client, name).await.spec.expect("spec");
     assert_eq!(spec.holder_identity.as_deref(), Some("b"));
     assert_eq!(spec.lease_transitions, Some(1));
 
-    // b vanishes without releasing: c takes over only once the lease expired.
-    let c = candidate(&server.client, config(name, "c"), &leaders);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(*leaders.lock(), ["b"]);
-    b.task.abort();
-    let _ = b.task.await;
-    leaders.lock().clear(); // b's `lead` was dropped mid-way
-    let dropped_at = Instant::now();
-    wait_leader(&leaders, "c").await;
-    assert!(
-        dropped_at.elapsed() >= Duration::from_millis(1500),
-        "c waited for the lease to expire ({:?})",
-        dropped_at.elapsed()
-    );
-    let spec = lease(&server.client, name).await.spec.expect("spec");
-    assert_eq!(spec.holder_identity.as_deref(), Some("c"));
-    assert_eq!(spec.lease_transitions, Some(2));
-
-    c.trigger.trigger();
-    tokio::time::timeout(WAIT, c.task)
+    b.trigger.trigger();
+    tokio::time::timeout(WAIT, b.task)
         .await
-        .expect("c returns")
+        .expect("b returns")
         .expect("join")
         .expect("clean stop is Ok");
     let spec = lease(&server.client, name).await.spec.expect("spec");
     assert_eq!(spec.holder_identity, None, "released on clean shutdown");
-    assert!(metrics_text().contains("leader_election_master_status{name=\"handover\"} 0"));
+    assert_eq!(spec.lease_duration_seconds, Some(1));
+    assert_eq!(spec.lease_transitions, Some(1));
+    assert!(metrics_text().contains("leader_election_master_status{name=\"release\"} 0"));
+}
+
+#[tokio::test]
+async fn a_vanished_leader_is_replaced_after_the_lease_expires() {
+    let server = TestApiServer::start().await;
+    let leaders: Leaders = Arc::default();
+    let name = "expiry";
+    let a = candidate(&server.client, config(name, "a"), &leaders);
+    wait_leader(&leaders, "a").await;
+    let b = candidate(&server.client, config(name, "b"), &leaders);
+    // Longer than the lease duration: a keeps renewing, so b never gets in.
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(*leaders.lock(), ["a"]);
+
+    // a vanishes without releasing: b takes over only once the lease expired.
+    a.task.abort();
+    let _ = a.task.await;
+    leaders.lock().clear(); // a's `lead` was dropped mid-way
+    let dropped_at = Instant::now();
+    assert_eq!(
+        lease(&server.client, name)
+            .await
+            .spec
+            .and_then(|s| s.holder_identity)
+            .as_deref(),
+        Some("a"),
+        "not released"
+    );
+    wait_leader(&leaders, "b").await;
+    assert!(
+        dropped_at.elapsed() >= Duration::from_secs(1),
+        "b waited for the lease to expire ({:?})",
+        dropped_at.elapsed()
+    );
+    let spec = lease(&server.client, name).await.spec.expect("spec");
+    assert_eq!(spec.holder_identity.as_deref(), Some("b"));
+    assert_eq!(spec.lease_transitions, Some(1));
+    b.trigger.trigger();
+    let _ = b.task.await;
+    drop(a.trigger);
 }
 
 #[tokio::test]
