@@ -148,10 +148,10 @@ pub(crate) fn count_healthy(pods: &[&Pod], disrupted: &BTreeMap<String, Time>, n
         .filter(|p| p.metadata.deletion_timestamp.is_none())
         .filter(|p| {
             let name = p.metadata.name.as_deref().unwrap_or_default();
-            !disrupted
+            disrupted
                 .get(name)
                 .and_then(|at| at.0.checked_add(DELETION_TIMEOUT).ok())
-                .is_some_and(|expires| expires > now)
+                .is_none_or(|expires| expires <= now)
         })
         .filter(|p| is_ready(p))
         .count();

@@ -190,7 +190,7 @@ fn owner_ref(service: &Service) -> OwnerReference {
 fn new_slice(service: &Service, address_type: &str, ports: Vec<EndpointPort>) -> EndpointSlice {
     let name = service.metadata.name.clone().unwrap_or_default();
     // A generateName prefix must itself be a valid name prefix; long names fall back.
-    let prefix = if name.len() + 1 <= 58 {
+    let prefix = if name.len() < 58 {
         format!("{name}-")
     } else {
         "endpointslice-".to_string()

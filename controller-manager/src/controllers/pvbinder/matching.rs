@@ -126,10 +126,11 @@ pub(crate) fn best_match<'a>(
         if phase != Some("Available") {
             continue;
         }
-        if let Some(sel) = &label_selector {
-            if !selector::matches(sel, volume.metadata.labels.as_ref()) {
-                continue;
-            }
+        if label_selector
+            .as_ref()
+            .is_some_and(|sel| !selector::matches(sel, volume.metadata.labels.as_ref()))
+        {
+            continue;
         }
         if volume_class(volume) != class || !access_modes_ok(claim, volume) {
             continue;
