@@ -12,6 +12,7 @@ pub mod replicationcontroller;
 pub mod util;
 
 pub mod cronjob;
+pub mod daemonset;
 pub mod disruption;
 pub mod endpoints;
 pub mod endpointslice;
@@ -21,6 +22,7 @@ pub mod nodelifecycle;
 pub mod podautoscaler;
 pub mod pvbinder;
 pub mod resourcequota;
+pub mod statefulset;
 
 mod context;
 mod selection;
@@ -151,6 +153,8 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("deployment-controller", deployment::start));
     // podgc: (podgc/)
     // ttl-after-finished: (ttlafterfinished/)
+    table.push(("statefulset-controller", statefulset::start));
+    table.push(("daemonset-controller", daemonset::start));
     table.push(("job-controller", job::start));
     table.push(("cronjob-controller", cronjob::start));
     table.push(("endpoints-controller", endpoints::start));

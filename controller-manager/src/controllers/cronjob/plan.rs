@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jiff::tz::TimeZone;
 use jiff::{SignedDuration, Timestamp};
-use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job, JobSpec};
+use k8s_openapi::api::batch::v1::{CronJob, CronJobStatus, Job};
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ObjectMeta, OwnerReference, Time};
 
@@ -31,10 +31,18 @@ pub struct PlannedEvent {
 
 impl PlannedEvent {
     fn normal(reason: &'static str, message: String) -> Self {
-        PlannedEvent { warning: false, reason, message }
+        PlannedEvent {
+            warning: false,
+            reason,
+            message,
+        }
     }
     fn warning(reason: &'static str, message: String) -> Self {
-        PlannedEvent { warning: true, reason, message }
+        PlannedEvent {
+            warning: true,
+            reason,
+            message,
+        }
     }
 }
 
@@ -151,17 +159,14 @@ pub fn plan(cronjob: &CronJob, jobs: &[&Job], now: Timestamp) -> Plan {
     };
     out.requeue_after = next_delay(&schedule, &tz, cronjob, now);
 
-    if let Some(deadline) = spec.starting_deadline_seconds {
-        if scheduled + SignedDuration::from_secs(deadline) < now {
-            out.events.push(PlannedEvent::warning(
-                "MissSchedule",
-                format!(
-                    "Missed scheduled time to start a job: {}",
-                    rfc1123z(scheduled)
-                ),
-            ));
-            return out;
-        }
+    if let Some(deadline) = spec.starting_deadline_seconds
+        && scheduled + SignedDuration::from_secs(deadline) < now
+    {
+        out.events.push(PlannedEvent::warning(
+            "MissSchedule",
+            format!("Missed scheduled time to start a job: {}", rfc1123z(scheduled)),
+        ));
+        return out;
     }
     let job_name = job_name(&name, scheduled);
     let already = out
@@ -179,16 +184,17 @@ pub fn plan(cronjob: &CronJob, jobs: &[&Job], now: Timestamp) -> Plan {
         Some("Forbid") if active_count > 0 => {
             out.events.push(PlannedEvent::normal(
                 "JobAlreadyActive",
-                "Not starting job because prior execution is running and concurrency policy is Forbid".to_string(),
+                "Not starting job because prior execution is running and concurrency policy is Forbid"
+                    .to_string(),
             ));
             return out;
         }
         Some("Replace") => {
             for r in out.status.active.take().unwrap_or_default() {
-                if let Some(n) = r.name {
-                    if !out.delete.contains(&n) {
-                        out.delete.push(n);
-                    }
+                if let Some(n) = r.name
+                    && !out.delete.contains(&n)
+                {
+                    out.delete.push(n);
                 }
             }
             out.status_changed = true;
@@ -282,12 +288,7 @@ fn most_recent(
 }
 
 /// Delay until the activation after the most recent one (plus upstream's 100ms).
-fn next_delay(
-    schedule: &Schedule,
-    tz: &TimeZone,
-    cronjob: &CronJob,
-    now: Timestamp,
-) -> Option<Duration> {
+fn next_delay(schedule: &Schedule, tz: &TimeZone, cronjob: &CronJob, now: Timestamp) -> Option<Duration> {
     let earliest = earliest_time(cronjob, &None, now);
     let base = match most_recent(schedule, tz, earliest, now) {
         Ok(Some(t)) | Err(MostRecentError::TooMany(t)) => t,
@@ -304,7 +305,12 @@ fn reconcile_active(jobs: &[&Job], out: &mut Plan) {
     for job in jobs {
         let uid = job.metadata.uid.as_deref();
         let name = job.metadata.name.clone().unwrap_or_default();
-        let in_active = out.status.active.iter().flatten().any(|r| r.uid.as_deref() == uid);
+        let in_active = out
+            .status
+            .active
+            .iter()
+            .flatten()
+            .any(|r| r.uid.as_deref() == uid);
         let finished = finished_condition(job);
         if !in_active && finished.is_none() {
             if out.delete.contains(&name) {
@@ -314,13 +320,19 @@ fn reconcile_active(jobs: &[&Job], out: &mut Plan) {
                 "UnexpectedJob",
                 format!("Saw a job that the controller did not create or forgot: {name}"),
             ));
-            out.status.active.get_or_insert_with(Vec::new).push(job_reference(job));
+            out.status
+                .active
+                .get_or_insert_with(Vec::new)
+                .push(job_reference(job));
             out.status_changed = true;
         } else if in_active && finished.is_some() {
             remove_active(&mut out.status, uid);
             out.events.push(PlannedEvent::normal(
                 "SawCompletedJob",
-                format!("Saw completed job: {name}, condition: {}", finished.unwrap_or_default()),
+                format!(
+                    "Saw completed job: {name}, condition: {}",
+                    finished.unwrap_or_default()
+                ),
             ));
             out.status_changed = true;
         }
@@ -420,7 +432,11 @@ pub fn job_reference(job: &Job) -> ObjectReference {
 
 /// The Job for one activation (upstream `getJobFromTemplate2`).
 fn job_from_template(cronjob: &CronJob, name: &str, scheduled: Timestamp, tz: &TimeZone) -> Job {
-    let template = cronjob.spec.as_ref().map(|s| s.job_template.clone()).unwrap_or_default();
+    let template = cronjob
+        .spec
+        .as_ref()
+        .map(|s| s.job_template.clone())
+        .unwrap_or_default();
     let meta = template.metadata.unwrap_or_default();
     let mut annotations: BTreeMap<String, String> = meta.annotations.unwrap_or_default();
     annotations.insert(SCHEDULED_TIMESTAMP_ANNOTATION.into(), rfc3339_in(scheduled, tz));
@@ -441,7 +457,7 @@ fn job_from_template(cronjob: &CronJob, name: &str, scheduled: Timestamp, tz: &T
             owner_references: Some(vec![owner]),
             ..ObjectMeta::default()
         },
-        spec: Some(template.spec.unwrap_or_else(JobSpec::default)),
+        spec: Some(template.spec.unwrap_or_default()),
         status: None,
     }
 }
@@ -458,7 +474,9 @@ fn rfc3339_in(t: Timestamp, tz: &TimeZone) -> String {
 
 /// Go's RFC1123Z layout in UTC, as upstream's MissSchedule message prints it.
 fn rfc1123z(t: Timestamp) -> String {
-    t.to_zoned(TimeZone::UTC).strftime("%a, %d %b %Y %H:%M:%S +0000").to_string()
+    t.to_zoned(TimeZone::UTC)
+        .strftime("%a, %d %b %Y %H:%M:%S +0000")
+        .to_string()
 }
 
 #[cfg(test)]

@@ -88,11 +88,36 @@ const DAYS: &[(&str, u32)] = &[
     ("sat", 6),
 ];
 
-const MINUTE: Bounds = Bounds { what: "minute", min: 0, max: 59, names: &[] };
-const HOUR: Bounds = Bounds { what: "hour", min: 0, max: 23, names: &[] };
-const DOM: Bounds = Bounds { what: "day of month", min: 1, max: 31, names: &[] };
-const MONTH: Bounds = Bounds { what: "month", min: 1, max: 12, names: MONTHS };
-const DOW: Bounds = Bounds { what: "day of week", min: 0, max: 6, names: DAYS };
+const MINUTE: Bounds = Bounds {
+    what: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Bounds = Bounds {
+    what: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DOM: Bounds = Bounds {
+    what: "day of month",
+    min: 1,
+    max: 31,
+    names: &[],
+};
+const MONTH: Bounds = Bounds {
+    what: "month",
+    min: 1,
+    max: 12,
+    names: MONTHS,
+};
+const DOW: Bounds = Bounds {
+    what: "day of week",
+    min: 0,
+    max: 6,
+    names: DAYS,
+};
 
 impl Schedule {
     /// Parses like robfig/cron's `ParseStandard`.
@@ -240,7 +265,11 @@ fn range(expr: &str, b: &Bounds) -> Result<u64, ScheduleError> {
             step
         }
     };
-    let err = |value: String, problem| ScheduleError::OutOfRange { what: b.what, value, problem };
+    let err = |value: String, problem| ScheduleError::OutOfRange {
+        what: b.what,
+        value,
+        problem,
+    };
     if start < b.min {
         return Err(err(start.to_string(), "below minimum"));
     }
@@ -367,7 +396,11 @@ mod tests {
             ("@monthly", "2024-01-15T00:00:00Z", "2024-02-01T00:00:00Z"),
             ("@yearly", "2024-01-15T00:00:00Z", "2025-01-01T00:00:00Z"),
             ("0 9 * * mon-fri", "2024-01-05T10:00:00Z", "2024-01-08T09:00:00Z"),
-            ("30 6-16/4 * * 1-5", "2024-01-01T07:00:00Z", "2024-01-01T10:30:00Z"),
+            (
+                "30 6-16/4 * * 1-5",
+                "2024-01-01T07:00:00Z",
+                "2024-01-01T10:30:00Z",
+            ),
             ("0 0 29 feb *", "2024-03-01T00:00:00Z", "2028-02-29T00:00:00Z"),
             ("0 0 1,15 * *", "2024-01-02T00:00:00Z", "2024-01-15T00:00:00Z"),
             ("0 12 * JAN,jul ?", "2024-02-01T00:00:00Z", "2024-07-01T12:00:00Z"),
@@ -379,7 +412,11 @@ mod tests {
             ("@every 1h30m", "2024-01-01T10:00:00.5Z", "2024-01-01T11:30:00Z"),
         ];
         for (spec, after, want) in cases {
-            assert_eq!(next_utc(spec, after).as_deref(), Some(want), "{spec} after {after}");
+            assert_eq!(
+                next_utc(spec, after).as_deref(),
+                Some(want),
+                "{spec} after {after}"
+            );
         }
     }
 

@@ -79,11 +79,39 @@ mod tests {
     fn ensure_status_appends_updates_and_skips_false() {
         let now = Timestamp::UNIX_EPOCH;
         let mut list = Vec::new();
-        assert!(!ensure_status(&mut list, SUSPENDED, "False", "JobResumed", "Job resumed", now));
+        assert!(!ensure_status(
+            &mut list,
+            SUSPENDED,
+            "False",
+            "JobResumed",
+            "Job resumed",
+            now
+        ));
         assert!(list.is_empty());
-        assert!(ensure_status(&mut list, SUSPENDED, "True", "JobSuspended", "Job suspended", now));
-        assert!(!ensure_status(&mut list, SUSPENDED, "True", "JobSuspended", "Job suspended", now));
-        assert!(ensure_status(&mut list, SUSPENDED, "False", "JobResumed", "Job resumed", now));
+        assert!(ensure_status(
+            &mut list,
+            SUSPENDED,
+            "True",
+            "JobSuspended",
+            "Job suspended",
+            now
+        ));
+        assert!(!ensure_status(
+            &mut list,
+            SUSPENDED,
+            "True",
+            "JobSuspended",
+            "Job suspended",
+            now
+        ));
+        assert!(ensure_status(
+            &mut list,
+            SUSPENDED,
+            "False",
+            "JobResumed",
+            "Job resumed",
+            now
+        ));
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].status, "False");
         assert_eq!(list[0].reason.as_deref(), Some("JobResumed"));

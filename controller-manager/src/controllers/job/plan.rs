@@ -14,8 +14,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 
 use super::conditions::{self as cond, new_condition};
 use super::indexes;
-use super::policy::{self, BackoffRecord};
 use super::pods;
+use super::policy::{self, BackoffRecord};
 use crate::controllers::util::pod as podutil;
 
 /// Upstream `MaxPodCreateDeletePerSync`.
@@ -34,7 +34,10 @@ pub struct JobSettings {
 
 impl Default for JobSettings {
     fn default() -> Self {
-        JobSettings { backoff_base: Duration::from_secs(10), backoff_max: Duration::from_secs(600) }
+        JobSettings {
+            backoff_base: Duration::from_secs(10),
+            backoff_max: Duration::from_secs(600),
+        }
     }
 }
 
@@ -130,7 +133,8 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         .filter(countable)
         .filter(|p| !unc_failed.contains(pods::uid(p)) && pods::is_failed(p, job))
         .collect();
-    let mut succeeded = status.succeeded.unwrap_or(0) + new_succeeded.len() as i32 + unc_succeeded.len() as i32;
+    let mut succeeded =
+        status.succeeded.unwrap_or(0) + new_succeeded.len() as i32 + unc_succeeded.len() as i32;
     let counted_failures = new_failed
         .iter()
         .filter(|p| policy::match_pod_failure_policy(spec.pod_failure_policy.as_ref(), p).count)
@@ -160,15 +164,29 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         if let Some(target) = cond::find_true(job, cond::FAILURE_TARGET) {
             finished = Some(failed_from_target(target, o.now));
         } else if let Some(message) = fail_job_message(job, &o.pods) {
-            finished = Some(new_condition(cond::FAILURE_TARGET, "True", cond::REASON_POD_FAILURE_POLICY, &message, o.now));
+            finished = Some(new_condition(
+                cond::FAILURE_TARGET,
+                "True",
+                cond::REASON_POD_FAILURE_POLICY,
+                &message,
+                o.now,
+            ));
         }
     }
     if finished.is_none() {
         if failed > backoff_limit || pods::past_backoff_limit_on_failure(job, &o.pods, backoff_limit) {
-            finished = Some(failure(cond::REASON_BACKOFF_LIMIT_EXCEEDED, "Job has reached the specified backoff limit", o.now));
+            finished = Some(failure(
+                cond::REASON_BACKOFF_LIMIT_EXCEEDED,
+                "Job has reached the specified backoff limit",
+                o.now,
+            ));
         } else if let Some(left) = deadline_left(job, &status, suspended, o.now) {
             if left.is_zero() {
-                finished = Some(failure(cond::REASON_DEADLINE_EXCEEDED, "Job was active longer than specified deadline", o.now));
+                finished = Some(failure(
+                    cond::REASON_DEADLINE_EXCEEDED,
+                    "Job was active longer than specified deadline",
+                    o.now,
+                ));
             } else {
                 out.requeue_after = Some(left);
             }
@@ -181,19 +199,26 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         let prev = indexes::parse(status.completed_indexes.as_deref().unwrap_or(""), n);
         let mut now_set = prev.clone();
         for p in &o.pods {
-            if podutil::phase(p) == "Succeeded" && pods::has_tracking_finalizer(p) {
-                if let Some(ix) = indexes::completion_index(p).filter(|i| *i < n) {
-                    now_set.insert(ix);
-                }
+            if podutil::phase(p) == "Succeeded"
+                && pods::has_tracking_finalizer(p)
+                && let Some(ix) = indexes::completion_index(p).filter(|i| *i < n)
+            {
+                now_set.insert(ix);
             }
         }
         succeeded = now_set.len() as i32;
         succeeded_set = now_set.clone();
         out.succeeded_indexes = Some((prev, now_set));
-        if finished.is_none() {
-            if let Some(msg) = policy::match_success_policy(spec.success_policy.as_ref(), n, &succeeded_set) {
-                finished = Some(new_condition(cond::SUCCESS_CRITERIA_MET, "True", cond::REASON_SUCCESS_POLICY, &msg, o.now));
-            }
+        if finished.is_none()
+            && let Some(msg) = policy::match_success_policy(spec.success_policy.as_ref(), n, &succeeded_set)
+        {
+            finished = Some(new_condition(
+                cond::SUCCESS_CRITERIA_MET,
+                "True",
+                cond::REASON_SUCCESS_POLICY,
+                &msg,
+                o.now,
+            ));
         }
     }
 
@@ -213,7 +238,13 @@ pub fn plan(o: &Observed<'_>) -> Plan {
     } else {
         let mut manage_called = false;
         if o.expectations_satisfied && job.metadata.deletion_timestamp.is_none() {
-            let m = Manage { o, active_pods: &active_pods, succeeded, succeeded_set: &succeeded_set, terminating };
+            let m = Manage {
+                o,
+                active_pods: &active_pods,
+                succeeded,
+                succeeded_set: &succeeded_set,
+                terminating,
+            };
             let result = m.run(&mut out);
             active = result.active;
             terminating = result.terminating;
@@ -235,13 +266,29 @@ pub fn plan(o: &Observed<'_>) -> Plan {
         } else if manage_called {
             let list = status.conditions.get_or_insert_with(Vec::new);
             if suspended {
-                if cond::ensure_status(list, cond::SUSPENDED, "True", "JobSuspended", "Job suspended", o.now) {
+                if cond::ensure_status(
+                    list,
+                    cond::SUSPENDED,
+                    "True",
+                    "JobSuspended",
+                    "Job suspended",
+                    o.now,
+                ) {
                     suspend_changed = true;
-                    out.events.push(PlannedEvent { warning: false, reason: "Suspended", message: "Job suspended".into() });
+                    out.events.push(PlannedEvent {
+                        warning: false,
+                        reason: "Suspended",
+                        message: "Job suspended".into(),
+                    });
                 }
-            } else if cond::ensure_status(list, cond::SUSPENDED, "False", "JobResumed", "Job resumed", o.now) {
+            } else if cond::ensure_status(list, cond::SUSPENDED, "False", "JobResumed", "Job resumed", o.now)
+            {
                 suspend_changed = true;
-                out.events.push(PlannedEvent { warning: false, reason: "Resumed", message: "Job resumed".into() });
+                out.events.push(PlannedEvent {
+                    warning: false,
+                    reason: "Resumed",
+                    message: "Job resumed".into(),
+                });
                 // ActiveDeadlineSeconds counts continuous activity: restart the clock.
                 status.start_time = Some(Time(o.now));
             }
@@ -286,7 +333,11 @@ impl Manage<'_, '_> {
         let spec = job.spec.clone().unwrap_or_default();
         let parallelism = spec.parallelism.unwrap_or(1);
         let active = self.active_pods.len() as i32;
-        let mut result = ManageResult { active, terminating: self.terminating, removed_ready: 0 };
+        let mut result = ManageResult {
+            active,
+            terminating: self.terminating,
+            removed_ready: 0,
+        };
         let remove = |pods: Vec<&Pod>, out: &mut Plan, result: &mut ManageResult| {
             for p in &pods {
                 out.delete.push(deletion(p, true));
@@ -311,7 +362,11 @@ impl Manage<'_, '_> {
             remove(to_delete, out, &mut result);
             return result;
         }
-        let waiting = if pods::only_replace_failed(job) { self.terminating } else { 0 };
+        let waiting = if pods::only_replace_failed(job) {
+            self.terminating
+        } else {
+            0
+        };
         let diff = want - waiting - active;
         if diff <= 0 {
             return result;
@@ -322,10 +377,21 @@ impl Manage<'_, '_> {
             out.requeue_after = Some(out.requeue_after.map_or(left, |r| r.min(left)));
             return result;
         }
-        let diff = usize::try_from(diff).unwrap_or(0).min(MAX_POD_CREATE_DELETE_PER_SYNC);
+        let diff = usize::try_from(diff)
+            .unwrap_or(0)
+            .min(MAX_POD_CREATE_DELETE_PER_SYNC);
         if indexes::is_indexed(job) {
-            let active_ix: BTreeSet<i32> = self.active_pods.iter().filter_map(|p| indexes::completion_index(p)).collect();
-            let todo = indexes::first_pending(self.succeeded_set, &active_ix, diff, spec.completions.unwrap_or(0));
+            let active_ix: BTreeSet<i32> = self
+                .active_pods
+                .iter()
+                .filter_map(|p| indexes::completion_index(p))
+                .collect();
+            let todo = indexes::first_pending(
+                self.succeeded_set,
+                &active_ix,
+                diff,
+                spec.completions.unwrap_or(0),
+            );
             for ix in &todo {
                 out.create.push(pods::new_pod(job, Some(*ix)));
             }

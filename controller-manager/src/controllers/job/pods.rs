@@ -13,7 +13,11 @@ pub const TRACKING_FINALIZER: &str = "batch.kubernetes.io/job-tracking";
 const COMPLETION_INDEX_ENV: &str = "JOB_COMPLETION_INDEX";
 
 pub fn has_tracking_finalizer(pod: &Pod) -> bool {
-    pod.metadata.finalizers.iter().flatten().any(|f| f == TRACKING_FINALIZER)
+    pod.metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f == TRACKING_FINALIZER)
 }
 
 pub fn uid(pod: &Pod) -> &str {
@@ -65,10 +69,19 @@ pub fn past_backoff_limit_on_failure(job: &Job, pods: &[&Pod], backoff_limit: i3
                 status.and_then(|s| s.init_container_statuses.as_deref()),
                 status.and_then(|s| s.container_statuses.as_deref()),
             ];
-            restarts += lists.into_iter().flatten().flatten().map(|c| c.restart_count).sum::<i32>();
+            restarts += lists
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|c| c.restart_count)
+                .sum::<i32>();
         }
     }
-    if backoff_limit == 0 { restarts > 0 } else { restarts >= backoff_limit }
+    if backoff_limit == 0 {
+        restarts > 0
+    } else {
+        restarts >= backoff_limit
+    }
 }
 
 /// A new pod for the Job: the template with the tracking finalizer and the controllerRef;
@@ -105,7 +118,10 @@ pub fn new_pod(job: &Job, index: Option<i32>) -> Pod {
 
 fn add_completion_index_env(tmpl: &mut PodTemplateSpec) {
     let Some(spec) = tmpl.spec.as_mut() else { return };
-    let containers = spec.containers.iter_mut().chain(spec.init_containers.iter_mut().flatten());
+    let containers = spec
+        .containers
+        .iter_mut()
+        .chain(spec.init_containers.iter_mut().flatten());
     for c in containers {
         let env = c.env.get_or_insert_with(Vec::new);
         if env.iter().any(|e| e.name == COMPLETION_INDEX_ENV) {
@@ -147,7 +163,10 @@ mod tests {
                         ..ObjectMeta::default()
                     }),
                     spec: Some(PodSpec {
-                        containers: vec![Container { name: "c".into(), ..Container::default() }],
+                        containers: vec![Container {
+                            name: "c".into(),
+                            ..Container::default()
+                        }],
                         ..PodSpec::default()
                     }),
                 },
@@ -172,7 +191,14 @@ mod tests {
         let pod = new_pod(&job(), Some(2));
         assert_eq!(pod.metadata.generate_name.as_deref(), Some("pi-2-"));
         assert_eq!(indexes::completion_index(&pod), Some(2));
-        assert_eq!(pod.metadata.labels.as_ref().and_then(|l| l.get(COMPLETION_INDEX)).map(String::as_str), Some("2"));
+        assert_eq!(
+            pod.metadata
+                .labels
+                .as_ref()
+                .and_then(|l| l.get(COMPLETION_INDEX))
+                .map(String::as_str),
+            Some("2")
+        );
         let spec = pod.spec.expect("spec");
         assert_eq!(spec.hostname.as_deref(), Some("pi-2"));
         let env = spec.containers[0].env.as_ref().expect("env");

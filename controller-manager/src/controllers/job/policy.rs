@@ -25,7 +25,11 @@ pub struct FailureMatch {
 
 /// Upstream `matchPodFailurePolicy`. Rules are tried in order; the first that matches wins.
 pub fn match_pod_failure_policy(policy: Option<&PodFailurePolicy>, pod: &Pod) -> FailureMatch {
-    let unmatched = FailureMatch { fail_job: None, count: true, action: None };
+    let unmatched = FailureMatch {
+        fail_job: None,
+        count: true,
+        action: None,
+    };
     let Some(policy) = policy else { return unmatched };
     let ns = pod.metadata.namespace.as_deref().unwrap_or_default();
     let name = pod.metadata.name.as_deref().unwrap_or_default();
@@ -39,20 +43,51 @@ pub fn match_pod_failure_policy(policy: Option<&PodFailurePolicy>, pod: &Pod) ->
                 )
             })
         } else if let Some(patterns) = &rule.on_pod_conditions {
-            let conditions = pod.status.as_ref().and_then(|s| s.conditions.as_deref()).unwrap_or_default();
+            let conditions = pod
+                .status
+                .as_ref()
+                .and_then(|s| s.conditions.as_deref())
+                .unwrap_or_default();
             conditions
                 .iter()
-                .find(|c| patterns.iter().any(|p| p.type_ == c.type_ && p.status == c.status))
-                .map(|c| format!("Pod {ns}/{name} has condition {} matching {} rule at index {index}", c.type_, rule.action))
+                .find(|c| {
+                    patterns
+                        .iter()
+                        .any(|p| p.type_ == c.type_ && p.status == c.status)
+                })
+                .map(|c| {
+                    format!(
+                        "Pod {ns}/{name} has condition {} matching {} rule at index {index}",
+                        c.type_, rule.action
+                    )
+                })
         } else {
             None
         };
         let Some(message) = detail else { continue };
         let action = Some(rule.action.clone());
         match rule.action.as_str() {
-            "Ignore" => return FailureMatch { fail_job: None, count: false, action },
-            "Count" | "FailIndex" => return FailureMatch { fail_job: None, count: true, action },
-            "FailJob" => return FailureMatch { fail_job: Some(message), count: true, action },
+            "Ignore" => {
+                return FailureMatch {
+                    fail_job: None,
+                    count: false,
+                    action,
+                };
+            }
+            "Count" | "FailIndex" => {
+                return FailureMatch {
+                    fail_job: None,
+                    count: true,
+                    action,
+                };
+            }
+            "FailJob" => {
+                return FailureMatch {
+                    fail_job: Some(message),
+                    count: true,
+                    action,
+                };
+            }
             _ => {}
         }
     }
@@ -61,11 +96,19 @@ pub fn match_pod_failure_policy(policy: Option<&PodFailurePolicy>, pod: &Pod) ->
 
 /// The first terminated container (app containers, then init containers) with a non-zero
 /// exit code that satisfies the requirement.
-fn matching_container<'a>(pod: &'a Pod, req: &PodFailurePolicyOnExitCodesRequirement) -> Option<&'a ContainerStatus> {
+fn matching_container<'a>(
+    pod: &'a Pod,
+    req: &PodFailurePolicyOnExitCodesRequirement,
+) -> Option<&'a ContainerStatus> {
     let status = pod.status.as_ref()?;
-    let lists = [status.container_statuses.as_deref(), status.init_container_statuses.as_deref()];
+    let lists = [
+        status.container_statuses.as_deref(),
+        status.init_container_statuses.as_deref(),
+    ];
     lists.into_iter().flatten().flatten().find(|c| {
-        let Some(t) = c.state.as_ref().and_then(|s| s.terminated.as_ref()) else { return false };
+        let Some(t) = c.state.as_ref().and_then(|s| s.terminated.as_ref()) else {
+            return false;
+        };
         if req.container_name.as_ref().is_some_and(|n| *n != c.name) || t.exit_code == 0 {
             return false;
         }
@@ -81,12 +124,17 @@ fn matching_container<'a>(pod: &'a Pod, req: &PodFailurePolicyOnExitCodesRequire
 /// Upstream `matchSuccessPolicy`: "Matched rules at index N" for the first rule the succeeded
 /// indexes satisfy. A rule with `succeededIndexes` is met when all of them succeeded, or at
 /// least `succeededCount` of them; a rule with only `succeededCount` when that many succeeded.
-pub fn match_success_policy(policy: Option<&SuccessPolicy>, completions: i32, succeeded: &BTreeSet<i32>) -> Option<String> {
+pub fn match_success_policy(
+    policy: Option<&SuccessPolicy>,
+    completions: i32,
+    succeeded: &BTreeSet<i32>,
+) -> Option<String> {
     let policy = policy?;
     if succeeded.is_empty() {
         return None;
     }
-    let at_least = |n: Option<i32>, have: usize| n.is_some_and(|n| usize::try_from(n).is_ok_and(|n| have >= n));
+    let at_least =
+        |n: Option<i32>, have: usize| n.is_some_and(|n| usize::try_from(n).is_ok_and(|n| have >= n));
     for (index, rule) in policy.rules.iter().enumerate() {
         let met = match &rule.succeeded_indexes {
             Some(text) => {
@@ -162,11 +210,21 @@ impl BackoffRecord {
 /// else creation time.
 pub fn finished_time(pod: &Pod) -> Timestamp {
     let status = pod.status.as_ref();
-    let containers = status.and_then(|s| s.container_statuses.as_deref()).unwrap_or_default();
+    let containers = status
+        .and_then(|s| s.container_statuses.as_deref())
+        .unwrap_or_default();
     if !containers.is_empty() {
         let ends: Option<Vec<Timestamp>> = containers
             .iter()
-            .map(|c| c.state.as_ref()?.terminated.as_ref()?.finished_at.as_ref().map(|t| t.0))
+            .map(|c| {
+                c.state
+                    .as_ref()?
+                    .terminated
+                    .as_ref()?
+                    .finished_at
+                    .as_ref()
+                    .map(|t| t.0)
+            })
             .collect();
         if let Some(max) = ends.and_then(|e| e.into_iter().max()) {
             return max;
@@ -185,7 +243,10 @@ pub fn finished_time(pod: &Pod) -> Timestamp {
         let grace = pod.metadata.deletion_grace_period_seconds.unwrap_or(0);
         return deleted.0 - SignedDuration::from_secs(grace);
     }
-    pod.metadata.creation_timestamp.as_ref().map_or(Timestamp::UNIX_EPOCH, |t| t.0)
+    pod.metadata
+        .creation_timestamp
+        .as_ref()
+        .map_or(Timestamp::UNIX_EPOCH, |t| t.0)
 }
 
 #[cfg(test)]

@@ -15,8 +15,8 @@ use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use super::conditions::{self as cond, new_condition};
 use super::indexes;
 use super::plan::failed_from_target;
-use super::policy;
 use super::pods;
+use super::policy;
 use crate::controllers::util::pod as podutil;
 
 /// Upstream `MaxUncountedPods`: caps one sync's status growth and finalizer removals.
@@ -39,17 +39,33 @@ pub struct Tracking {
     pub reached_max: bool,
 }
 
-/// Computes step 1 from the planned status and the finished condition, if any.
+/// What tracking reads besides the planned status.
+#[derive(Debug, Clone, Copy)]
+pub struct TrackInput<'a> {
+    pub job: &'a Job,
+    pub pods: &'a [&'a Pod],
+    /// UIDs whose finalizer removal is in flight.
+    pub expected_rm: &'a HashSet<String>,
+    /// Succeeded indexes before and after this sync (Indexed Jobs).
+    pub succeeded_indexes: Option<&'a (BTreeSet<i32>, BTreeSet<i32>)>,
+    pub now: Timestamp,
+}
+
+/// Computes step 1 from the planned status and the finished condition, if any; `flush`
+/// says whether the status already needs writing.
 pub fn track(
-    job: &Job,
-    pods_in: &[&Pod],
-    expected_rm: &HashSet<String>,
+    input: &TrackInput<'_>,
     mut status: JobStatus,
     finished: Option<JobCondition>,
-    succeeded_indexes: Option<&(BTreeSet<i32>, BTreeSet<i32>)>,
     mut flush: bool,
-    now: Timestamp,
 ) -> Tracking {
+    let TrackInput {
+        job,
+        pods: pods_in,
+        expected_rm,
+        succeeded_indexes,
+        now,
+    } = *input;
     let indexed = indexes::is_indexed(job);
     let completions = job.spec.as_ref().and_then(|s| s.completions).unwrap_or(0);
     let policy_rules = job.spec.as_ref().and_then(|s| s.pod_failure_policy.as_ref());
@@ -70,7 +86,9 @@ pub fn track(
     let was_succeeded: HashSet<String> = uncounted.succeeded.iter().flatten().cloned().collect();
     let (prev_indexes, mut new_indexes) = succeeded_indexes.cloned().unwrap_or_default();
     let job_deleting = job.metadata.deletion_timestamp.is_some();
-    let finished_unsuccessfully = finished.as_ref().is_some_and(|c| c.type_ != cond::SUCCESS_CRITERIA_MET);
+    let finished_unsuccessfully = finished
+        .as_ref()
+        .is_some_and(|c| c.type_ != cond::SUCCESS_CRITERIA_MET);
     let mut remove = Vec::new();
     let mut reached_max = false;
     let mut added = 0usize;
@@ -88,12 +106,12 @@ pub fn track(
         remove.push((pod.metadata.name.clone().unwrap_or_default(), uid.clone()));
         if succeeded && !was_failed.contains(&uid) {
             if indexed {
-                if let Some(ix) = indexes::completion_index(pod).filter(|i| *i < completions) {
-                    if !prev_indexes.contains(&ix) {
-                        new_indexes.insert(ix);
-                        added += 1;
-                        flush = true;
-                    }
+                if let Some(ix) = indexes::completion_index(pod).filter(|i| *i < completions)
+                    && !prev_indexes.contains(&ix)
+                {
+                    new_indexes.insert(ix);
+                    added += 1;
+                    flush = true;
                 }
             } else if !was_succeeded.contains(&uid) {
                 uncounted.succeeded.get_or_insert_with(Vec::new).push(uid.clone());
@@ -102,13 +120,17 @@ pub fn track(
             }
         } else if failed || finished_unsuccessfully {
             let index_ok = !indexed || indexes::completion_index(pod).is_some_and(|i| i < completions);
-            if !was_failed.contains(&uid) && index_ok && policy::match_pod_failure_policy(policy_rules, pod).count {
+            if !was_failed.contains(&uid)
+                && index_ok
+                && policy::match_pod_failure_policy(policy_rules, pod).count
+            {
                 uncounted.failed.get_or_insert_with(Vec::new).push(uid.clone());
                 added += 1;
                 flush = true;
             }
         }
-        let pending = uncounted.succeeded.as_ref().map_or(0, Vec::len) + uncounted.failed.as_ref().map_or(0, Vec::len);
+        let pending =
+            uncounted.succeeded.as_ref().map_or(0, Vec::len) + uncounted.failed.as_ref().map_or(0, Vec::len);
         if added + pending >= MAX_UNCOUNTED_PODS {
             reached_max = true;
             break;
@@ -145,7 +167,14 @@ pub fn track(
         }
         other => other,
     };
-    Tracking { status, flush_first: flush, remove_finalizers: remove, uids_with_finalizer, terminal, reached_max }
+    Tracking {
+        status,
+        flush_first: flush,
+        remove_finalizers: remove,
+        uids_with_finalizer,
+        terminal,
+        reached_max,
+    }
 }
 
 /// Moves UIDs whose pods no longer carry the finalizer from the uncounted lists into the
@@ -183,9 +212,12 @@ pub fn clean_uncounted(status: &mut JobStatus, with_finalizer: &HashSet<String>)
 /// (upstream `enactJobFinished`). Returns whether the Job is now finished.
 pub fn enact_finished(status: &mut JobStatus, terminal: Option<&JobCondition>, now: Timestamp) -> bool {
     let Some(terminal) = terminal else { return false };
-    let uncounted = status.uncounted_terminated_pods.as_ref().map_or(0, |u: &UncountedTerminatedPods| {
-        u.succeeded.as_ref().map_or(0, Vec::len) + u.failed.as_ref().map_or(0, Vec::len)
-    });
+    let uncounted = status
+        .uncounted_terminated_pods
+        .as_ref()
+        .map_or(0, |u: &UncountedTerminatedPods| {
+            u.succeeded.as_ref().map_or(0, Vec::len) + u.failed.as_ref().map_or(0, Vec::len)
+        });
     if uncounted > 0 || status.terminating.unwrap_or(0) > 0 {
         return false;
     }
