@@ -8,9 +8,15 @@
 //! another: core/v1 patches `count` and `lastTimestamp`; events.k8s.io/v1 patches
 //! `series {count, lastObservedTime}`. Event names are `<object-name>.<unix-nanos-hex>`, in the
 //! object's namespace (`default` for cluster-scoped objects).
+//!
+//! core/v1 recorders also do what upstream's `EventCorrelator` does besides counting: from the
+//! 10th distinct message of one object, type and reason within 10 minutes, events fold into one
+//! "(combined from similar events): <latest message>" Event; and each object gets at most 25
+//! Events at once, then one per 5 minutes (the spam filter), the rest being dropped.
 
 mod build;
 mod cache;
+mod correlate;
 mod sink;
 
 use std::fmt;

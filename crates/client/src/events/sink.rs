@@ -14,6 +14,7 @@ use tokio::time::Instant;
 use super::EventApi;
 use super::build::{self, Recorded};
 use super::cache::{EventCache, EventKey};
+use super::correlate::{Aggregator, COMBINED_PREFIX, SpamFilter};
 
 /// Write attempts per event for errors worth retrying (upstream tries 12 times, 10s apart; a
 /// shorter budget keeps one unreachable apiserver from backing the queue up for minutes).
@@ -27,6 +28,9 @@ pub(crate) struct Sink {
     /// events.k8s.io/v1 `reportingInstance`: `<component>-<hostname>`, as upstream.
     instance: String,
     cache: EventCache,
+    /// core/v1 only, as upstream's legacy recorder.
+    aggregator: Aggregator,
+    spam: SpamFilter,
 }
 
 enum Outcome {
@@ -44,6 +48,8 @@ impl Sink {
             component: component.to_string(),
             instance: format!("{component}-{}", crate::host::hostname()),
             cache: EventCache::default(),
+            aggregator: Aggregator::default(),
+            spam: SpamFilter::default(),
         }
     }
 
@@ -54,7 +60,24 @@ impl Sink {
         }
     }
 
-    async fn write(&mut self, r: Recorded) {
+    async fn write(&mut self, mut r: Recorded) {
+        let now = Instant::now();
+        let object = format!(
+            "{}/{}/{}/{}/{}",
+            r.regarding.api_version.as_deref().unwrap_or(""),
+            r.regarding.kind.as_deref().unwrap_or(""),
+            r.regarding.namespace.as_deref().unwrap_or(""),
+            r.regarding.name.as_deref().unwrap_or(""),
+            r.regarding.uid.as_deref().unwrap_or(""),
+        );
+        let mut combined = false;
+        if self.api == EventApi::CoreV1 {
+            let group = (object.clone(), r.type_, r.reason.clone());
+            if self.aggregator.combine(group, &r.message, now) {
+                combined = true;
+                r.message = format!("{COMBINED_PREFIX}{}", r.message);
+            }
+        }
         let key = EventKey {
             api_version: r.regarding.api_version.clone().unwrap_or_default(),
             kind: r.regarding.kind.clone().unwrap_or_default(),
@@ -64,9 +87,20 @@ impl Sink {
             type_: r.type_,
             reason: r.reason.clone(),
             action: r.action.clone(),
-            message: r.message.clone(),
+            // Combined events are one Event whatever their message.
+            message: if combined {
+                COMBINED_PREFIX.to_string()
+            } else {
+                r.message.clone()
+            },
         };
-        if let Some(written) = self.cache.repeat(&key, Instant::now()) {
+        let repeat = self.cache.repeat(&key, now);
+        // Upstream filters after counting, so a later write carries the full count.
+        if self.api == EventApi::CoreV1 && !self.spam.allow(&object, now) {
+            tracing::debug!(object = %object, reason = %r.reason, "event dropped by the spam filter");
+            return;
+        }
+        if let Some(written) = repeat {
             let patch = match self.api {
                 EventApi::CoreV1 => build::core_repeat_patch(&r, written.count),
                 EventApi::EventsV1 => build::events_v1_repeat_patch(&r, written.count),

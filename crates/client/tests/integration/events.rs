@@ -176,3 +176,43 @@ async fn events_v1_use_series_and_cluster_scoped_objects_go_to_default() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn core_v1_similar_events_are_combined() {
+    let server = TestApiServer::start().await;
+    let cm = config_map(&server.client, "cm-similar").await;
+    let recorder = EventRecorder::new(server.client.clone(), "test-controller", EventApi::CoreV1);
+    let reference = object_ref(&cm);
+    for i in 0..12 {
+        recorder.record(
+            &reference,
+            EventType::Warning,
+            "Flapping",
+            "Sync",
+            &format!("attempt {i}"),
+        );
+    }
+    let events = eventually("9 single events and one combined", WAIT, || {
+        let client = server.client.clone();
+        async move {
+            let events = core_events(&client, "default", "Flapping").await;
+            let combined = events.iter().find(|e| {
+                e.message
+                    .as_deref()
+                    .is_some_and(|m| m.starts_with("(combined from similar events): "))
+            })?;
+            (events.len() == 10 && combined.count == Some(3)).then_some(events)
+        }
+    })
+    .await;
+    let combined = events
+        .iter()
+        .find(|e| e.count == Some(3))
+        .expect("combined event");
+    assert_eq!(
+        combined.message.as_deref(),
+        Some("(combined from similar events): attempt 11"),
+        "carries the latest message"
+    );
+    assert_eq!(events.iter().filter(|e| e.count == Some(1)).count(), 9);
+}
