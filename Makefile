@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help deps build release test lint fmt bench bench-store bench-apiserver clean
+.PHONY: help deps build release test lint fmt bench bench-store bench-apiserver bench-kubelet bench-scheduler clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
@@ -26,7 +26,7 @@ lint: ## formatting and clippy, warnings are errors
 fmt:
 	$(CARGO) fmt --all
 
-bench: bench-store bench-apiserver ## every benchmark
+bench: bench-store bench-apiserver bench-kubelet bench-scheduler ## every benchmark
 
 bench-store: deps ## store writes/s, latency and watch delivery: embedded vs etcd
 	$(CARGO) bench -p rudder-store --bench store
@@ -45,3 +45,11 @@ apiserver: ## run kube-apiserver on the embedded store in .rudder/ (127.0.0.1:64
 bench-apiserver: deps ## the release kube-apiserver: creates/s vs raw store, watch fan-out, RSS, time to ready
 	$(CARGO) build --release -p rudder-apiserver
 	$(CARGO) bench -p rudder-e2e --bench apiserver
+
+bench-kubelet: deps ## the release kubelet on a private containerd: pod start latency p50/p99 over 100 pods, RSS idle and with 100 pods
+	$(CARGO) build --release -p rudder-kubelet --bin kubelet
+	$(CARGO) bench -p rudder-kubelet --bench kubelet
+
+bench-scheduler: deps ## kube-scheduler: decision rate, pods/s bound end to end, RSS (5,000 nodes, 30,000 pods)
+	$(CARGO) build --release -p rudder-scheduler
+	$(CARGO) bench -p rudder-scheduler --bench scheduler

@@ -43,6 +43,9 @@ pub struct Config {
     /// Where container logs go (`<dir>/<ns>_<pod>_<uid>/<container>/<n>.log`).
     pub pod_logs_dir: PathBuf,
     pub node_ip: Option<IpAddr>,
+    /// Address the kubelet server listens on (--address, 0.0.0.0).
+    pub address: IpAddr,
+    /// Its port (--port, 10250); 0 disables the server.
     pub port: u16,
     pub cgroup_driver: CgroupDriver,
     /// Parent of the kubepods cgroup tree ("/" by default).
@@ -83,6 +86,7 @@ impl Config {
             root_dir: "/var/lib/kubelet".into(),
             pod_logs_dir: "/var/log/pods".into(),
             node_ip: None,
+            address: IpAddr::from([0, 0, 0, 0]),
             port: 10250,
             cgroup_driver: CgroupDriver::Cgroupfs,
             cgroup_root: "/".into(),

@@ -9,3 +9,4 @@ pub mod options;
 pub mod pod;
 pub mod quantity;
 pub mod run;
+pub mod server;

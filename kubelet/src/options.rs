@@ -28,6 +28,9 @@ pub struct Options {
     pub root_dir: Option<PathBuf>,
     #[arg(long)]
     pub node_ip: Option<IpAddr>,
+    /// Address the kubelet server listens on.
+    #[arg(long)]
+    pub address: Option<IpAddr>,
     #[arg(long)]
     pub port: Option<u16>,
     /// cgroupfs or systemd.
@@ -71,6 +74,9 @@ pub struct Options {
     /// Rudder: the CNI bridge device.
     #[arg(long, default_value = "cni0")]
     pub cni_bridge: String,
+    /// Rudder: host-local IPAM state dir (default: the plugin's /var/lib/cni/networks).
+    #[arg(long)]
+    pub cni_ipam_dir: Option<PathBuf>,
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
 }
@@ -79,6 +85,7 @@ pub struct Options {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
 struct KubeletConfiguration {
+    address: Option<IpAddr>,
     port: Option<u16>,
     cgroup_driver: Option<String>,
     cgroup_root: Option<String>,
@@ -210,6 +217,9 @@ impl Options {
         }
         c.node_ip = self.node_ip;
         c.port = self.port.or(file.port).unwrap_or(10250);
+        if let Some(a) = self.address.or(file.address) {
+            c.address = a;
+        }
         let driver = self
             .cgroup_driver
             .or(file.cgroup_driver)
@@ -273,6 +283,7 @@ impl Options {
         c.max_pods = self.max_pods.or(file.max_pods).unwrap_or(110);
         c.cni.conf_dir = self.cni_conf_dir;
         c.cni.bridge = self.cni_bridge;
+        c.cni.ipam_dir = self.cni_ipam_dir;
         Ok(c)
     }
 }

@@ -21,6 +21,8 @@ pub enum RunError {
     Cri(#[from] crate::cri::CriError),
     #[error("running with swap on is not supported; turn swap off or set --fail-swap-on=false")]
     SwapOn,
+    #[error(transparent)]
+    Server(#[from] crate::server::ServerError),
     #[error("create {path}: {source}")]
     Dir {
         path: std::path::PathBuf,
@@ -76,11 +78,21 @@ pub async fn run_with_runtime(
     info!(node = %config.node_name, ip = %node.facts.ip, "kubelet starting");
     let ctx = Arc::new(PodContext {
         config: config.clone(),
-        client,
+        client: client.clone(),
         runtime,
         images,
         facts: node.facts.clone(),
+        events: Some(rudder_client::events::EventRecorder::new(
+            client,
+            "kubelet",
+            rudder_client::events::EventApi::CoreV1,
+        )),
     });
+    if config.port != 0 {
+        let addr = std::net::SocketAddr::new(config.address, config.port);
+        let bound = crate::server::start(addr, node.facts.ip, ctx.runtime.clone(), shutdown.clone()).await?;
+        info!(address = %bound, "kubelet server listening");
+    }
     let node_task = tokio::spawn(node.run(shutdown.clone()));
     PodManager::new(ctx).run(shutdown.clone()).await;
     let _ = node_task.await;

@@ -27,6 +27,7 @@ async fn start() -> Fixture {
     config.pod_logs_dir = dir.path().join("logs");
     config.node_ip = Some([127, 0, 0, 1].into());
     config.fail_swap_on = false;
+    config.port = 0;
     config.cni.conf_dir = dir.path().join("net.d");
     config.pod_cidr = Some("10.88.0.0/16".into());
     config.crash_loop_backoff_initial = Duration::from_secs(1);

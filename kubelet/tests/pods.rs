@@ -88,14 +88,14 @@ async fn node_registers_and_a_pod_with_init_and_two_containers_runs() {
             "terminationGracePeriodSeconds": 2,
             "volumes": [{"name": "shared", "emptyDir": {}}],
             "initContainers": [{"name": "init", "image": BUSYBOX,
-                "command": ["sh", "-c", "echo from-init > /shared/index.html"],
+                "command": ["sh", "-c", "echo from-init | tee /shared/index.html; echo second-line"],
                 "volumeMounts": [{"name": "shared", "mountPath": "/shared"}]}],
             "containers": [
                 {"name": "httpd", "image": BUSYBOX, "command": ["httpd", "-f", "-p", "8080", "-h", "/shared"],
                  "ports": [{"containerPort": 8080}],
                  "readinessProbe": {"httpGet": {"path": "/index.html", "port": 8080}, "periodSeconds": 1},
                  "volumeMounts": [{"name": "shared", "mountPath": "/shared"}]},
-                {"name": "sidecar", "image": BUSYBOX, "command": ["sh", "-c", "trap 'exit 0' TERM; while true; do sleep 1; done"],
+                {"name": "sidecar", "image": BUSYBOX, "command": ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.3; done"],
                  "env": [{"name": "POD_NAME", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}}],
                  "resources": {"requests": {"cpu": "50m", "memory": "16Mi"}, "limits": {"memory": "64Mi"}}}
             ]
@@ -165,7 +165,72 @@ async fn node_registers_and_a_pod_with_init_and_two_containers_runs() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "web");
 
+    // Container logs through the kubelet server's routes (the HTTPS listener serves the same router).
+    let app = rudder_kubelet::server::router(std::sync::Arc::new(node.ctd.runtime()));
+    assert_eq!(get(&app, "/healthz").await, "ok");
+    assert_eq!(
+        get(&app, "/containerLogs/default/web/init").await,
+        "from-init\nsecond-line\n"
+    );
+    assert_eq!(
+        get(&app, "/containerLogs/default/web/init?tailLines=1").await,
+        "second-line\n"
+    );
+    let ts = get(
+        &app,
+        "/containerLogs/default/web/init?tailLines=1&timestamps=true",
+    )
+    .await;
+    assert!(ts.ends_with("Z second-line\n") && ts.starts_with("20"), "{ts}");
+    let follow = follow_until(
+        &app,
+        "/containerLogs/default/web/sidecar?follow=true&tailLines=1",
+        3,
+    )
+    .await;
+    assert!(
+        follow.lines().count() >= 3 && follow.lines().all(|l| l.starts_with("tick ")),
+        "{follow}"
+    );
+    // The HTTPS listener is up on --port.
+    tokio::net::TcpStream::connect(("127.0.0.1", node.config.port))
+        .await
+        .expect("kubelet port");
+
     node.delete_all_and_check_clean().await;
+}
+
+async fn get(app: &axum::Router, uri: &str) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.clone().oneshot(req).await.unwrap();
+    assert!(resp.status().is_success(), "{uri}: {}", resp.status());
+    String::from_utf8(resp.into_body().collect().await.unwrap().to_bytes().to_vec()).unwrap()
+}
+
+/// Reads a followed log until it has `lines` lines.
+async fn follow_until(app: &axum::Router, uri: &str, lines: usize) -> String {
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let req = axum::http::Request::get(uri)
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let mut body = app.clone().oneshot(req).await.unwrap().into_body();
+    let mut out = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
+    while out.lines().count() < lines {
+        let frame = tokio::time::timeout_at(deadline, body.frame())
+            .await
+            .expect("follow produced lines in time");
+        let Some(Ok(frame)) = frame else { break };
+        if let Ok(data) = frame.into_data() {
+            out.push_str(&String::from_utf8_lossy(&data));
+        }
+    }
+    out
 }
 
 async fn http_get(ip: &str, port: u16, path: &str) -> String {

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret,
+    ConfigMap, Container, ObjectFieldSelector, Pod, ResourceFieldSelector, Secret, Service,
 };
 
 use crate::node::NodeFacts;
@@ -15,6 +15,9 @@ use crate::quantity;
 pub struct Sources {
     pub config_maps: HashMap<String, Option<ConfigMap>>,
     pub secrets: HashMap<String, Option<Secret>>,
+    /// Services whose environment variables the pod gets (its namespace's when
+    /// enableServiceLinks, and default/kubernetes).
+    pub services: Vec<Service>,
 }
 
 impl Sources {
@@ -232,6 +235,58 @@ pub fn expand(s: &str, vars: &HashMap<String, String>) -> String {
     out
 }
 
+/// Docker-link style variables of services with a cluster IP, as upstream's
+/// envvars.FromServices: FOO_SERVICE_HOST, FOO_SERVICE_PORT[_NAME], FOO_PORT, FOO_PORT_80_TCP...
+pub fn service_env(services: &[Service]) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let mut sorted: Vec<&Service> = services.iter().collect();
+    sorted.sort_by_key(|s| s.metadata.name.clone());
+    for s in sorted {
+        let Some(spec) = &s.spec else { continue };
+        let Some(ip) = spec
+            .cluster_ip
+            .as_deref()
+            .filter(|ip| !ip.is_empty() && *ip != "None")
+        else {
+            continue;
+        };
+        let ports = spec.ports.clone().unwrap_or_default();
+        let Some(first) = ports.first() else { continue };
+        let name = s
+            .metadata
+            .name
+            .clone()
+            .unwrap_or_default()
+            .to_uppercase()
+            .replace('-', "_");
+        out.push((format!("{name}_SERVICE_HOST"), ip.to_string()));
+        out.push((format!("{name}_SERVICE_PORT"), first.port.to_string()));
+        for p in &ports {
+            if let Some(pn) = p.name.as_deref().filter(|n| !n.is_empty()) {
+                out.push((
+                    format!("{name}_SERVICE_PORT_{}", pn.to_uppercase().replace('-', "_")),
+                    p.port.to_string(),
+                ));
+            }
+        }
+        let proto =
+            |p: &k8s_openapi::api::core::v1::ServicePort| p.protocol.clone().unwrap_or_else(|| "TCP".into());
+        out.push((
+            format!("{name}_PORT"),
+            format!("{}://{ip}:{}", proto(first).to_lowercase(), first.port),
+        ));
+        for p in &ports {
+            let pr = proto(p);
+            let prefix = format!("{name}_PORT_{}_{}", p.port, pr.to_uppercase());
+            out.push((prefix.clone(), format!("{}://{ip}:{}", pr.to_lowercase(), p.port)));
+            out.push((format!("{prefix}_PROTO"), pr.to_lowercase()));
+            out.push((format!("{prefix}_PORT"), p.port.to_string()));
+            out.push((format!("{prefix}_ADDR"), ip.to_string()));
+        }
+    }
+    out
+}
+
 /// The container's environment, in order. Err is a CreateContainerConfigError message.
 pub fn environment(
     pod: &Pod,
@@ -282,9 +337,14 @@ pub fn environment(
             None => return Err(format!("{what} \"{name}\" not found")),
         }
     }
+    let services: HashMap<String, String> = service_env(&src.services).into_iter().collect();
     for e in c.env.iter().flatten() {
         let value = match &e.value_from {
-            None => expand(e.value.as_deref().unwrap_or(""), &vars),
+            None => {
+                let mut scope = services.clone();
+                scope.extend(vars.iter().map(|(k, v)| (k.clone(), v.clone())));
+                expand(e.value.as_deref().unwrap_or(""), &scope)
+            }
             Some(from) => {
                 if let Some(r) = &from.config_map_key_ref {
                     match src.config_map_data(&r.name).map(|d| d.get(&r.key).cloned()) {
@@ -324,6 +384,11 @@ pub fn environment(
             }
         };
         set(e.name.clone(), value, &mut order, &mut vars);
+    }
+    let mut service_vars = service_env(&src.services);
+    service_vars.retain(|(k, _)| !vars.contains_key(k));
+    for (k, v) in service_vars {
+        set(k, v, &mut order, &mut vars);
     }
     Ok(order
         .into_iter()
@@ -459,9 +524,13 @@ mod tests {
             data: Some([("k".to_string(), "val".to_string())].into()),
             ..Default::default()
         };
+        let svc: Service = serde_json::from_value(serde_json::json!({"metadata": {"name": "my-svc"},
+            "spec": {"clusterIP": "10.96.0.7", "ports": [{"name": "http", "port": 80, "protocol": "TCP"}]}}))
+        .unwrap();
         let src = Sources {
             config_maps: HashMap::from([("cm".to_string(), Some(cm))]),
             secrets: HashMap::new(),
+            services: vec![svc],
         };
         let env = environment(&pod, &c, &src, &node(), "10.1.1.1").unwrap();
         let got: HashMap<_, _> = env.iter().cloned().collect();
@@ -473,6 +542,10 @@ mod tests {
         assert_eq!(got["IP"], "10.1.1.1");
         assert_eq!(got["MEM"], "1024", "limit defaults to node allocatable");
         assert_eq!(got["CPU"], "250");
+        assert_eq!(got["MY_SVC_SERVICE_HOST"], "10.96.0.7");
+        assert_eq!(got["MY_SVC_SERVICE_PORT_HTTP"], "80");
+        assert_eq!(got["MY_SVC_PORT"], "tcp://10.96.0.7:80");
+        assert_eq!(got["MY_SVC_PORT_80_TCP_ADDR"], "10.96.0.7");
 
         let missing = Sources::default();
         let err = environment(&pod, &c, &missing, &node(), "").unwrap_err();

@@ -38,6 +38,34 @@ pub struct PodContext {
     pub runtime: Arc<dyn RuntimeService>,
     pub images: Arc<dyn ImageService>,
     pub facts: NodeFacts,
+    /// core/v1 Events from component "kubelet" (Pulled, Created, Started, Killing, BackOff).
+    pub events: Option<rudder_client::events::EventRecorder>,
+}
+
+impl PodContext {
+    /// Records an event about a container of the pod (fieldPath spec.containers{name}).
+    pub fn event(&self, pod: &Pod, container: Option<&str>, warning: bool, reason: &str, message: &str) {
+        let Some(rec) = &self.events else { return };
+        let mut r = rudder_client::events::object_ref(pod);
+        if let Some(c) = container {
+            let init = pod
+                .spec
+                .iter()
+                .flat_map(|s| s.init_containers.iter().flatten())
+                .any(|x| x.name == c);
+            r.field_path = Some(if init {
+                format!("spec.initContainers{{{c}}}")
+            } else {
+                format!("spec.containers{{{c}}}")
+            });
+        }
+        let t = if warning {
+            rudder_client::events::EventType::Warning
+        } else {
+            rudder_client::events::EventType::Normal
+        };
+        rec.record(&r, t, reason, reason, message);
+    }
 }
 
 impl std::fmt::Debug for PodContext {

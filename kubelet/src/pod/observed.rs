@@ -26,6 +26,8 @@ pub struct Instance {
     pub restart_count: i32,
     pub image: String,
     pub image_ref: String,
+    /// The spec hash recorded when it was created (empty if unknown).
+    pub hash: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

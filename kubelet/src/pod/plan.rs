@@ -65,13 +65,18 @@ fn backoff_message(pod: &Pod, container: &str, delay: std::time::Duration) -> St
 }
 
 /// Whether the pod still has work to run (so a missing sandbox must be created).
+/// A restartable init container (sidecar): restartPolicy Always on an init container.
+pub fn is_sidecar(c: &k8s_openapi::api::core::v1::Container) -> bool {
+    c.restart_policy.as_deref() == Some("Always")
+}
+
 fn needs_running(pod: &Pod, obs: &Observed) -> bool {
     let Some(spec) = &pod.spec else { return false };
     let policy = restart_policy(pod);
     if policy == "Always" {
         return true;
     }
-    let inits = spec.init_containers.iter().flatten();
+    let inits = spec.init_containers.iter().flatten().filter(|c| !is_sidecar(c));
     for c in inits {
         match obs.latest(&c.name) {
             None => return true,
@@ -138,8 +143,37 @@ pub fn plan(
     // Old sandboxes beside the ready one go.
     plan.remove_sandboxes = obs.sandboxes.iter().skip(1).map(|s| s.id.clone()).collect();
 
-    // Init containers, one at a time, in order.
+    // Init containers, one at a time, in order; a sidecar counts as done once it runs.
     for c in spec.init_containers.iter().flatten() {
+        if is_sidecar(c) {
+            match obs.latest(&c.name) {
+                None => {
+                    plan.start.push(c.name.clone());
+                    return plan;
+                }
+                Some(i) if i.state == State::Created => {
+                    plan.kill
+                        .push((i.id.clone(), c.name.clone(), "created but not started".into()));
+                    plan.start.push(c.name.clone());
+                    return plan;
+                }
+                Some(i) if i.state == State::Exited => {
+                    if restart_or_back_off(pod, &c.name, i.finished_at, backoff, now, &mut plan) {
+                        plan.start.push(c.name.clone());
+                    }
+                    return plan;
+                }
+                Some(i) if liveness_failed.contains(&i.id) => {
+                    plan.kill.push((
+                        i.id.clone(),
+                        c.name.clone(),
+                        format!("Container {} failed liveness probe, will be restarted", c.name),
+                    ));
+                    return plan;
+                }
+                Some(_) => continue,
+            }
+        }
         match obs.latest(&c.name) {
             None => {
                 plan.start.push(c.name.clone());
@@ -168,6 +202,15 @@ pub fn plan(
         match obs.latest(&c.name) {
             None => plan.start.push(c.name.clone()),
             Some(i) => match i.state {
+                State::Running if !i.hash.is_empty() && i.hash != super::spec::container_hash(c) => {
+                    // The spec changed (e.g. a new image): replace the container at once.
+                    plan.kill.push((
+                        i.id.clone(),
+                        c.name.clone(),
+                        format!("Container {} definition changed, will be restarted", c.name),
+                    ));
+                    plan.start.push(c.name.clone());
+                }
                 State::Running if liveness_failed.contains(&i.id) => {
                     plan.kill.push((
                         i.id.clone(),
@@ -189,6 +232,20 @@ pub fn plan(
                     }
                 }
             },
+        }
+    }
+    // Once every regular container of a Never/OnFailure pod is done, sidecars stop too.
+    let finished = policy != "Always"
+        && spec.containers.iter().all(|c| {
+            obs.latest(&c.name)
+                .is_some_and(|i| i.state == State::Exited && !should_restart(&policy, i.exit_code))
+        });
+    if finished {
+        for c in spec.init_containers.iter().flatten().filter(|c| is_sidecar(c)) {
+            if let Some(i) = obs.latest(&c.name).filter(|i| i.state == State::Running) {
+                plan.kill
+                    .push((i.id.clone(), c.name.clone(), "main containers completed".into()));
+            }
         }
     }
     plan
@@ -235,6 +292,7 @@ mod tests {
             restart_count: restarts,
             image: "img".into(),
             image_ref: String::new(),
+            hash: String::new(),
         }
     }
 
@@ -402,6 +460,51 @@ mod tests {
         );
         assert_eq!(got.kill.len(), 1);
         assert_eq!(got.kill[0].0, "1");
+    }
+
+    #[test]
+    fn sidecars_run_beside_the_main_containers_and_stop_after_them() {
+        let mut p = pod(&["side", "i2"], &["a"], "Never");
+        p.spec.as_mut().unwrap().init_containers.as_mut().unwrap()[0].restart_policy = Some("Always".into());
+        let none = HashSet::new();
+        let got = plan(&p, &obs(true, &[]), &none, &mut bo(), t(100));
+        assert_eq!(got.start, vec!["side"]);
+        let got = plan(
+            &p,
+            &obs(true, &[("side", inst("s", State::Running, 0, 0, 0))]),
+            &none,
+            &mut bo(),
+            t(100),
+        );
+        assert_eq!(
+            got.start,
+            vec!["i2"],
+            "a running sidecar lets the next init container start"
+        );
+        let o = obs(
+            true,
+            &[
+                ("side", inst("s", State::Running, 0, 0, 0)),
+                ("i2", inst("x", State::Exited, 0, 0, 1)),
+                ("a", inst("y", State::Exited, 0, 0, 2)),
+            ],
+        );
+        let got = plan(&p, &o, &none, &mut bo(), t(100));
+        assert_eq!(
+            got.kill.iter().map(|k| k.0.as_str()).collect::<Vec<_>>(),
+            vec!["s"],
+            "sidecar stops once the main container is done"
+        );
+    }
+
+    #[test]
+    fn changed_spec_replaces_the_container() {
+        let p = pod(&[], &["a"], "Never");
+        let mut i = inst("1", State::Running, 0, 0, 0);
+        i.hash = "stale".into();
+        let got = plan(&p, &obs(true, &[("a", i)]), &HashSet::new(), &mut bo(), t(100));
+        assert_eq!(got.kill.len(), 1);
+        assert_eq!(got.start, vec!["a"]);
     }
 
     #[test]

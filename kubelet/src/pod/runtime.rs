@@ -48,6 +48,11 @@ pub async fn observe(rt: &dyn RuntimeService, uid: &str) -> Result<Observed, Cri
                 .cloned()
                 .or_else(|| c.metadata.as_ref().map(|m| m.name.clone()))
                 .unwrap_or_default();
+            let hash = c
+                .annotations
+                .get(labels::CONTAINER_HASH)
+                .cloned()
+                .unwrap_or_default();
             let restart_count = c
                 .annotations
                 .get(labels::RESTART_COUNT)
@@ -70,6 +75,7 @@ pub async fn observe(rt: &dyn RuntimeService, uid: &str) -> Result<Observed, Cri
                 restart_count,
                 image: st.image.map(|i| i.image).unwrap_or_default(),
                 image_ref: st.image_ref,
+                hash,
             });
         }
     }

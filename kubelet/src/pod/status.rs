@@ -238,10 +238,16 @@ pub fn compute(pod: &Pod, inp: &Inputs<'_>, now: Timestamp) -> PodStatus {
     let mut pending_inits = Vec::new();
     let mut init_failed = false;
     for c in &inits {
-        let done = inp
-            .observed
-            .latest(&c.name)
-            .is_some_and(|i| i.state == State::Exited && i.exit_code == 0);
+        let sidecar = super::plan::is_sidecar(c);
+        let done = if sidecar {
+            inp.observed
+                .latest(&c.name)
+                .is_some_and(|i| i.state == State::Running)
+        } else {
+            inp.observed
+                .latest(&c.name)
+                .is_some_and(|i| i.state == State::Exited && i.exit_code == 0)
+        };
         if !done {
             pending_inits.push(c.name.clone());
             if inp
@@ -249,11 +255,13 @@ pub fn compute(pod: &Pod, inp: &Inputs<'_>, now: Timestamp) -> PodStatus {
                 .latest(&c.name)
                 .is_some_and(|i| i.state == State::Exited && i.exit_code != 0)
                 && policy == "Never"
+                && !sidecar
             {
                 init_failed = true;
             }
         }
-        init_statuses.push(container_status(c, true, false, &policy, inp));
+        let own_policy = if sidecar { "Always" } else { policy.as_str() };
+        init_statuses.push(container_status(c, !sidecar, false, own_policy, inp));
     }
     let inits_done = pending_inits.is_empty();
     let statuses: Vec<ContainerStatus> = spec
@@ -389,6 +397,7 @@ mod tests {
             restart_count: restarts,
             image: "img".into(),
             image_ref: "sha256:x".into(),
+            hash: String::new(),
         }
     }
 

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, PodStatus, Secret};
+use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, PodStatus, Secret, Service};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use tokio::sync::{Notify, watch};
 use tokio::task::AbortHandle;
@@ -33,9 +33,11 @@ pub struct Worker {
     last_status: Option<PodStatus>,
     sources: Sources,
     sources_at: Option<tokio::time::Instant>,
+    services_at: Option<tokio::time::Instant>,
     volumes: Option<HashMap<String, PathBuf>>,
     volume_error: Option<String>,
     sandbox_attempts: u32,
+    last_backoff: HashMap<String, String>,
 }
 
 impl std::fmt::Debug for Worker {
@@ -71,9 +73,11 @@ impl Worker {
             last_status: None,
             sources: Sources::default(),
             sources_at: None,
+            services_at: None,
             volumes: None,
             volume_error: None,
             sandbox_attempts: 0,
+            last_backoff: HashMap::new(),
         }
     }
 
@@ -174,12 +178,58 @@ impl Worker {
                 }
             }
         }
+        src.services = std::mem::take(&mut self.sources.services);
         self.sources = src;
         self.sources_at = Some(tokio::time::Instant::now());
     }
 
+    /// Services for the service environment variables; fetched only when containers start.
+    async fn load_services(&mut self, pod: &Pod) {
+        if self
+            .services_at
+            .is_some_and(|t| t.elapsed() < self.ctx.config.pod_resync_period)
+        {
+            return;
+        }
+        let ns = names::namespace(pod);
+        let links = pod
+            .spec
+            .as_ref()
+            .and_then(|s| s.enable_service_links)
+            .unwrap_or(true);
+        let mut services = Vec::new();
+        if links {
+            let api: Api<Service> = Api::namespaced(self.ctx.client.clone(), &ns);
+            match api.list(&Default::default()).await {
+                Ok(l) => services.extend(l.items),
+                Err(e) => warn!(namespace = %ns, error = %e, "list services"),
+            }
+        }
+        if !links || ns != "default" {
+            let api: Api<Service> = Api::namespaced(self.ctx.client.clone(), "default");
+            if let Ok(Some(k)) = api.get_opt("kubernetes").await {
+                services.push(k);
+            }
+        }
+        self.sources.services = services;
+        self.services_at = Some(tokio::time::Instant::now());
+    }
+
     /// Makes sure the image is there per imagePullPolicy; Err is (reason, message).
-    async fn ensure_image(&mut self, c: &Container) -> Result<(), (String, String)> {
+    async fn ensure_image(&mut self, pod: &Pod, c: &Container) -> Result<(), (String, String)> {
+        let r = self.ensure_image_inner(pod, c).await;
+        if let Err((reason, message)) = &r {
+            let ev = if reason == "ImagePullBackOff" {
+                "BackOff"
+            } else {
+                "Failed"
+            };
+            self.ctx.event(pod, Some(&c.name), true, ev, message);
+        }
+        r
+    }
+
+    async fn ensure_image_inner(&mut self, pod: &Pod, c: &Container) -> Result<(), (String, String)> {
         let image = c.image.clone().unwrap_or_default();
         let policy = c
             .image_pull_policy
@@ -194,7 +244,16 @@ impl Worker {
                 ));
             }
             "Never" => return Ok(()),
-            "IfNotPresent" if present => return Ok(()),
+            "IfNotPresent" if present => {
+                self.ctx.event(
+                    pod,
+                    Some(&c.name),
+                    false,
+                    "Pulled",
+                    &format!("Container image \"{image}\" already present on machine"),
+                );
+                return Ok(());
+            }
             _ => {}
         }
         let key = format!("image:{image}");
@@ -209,8 +268,23 @@ impl Worker {
                 format!("Back-off pulling image \"{image}\""),
             ));
         }
+        self.ctx.event(
+            pod,
+            Some(&c.name),
+            false,
+            "Pulling",
+            &format!("Pulling image \"{image}\""),
+        );
+        let started = std::time::Instant::now();
         match self.ctx.images.pull_image(&image, None).await {
             Ok(_) => {
+                self.ctx.event(
+                    pod,
+                    Some(&c.name),
+                    false,
+                    "Pulled",
+                    &format!("Successfully pulled image \"{image}\" in {:?}", started.elapsed()),
+                );
                 self.image_failures.remove(&key);
                 self.backoff.forget(&key);
                 Ok(())
@@ -230,10 +304,11 @@ impl Worker {
         c: &Container,
         obs: &Observed,
     ) -> Result<(), (String, String)> {
-        self.ensure_image(c).await?;
+        self.ensure_image(pod, c).await?;
         let Some(sandbox) = obs.ready_sandbox() else {
             return Err(("ContainerCreating".into(), String::new()));
         };
+        self.load_services(pod).await;
         let env = env::environment(pod, c, &self.sources, &self.ctx.facts, &sandbox.ip)
             .map_err(|m| ("CreateContainerConfigError".to_string(), m))?;
         let vols = self.volumes.clone().unwrap_or_default();
@@ -256,9 +331,25 @@ impl Worker {
             .create_container(&sandbox.id, cfg, sandbox_cfg)
             .await
             .map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
+        self.ctx.event(
+            pod,
+            Some(&c.name),
+            false,
+            "Created",
+            &format!("Created container: {}", c.name),
+        );
         if let Err(e) = self.ctx.runtime.start_container(&id).await {
+            self.ctx
+                .event(pod, Some(&c.name), true, "Failed", &format!("Error: {e}"));
             return Err(("RunContainerError".into(), e.to_string()));
         }
+        self.ctx.event(
+            pod,
+            Some(&c.name),
+            false,
+            "Started",
+            &format!("Started container {}", c.name),
+        );
         info!(pod = %names::name(pod), namespace = %names::namespace(pod), container = %c.name, restart_count, "started container");
         if let Some(h) = c.lifecycle.as_ref().and_then(|l| l.post_start.as_ref()) {
             // A failing postStart kills the container, which then restarts per policy.
@@ -329,6 +420,13 @@ impl Worker {
         }
         for (id, name, why) in &p.kill {
             info!(pod = %names::name(pod), container = %name, reason = %why, "killing container");
+            self.ctx.event(
+                pod,
+                Some(name),
+                false,
+                "Killing",
+                &format!("Stopping container {name}: {why}"),
+            );
             let c = pod
                 .spec
                 .iter()
@@ -370,6 +468,22 @@ impl Worker {
                 }
             }
             acted = true;
+        }
+        for (name, msg) in &p.backing_off {
+            if self.last_backoff.insert(name.clone(), msg.clone()).as_ref() != Some(msg) {
+                self.ctx.event(
+                    pod,
+                    Some(name),
+                    true,
+                    "BackOff",
+                    &format!(
+                        "Back-off restarting failed container {name} in pod {}_{}({})",
+                        names::name(pod),
+                        names::namespace(pod),
+                        self.uid
+                    ),
+                );
+            }
         }
         for id in &p.remove_containers {
             let _ = rt.remove_container(id).await;

@@ -13,6 +13,14 @@ use super::containerd::TestContainerd;
 
 pub const NODE: &str = "node-1";
 
+/// A port free right now on 127.0.0.1 (for the kubelet server).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("free port")
+}
+
 pub struct TestNode {
     pub server: TestApiServer,
     pub config: Config,
@@ -38,6 +46,8 @@ impl TestNode {
         config.cgroup_root = ctd.cgroup_root.clone();
         config.pod_cidr = Some(ctd.pod_cidr.clone());
         config.fail_swap_on = false;
+        config.address = [127, 0, 0, 1].into();
+        config.port = free_port();
         config.cni = CniConfig {
             conf_dir: ctd.cni_conf_dir.clone(),
             bridge: ctd.bridge.clone(),

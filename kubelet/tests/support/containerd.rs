@@ -208,6 +208,15 @@ state = "{d}/state"
         RemoteRuntime::connect(&self.endpoint()).expect("cri client")
     }
 
+    /// "containerd 1.6.20~ds1"
+    pub async fn runtime_version(&self) -> String {
+        self.runtime()
+            .version()
+            .await
+            .map(|v| format!("{} {}", v.runtime_name, v.runtime_version))
+            .unwrap_or_default()
+    }
+
     pub fn log(&self) -> String {
         let text = std::fs::read_to_string(self.dir.path().join("containerd.log")).unwrap_or_default();
         let tail: Vec<&str> = text.lines().rev().take(40).collect();
