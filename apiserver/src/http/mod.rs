@@ -2,6 +2,7 @@
 //! metrics) and the generic resource handler behind every API path.
 
 mod discovery;
+mod field_check;
 mod pod_subresources;
 mod protobuf;
 pub(crate) mod request;

@@ -10,11 +10,13 @@ use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
 use rudder_api::status::ApiError;
 use serde_json::Value;
 
+use super::field_check;
 use super::request::{ResourcePath, parse_resource_path, query_map};
 use super::response::{ApiResult, list_response, negotiate, object_response, objects_list};
 use super::write_params::{OptionsKind, WriteParams};
 use super::{AppState, pod_subresources, watch};
-use crate::registry::write::{PatchType, WriteOptions};
+use crate::registry::fields::FieldValidation;
+use crate::registry::write::{PatchCheck, PatchType, WriteOptions};
 use crate::registry::{ApplyRequest, DeleteOptions, ListParams, Resource};
 
 /// Largest request body accepted, as upstream (3 MiB).
@@ -59,6 +61,7 @@ pub(crate) async fn handle(
         None => None,
     };
     let dry_run = params.as_ref().is_some_and(|p| p.dry_run);
+    let validation = params.as_ref().map_or(FieldValidation::Ignore, |p| p.validation);
     let write = WriteOptions {
         dry_run,
         manager: params.as_ref().map(|p| p.manager.clone()),
@@ -130,17 +133,21 @@ pub(crate) async fn handle(
         }
         (Method::POST, None) => {
             require(&res, "create", verb_allowed("create"))?;
-            let obj = decode_body(&headers, &body)?;
+            let mut warnings = Vec::new();
+            let obj = field_check::decode_object(&headers, &body, &res, validation, &mut warnings).await?;
             let created = registry.create(&res, namespace, obj, &write).await?;
-            Ok(object_response(&res, &created, format, StatusCode::CREATED))
+            let response = object_response(&res, &created, format, StatusCode::CREATED);
+            Ok(field_check::with_warnings(response, &warnings))
         }
         (Method::PUT, Some(name)) => {
             require(&res, "update", verb_allowed("update"))?;
-            let obj = decode_body(&headers, &body)?;
+            let mut warnings = Vec::new();
+            let obj = field_check::decode_object(&headers, &body, &res, validation, &mut warnings).await?;
             let updated = registry
                 .update(&res, namespace, name, obj, status, &write)
                 .await?;
-            Ok(object_response(&res, &updated, format, StatusCode::OK))
+            let response = object_response(&res, &updated, format, StatusCode::OK);
+            Ok(field_check::with_warnings(response, &warnings))
         }
         (Method::PATCH, Some(name)) if is_apply(&headers) => {
             require(&res, "patch", verb_allowed("patch"))?;
@@ -164,12 +171,25 @@ pub(crate) async fn handle(
         (Method::PATCH, Some(name)) => {
             require(&res, "patch", verb_allowed("patch"))?;
             let patch_type = patch_type(&headers)?;
-            let patch: Value = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-            let patched = registry
-                .patch(&res, namespace, name, patch_type, &patch, status, &write)
+            let (patch, body_issues) = match patch_type {
+                // JSON patches are lists of operations: nothing to check field by field.
+                PatchType::Json => (
+                    serde_json::from_slice(&body)
+                        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
+                    Default::default(),
+                ),
+                _ => field_check::decode_patch(&body, validation)?,
+            };
+            let check = PatchCheck {
+                schema: field_check::schema_for(&res).await,
+                validation,
+                body_issues: body_issues.0,
+            };
+            let (patched, warnings) = registry
+                .patch_checked(&res, namespace, name, patch_type, &patch, status, &write, &check)
                 .await?;
-            Ok(object_response(&res, &patched, format, StatusCode::OK))
+            let response = object_response(&res, &patched, format, StatusCode::OK);
+            Ok(field_check::with_warnings(response, &warnings))
         }
         (Method::DELETE, Some(name)) => {
             require(&res, "delete", verb_allowed("delete"))?;
@@ -317,6 +337,18 @@ pub(super) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Api
             super::protobuf::MEDIA_TYPE,
         ])),
     }
+}
+
+/// Whether the body is JSON (the default when no Content-Type is given).
+pub(super) fn is_json(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    matches!(
+        content_type.split(';').next().unwrap_or_default().trim(),
+        "application/json" | ""
+    )
 }
 
 /// Server-side apply; kubectl sends the configuration as JSON (YAML is not decoded yet).

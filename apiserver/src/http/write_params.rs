@@ -37,7 +37,6 @@ pub(crate) struct WriteParams {
     pub(crate) dry_run: bool,
     /// `fieldManager`, or the User-Agent's prefix (upstream's `managerOrUserAgent`).
     pub(crate) manager: String,
-    #[allow(dead_code)] // read by field validation, which lands next
     pub(crate) validation: FieldValidation,
 }
 

@@ -98,6 +98,37 @@ struct V3Documents {
     documents: Vec<(String, Cached)>,
 }
 
+static FIELD_SCHEMAS: OnceLock<crate::registry::fields::FieldSchemas> = OnceLock::new();
+
+/// The field structure of the built-in kinds, for `fieldValidation`: compiled from the same
+/// definitions `/openapi/v2` serves, once, off the async workers.
+pub(crate) async fn field_schemas() -> &'static crate::registry::fields::FieldSchemas {
+    if let Some(schemas) = FIELD_SCHEMAS.get() {
+        return schemas;
+    }
+    let _ = tokio::task::spawn_blocking(|| {
+        FIELD_SCHEMAS.get_or_init(build_field_schemas);
+    })
+    .await;
+    FIELD_SCHEMAS.get_or_init(build_field_schemas)
+}
+
+fn build_field_schemas() -> crate::registry::fields::FieldSchemas {
+    let started = std::time::Instant::now();
+    let schemas = schemas::Schemas::build();
+    let kinds = schemas.kinds().iter().map(|k| {
+        let api_version = if k.group.is_empty() {
+            k.version.to_string()
+        } else {
+            format!("{}/{}", k.group, k.version)
+        };
+        (api_version, k.kind.clone(), k.name.as_str())
+    });
+    let compiled = crate::registry::fields::FieldSchemas::compile(&schemas.defs, kinds);
+    tracing::info!(elapsed = ?started.elapsed(), "compiled field schemas");
+    compiled
+}
+
 fn v2_json() -> &'static Cached {
     V2_JSON.get_or_init(|| build_v2("JSON", v2::json))
 }

@@ -8,6 +8,7 @@ use rudder_api::validation;
 use rudder_store::StoreError;
 use serde_json::{Value, json};
 
+use super::fields::{self, FieldIssues, FieldValidation, SchemaRef};
 use super::object::{self, meta, meta_mut};
 use super::strategy::WriteKind;
 use super::watch_cache::{self, CachedObject};
@@ -48,6 +49,16 @@ impl WriteOptions {
             ..Default::default()
         }
     }
+}
+
+/// What a client patch is checked for (`fieldValidation`).
+#[derive(Debug)]
+pub(crate) struct PatchCheck<'s> {
+    /// The kind's field schema; `None` for custom resources (only duplicates are reported).
+    pub(crate) schema: Option<SchemaRef<'s>>,
+    pub(crate) validation: FieldValidation,
+    /// Duplicate keys of the patch body.
+    pub(crate) body_issues: Vec<String>,
 }
 
 /// A patch body and how to apply it.
@@ -175,7 +186,8 @@ impl Registry {
         .await
     }
 
-    /// Applies a patch to the current object and writes the result (PATCH).
+    /// Applies a patch to the current object and writes the result (PATCH), without field
+    /// validation (the server's own patches).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn patch(
         &self,
@@ -187,6 +199,31 @@ impl Registry {
         status: bool,
         opts: &WriteOptions,
     ) -> Result<Arc<CachedObject>, ApiError> {
+        let check = PatchCheck {
+            schema: None,
+            validation: FieldValidation::Ignore,
+            body_issues: Vec::new(),
+        };
+        self.patch_checked(res, namespace, name, patch_type, patch, status, opts, &check)
+            .await
+            .map(|(obj, _)| obj)
+    }
+
+    /// Applies a patch and writes the result; unknown fields of the patched object are dropped
+    /// and reported with the patch body's duplicates (upstream's patch handler): returned as
+    /// warnings, or a 400 under `Strict`.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn patch_checked(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        patch_type: PatchType,
+        patch: &Value,
+        status: bool,
+        opts: &WriteOptions,
+        check: &PatchCheck<'_>,
+    ) -> Result<(Arc<CachedObject>, Vec<String>), ApiError> {
         use rudder_api::patch as p;
         if patch_type == PatchType::StrategicMerge && !p::supports_strategic(res.info.group, res.info.kind) {
             return Err(ApiError::unsupported_media_type(&[
@@ -201,15 +238,33 @@ impl Registry {
             _ => resource_version(patch)?,
         };
         let schema = p::schema_for(res.info.group, res.info.kind);
-        self.guaranteed_write(res, namespace, name, precondition, status, opts, |current| {
-            let patched = match patch_type {
-                PatchType::Json => p::apply_json_patch(current, patch),
-                PatchType::Merge => p::apply_merge_patch(current, patch),
-                PatchType::StrategicMerge => p::apply_strategic_merge_patch(current, patch, &schema),
-            };
-            patched.map_err(|e| super::patch_error(&e))
-        })
-        .await
+        let found = parking_lot::Mutex::new(Vec::new());
+        let written = self
+            .guaranteed_write(res, namespace, name, precondition, status, opts, |current| {
+                let patched = match patch_type {
+                    PatchType::Json => p::apply_json_patch(current, patch),
+                    PatchType::Merge => p::apply_merge_patch(current, patch),
+                    PatchType::StrategicMerge => p::apply_strategic_merge_patch(current, patch, &schema),
+                };
+                let mut patched = patched.map_err(|e| super::patch_error(&e))?;
+                let mut issues = FieldIssues(check.body_issues.clone());
+                if let Some(schema) = check.schema {
+                    // Unknown fields are dropped whatever the directive, as upstream's decoding
+                    // into its types drops them.
+                    let mut unknown = FieldIssues::default();
+                    fields::prune(&mut patched, schema, &mut unknown);
+                    if check.validation != FieldValidation::Ignore {
+                        issues.0.extend(unknown.0);
+                    }
+                }
+                if check.validation == FieldValidation::Strict && !issues.is_empty() {
+                    return Err(ApiError::bad_request(issues.strict_message()));
+                }
+                *found.lock() = issues.0;
+                Ok(patched)
+            })
+            .await?;
+        Ok((written, found.into_inner()))
     }
 
     /// Reads the current object, computes the new one with `compute`, and writes it with
