@@ -114,7 +114,11 @@ impl QueueMetrics {
     /// Track `queue` for the unfinished-work gauges for as long as it lives.
     pub(crate) fn track(queue: Weak<dyn UnfinishedWork>) {
         if let Some(collector) = &families().unfinished {
-            collector.queues.lock().push(queue);
+            let mut queues = collector.queues.lock();
+            // Also pruned on every scrape; this keeps an unscraped process from piling up
+            // dropped queues.
+            queues.retain(|q| q.strong_count() > 0);
+            queues.push(queue);
         }
     }
 
