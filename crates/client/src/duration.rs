@@ -71,7 +71,8 @@ pub fn parse_go_duration(s: &str) -> Result<Duration, ClientError> {
         // The fraction, exactly: digits / 10^len * unit, truncated like Go.
         let mut scale: u128 = 1;
         let mut frac_value: u128 = 0;
-        for digit in fraction.bytes().take(30) {
+        // 18 digits are below a nanosecond for any unit and keep the product within u128.
+        for digit in fraction.bytes().take(18) {
             scale *= 10;
             frac_value = frac_value * 10 + u128::from(digit - b'0');
         }
@@ -142,6 +143,7 @@ mod tests {
             ("1h2m3s4ms5us6ns", Duration::new(3723, 4_005_006)),
             ("10µs", Duration::from_micros(10)),
             ("3m0s", Duration::from_secs(180)),
+            ("1.000000000000000000000000000001h", Duration::from_secs(3600)),
         ];
         for (input, want) in cases {
             assert_eq!(parse_go_duration(input).ok(), Some(*want), "{input}");
