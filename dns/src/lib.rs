@@ -1,0 +1,1 @@
+//! rudder-dns: the cluster DNS add-on, serving cluster.local from Services and EndpointSlices.

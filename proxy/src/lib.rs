@@ -1,0 +1,1 @@
+//! kube-proxy: programs the node's packet filter from Services and EndpointSlices.
