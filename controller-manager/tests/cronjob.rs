@@ -44,6 +44,20 @@ async fn jobs_of(client: &kube::Client, app: &str) -> Vec<Job> {
         .items
 }
 
+/// Reasons and messages of the core/v1 Events about `name` in `default`.
+async fn events_about(client: &kube::Client, name: &str) -> Vec<(String, String)> {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let list = api
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect()
+}
+
 #[tokio::test]
 async fn creates_jobs_on_schedule_forbids_overlap_and_sees_completion() {
     let server = TestApiServer::start().await;
@@ -146,6 +160,19 @@ async fn creates_jobs_on_schedule_forbids_overlap_and_sees_completion() {
             .iter()
             .any(|j| j.metadata.name.as_deref() == Some(second.as_str()))
             .then_some(())
+    })
+    .await;
+
+    eventually("SuccessfulCreate and SawCompletedJob events", WAIT, || async {
+        let events = events_about(&client, "tick").await;
+        let created = events
+            .iter()
+            .any(|(r, m)| r == "SuccessfulCreate" && *m == format!("Created job {name}"));
+        let saw = events.iter().any(|(r, m)| {
+            r == "SawCompletedJob" && *m == format!("Saw completed job: {name}, condition: Complete")
+        });
+        let forbid = events.iter().any(|(r, _)| r == "JobAlreadyActive");
+        (created && saw && forbid).then_some(())
     })
     .await;
 

@@ -70,6 +70,20 @@ async fn live(client: &kube::Client) -> Vec<Pod> {
         .collect()
 }
 
+/// Reasons and messages of the core/v1 Events about `name` in `default`.
+async fn events_about(client: &kube::Client, name: &str) -> Vec<(String, String)> {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let list = api
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect()
+}
+
 #[tokio::test]
 async fn one_pod_per_eligible_node_and_rolling_update() {
     let cluster = common::start(&["daemonset"]).await;
@@ -116,6 +130,17 @@ async fn one_pod_per_eligible_node_and_rolling_update() {
             && st.current_number_scheduled == 2
             && st.updated_number_scheduled == Some(2))
         .then_some(())
+    })
+    .await;
+
+    eventually("SuccessfulCreate events", common::WAIT, || async {
+        let events = events_about(&client, "agent").await;
+        (events
+            .iter()
+            .filter(|(r, m)| r == "SuccessfulCreate" && m.starts_with("Created pod: agent-"))
+            .count()
+            >= 2)
+            .then_some(())
     })
     .await;
 

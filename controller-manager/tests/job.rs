@@ -98,6 +98,20 @@ async fn finish(client: &kube::Client, pod: &Pod, phase: &str, exit_code: i32) {
     .expect("finish pod");
 }
 
+/// Reasons and messages of the core/v1 Events about `name` in `default`.
+async fn events_about(client: &kube::Client, name: &str) -> Vec<(String, String)> {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let list = api
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect()
+}
+
 fn condition(job: &Job, type_: &str) -> Option<(String, Option<String>)> {
     job.status
         .as_ref()?
@@ -165,6 +179,37 @@ async fn runs_to_completion_when_pods_succeed() {
     );
     let uncounted = st.uncounted_terminated_pods.unwrap_or_default();
     assert!(uncounted.succeeded.unwrap_or_default().is_empty());
+    eventually("Completed and SuccessfulCreate events", common::WAIT, || async {
+        let events = events_about(&client, "pi").await;
+        let created = events
+            .iter()
+            .filter(|(r, m)| r == "SuccessfulCreate" && m.starts_with("Created pod: pi-"))
+            .count();
+        (created >= 1
+            && events
+                .iter()
+                .any(|(r, m)| r == "Completed" && m == "Job completed"))
+        .then_some(())
+    })
+    .await;
+    let finished = prometheus::gather()
+        .into_iter()
+        .find(|f| f.get_name() == "job_controller_jobs_finished_total")
+        .map(|f| {
+            f.get_metric()
+                .iter()
+                .filter(|m| {
+                    m.get_label()
+                        .iter()
+                        .any(|l| l.get_name() == "result" && l.get_value() == "succeeded")
+                })
+                .map(|m| m.get_counter().get_value())
+                .sum::<f64>()
+        });
+    assert!(
+        finished.is_some_and(|v| v >= 1.0),
+        "jobs_finished_total counts the completion: {finished:?}"
+    );
     // Counted pods lose the finalizer.
     eventually("finalizers removed", common::WAIT, || async {
         job_pods(&client, "pi")
@@ -214,6 +259,14 @@ async fn fails_with_backoff_limit_exceeded() {
     // The failed pod and the running one the controller terminated both count.
     assert_eq!(st.failed, Some(2));
     assert_eq!(st.active.unwrap_or(0), 0);
+    eventually("BackoffLimitExceeded warning event", common::WAIT, || async {
+        events_about(&client, "flaky")
+            .await
+            .iter()
+            .any(|(r, m)| r == "BackoffLimitExceeded" && m == "Job has reached the specified backoff limit")
+            .then_some(())
+    })
+    .await;
     eventually("the running pod is gone", common::WAIT, || async {
         let left = job_pods(&client, "flaky").await;
         left.iter()
@@ -309,4 +362,95 @@ async fn indexed_job_runs_each_index_once() {
     let st = done.status.expect("status");
     assert_eq!(st.completed_indexes.as_deref(), Some("0-2"));
     assert_eq!((st.succeeded, st.failed), (Some(3), Some(1)));
+}
+
+#[tokio::test]
+async fn suspended_job_runs_nothing_until_resumed() {
+    let cluster = start().await;
+    let client = cluster.client.clone();
+    let api: Api<Job> = Api::namespaced(client.clone(), "default");
+    api.create(
+        &PostParams::default(),
+        &job(
+            "later",
+            json!({"suspend": true, "completions": 2, "parallelism": 2}),
+        ),
+    )
+    .await
+    .expect("create job");
+    let suspended = eventually("Suspended condition", common::WAIT, || async {
+        let j = api.get("later").await.ok()?;
+        condition(&j, "Suspended").map(|_| j)
+    })
+    .await;
+    assert!(
+        suspended.status.and_then(|s| s.start_time).is_none(),
+        "no startTime while suspended"
+    );
+    assert!(job_pods(&client, "later").await.is_empty());
+
+    api.patch(
+        "later",
+        &PatchParams::default(),
+        &Patch::Merge(&json!({"spec": {"suspend": false}})),
+    )
+    .await
+    .expect("resume");
+    eventually("2 pods after resume", common::WAIT, || async {
+        (job_pods(&client, "later").await.len() == 2).then_some(())
+    })
+    .await;
+    let resumed = eventually("Suspended=False with JobResumed", common::WAIT, || async {
+        let j = api.get("later").await.ok()?;
+        let c = j
+            .status
+            .as_ref()?
+            .conditions
+            .as_ref()?
+            .iter()
+            .find(|c| c.type_ == "Suspended")?
+            .clone();
+        (c.status == "False" && c.reason.as_deref() == Some("JobResumed")).then_some(j)
+    })
+    .await;
+    assert!(resumed.status.and_then(|s| s.start_time).is_some());
+}
+
+#[tokio::test]
+async fn pod_failure_policy_fails_the_job_on_a_matching_exit_code() {
+    let cluster = start().await;
+    let client = cluster.client.clone();
+    let api: Api<Job> = Api::namespaced(client.clone(), "default");
+    let policy = json!({
+        "backoffLimit": 6,
+        "podFailurePolicy": {"rules": [
+            {"action": "FailJob", "onExitCodes": {"containerName": "main", "operator": "In", "values": [42]}}
+        ]}
+    });
+    api.create(&PostParams::default(), &job("strict", policy))
+        .await
+        .expect("create job");
+    let pod = eventually("a pod", common::WAIT, || async {
+        job_pods(&client, "strict").await.into_iter().next()
+    })
+    .await;
+    finish(&client, &pod, "Failed", 42).await;
+    let failed = eventually("Failed by the policy", common::WAIT, || async {
+        let j = api.get("strict").await.ok()?;
+        condition(&j, "Failed").map(|_| j)
+    })
+    .await;
+    let c = failed
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.as_ref())
+        .and_then(|c| c.iter().find(|c| c.type_ == "Failed"))
+        .cloned()
+        .expect("Failed condition");
+    assert_eq!(c.reason.as_deref(), Some("PodFailurePolicy"));
+    let pod_name = pod.metadata.name.clone().unwrap_or_default();
+    assert_eq!(
+        c.message.as_deref(),
+        Some(format!("Container main for pod default/{pod_name} failed with exit code 42 matching FailJob rule at index 0").as_str())
+    );
 }

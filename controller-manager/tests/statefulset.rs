@@ -54,6 +54,20 @@ async fn live_pods(client: &kube::Client) -> Vec<Pod> {
         .collect()
 }
 
+/// Reasons and messages of the core/v1 Events about `name` in `default`.
+async fn events_about(client: &kube::Client, name: &str) -> Vec<(String, String)> {
+    let api: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(client.clone(), "default");
+    let list = api
+        .list(&Default::default())
+        .await
+        .map(|l| l.items)
+        .unwrap_or_default();
+    list.into_iter()
+        .filter(|e| e.involved_object.name.as_deref() == Some(name))
+        .map(|e| (e.reason.unwrap_or_default(), e.message.unwrap_or_default()))
+        .collect()
+}
+
 #[tokio::test]
 async fn scales_up_in_order_and_updates_only_ordinals_at_or_above_the_partition() {
     let cluster = common::start(&["statefulset"]).await;
@@ -101,6 +115,17 @@ async fn scales_up_in_order_and_updates_only_ordinals_at_or_above_the_partition(
             .await
             .expect("claim per ordinal");
     }
+    eventually("creation events", common::WAIT, || async {
+        let events = events_about(&client, "web").await;
+        let pod = events
+            .iter()
+            .any(|(r, m)| r == "SuccessfulCreate" && m == "create Pod web-0 in StatefulSet web successful");
+        let claim = events.iter().any(|(r, m)| {
+            r == "SuccessfulCreate" && m == "create Claim data-web-0 Pod web-0 in StatefulSet web success"
+        });
+        (pod && claim).then_some(())
+    })
+    .await;
     let settled = eventually("status ready 3", common::WAIT, || async {
         let st = api.get("web").await.ok()?.status?;
         (st.ready_replicas == Some(3)

@@ -3,6 +3,7 @@
 //! suspension, tracks active Jobs and trims finished ones to the history limits.
 
 pub mod clock;
+mod metrics;
 pub mod plan;
 pub mod schedule;
 mod sync;

@@ -124,6 +124,11 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
         let name = c.job.metadata.name.clone().unwrap_or_default();
         match jobs_api.create(&PostParams::default(), &c.job).await {
             Ok(job) => {
+                if let (Some(h), Some(created)) =
+                    (super::metrics::creation_skew(), &job.metadata.creation_timestamp)
+                {
+                    h.observe(created.0.duration_since(c.scheduled).as_secs_f64());
+                }
                 shared.recorder.record(
                     &regarding,
                     EventType::Normal,

@@ -5,6 +5,7 @@
 
 pub mod conditions;
 pub mod indexes;
+mod metrics;
 pub mod plan;
 pub mod pods;
 pub mod policy;

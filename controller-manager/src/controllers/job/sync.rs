@@ -86,6 +86,23 @@ impl Shared {
 }
 
 pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, SyncError> {
+    let mut action = "reconciling";
+    let result = sync_job(shared, key, &mut action).await;
+    if let Some(job) = shared.jobs.get(&key.to_ref()) {
+        super::metrics::metrics().sync(mode_label(&job), result.is_ok(), action);
+    }
+    result
+}
+
+fn mode_label(job: &Job) -> &'static str {
+    if super::indexes::is_indexed(job) {
+        "Indexed"
+    } else {
+        "NonIndexed"
+    }
+}
+
+async fn sync_job(shared: &Shared, key: &ObjectKey, action: &mut &'static str) -> Result<Requeue, SyncError> {
     let Some(job) = shared.jobs.get(&key.to_ref()) else {
         shared.forget(key);
         return Ok(None);
@@ -137,6 +154,13 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
         };
         shared.recorder.record(&regarding, t, e.reason, &e.message);
     }
+    *action = if !p.create.is_empty() {
+        "pods_created"
+    } else if !p.delete.is_empty() {
+        "pods_deleted"
+    } else {
+        "tracking"
+    };
     let manage_result = execute(shared, key, &regarding, &pods_api, &mut p).await;
 
     let input = tracking::TrackInput {
@@ -171,6 +195,14 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
             record_finished(shared, &regarding, &job, &status, c);
         }
     }
+    if needs || t.flush_first {
+        let old = job.status.clone().unwrap_or_default();
+        super::metrics::metrics().pods_finished(
+            mode_label(&job),
+            status.succeeded.unwrap_or(0) - old.succeeded.unwrap_or(0),
+            status.failed.unwrap_or(0) - old.failed.unwrap_or(0),
+        );
+    }
     manage_result?;
     Ok(p.requeue_after)
 }
@@ -195,6 +227,7 @@ fn record_finished(
         shared
             .recorder
             .record(regarding, EventType::Normal, "Completed", "Job completed");
+        super::metrics::metrics().job_finished(mode_label(job), true, "");
     } else {
         let reason = c.reason.as_deref().unwrap_or("");
         shared.recorder.record(
@@ -203,6 +236,7 @@ fn record_finished(
             reason,
             c.message.as_deref().unwrap_or(""),
         );
+        super::metrics::metrics().job_finished(mode_label(job), false, reason);
     }
 }
 
