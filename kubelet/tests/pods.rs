@@ -389,3 +389,45 @@ async fn readiness_probe_gates_the_ready_condition() {
     .await;
     node.delete_all_and_check_clean().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_pod_runs_and_appears_as_a_mirror_pod() {
+    let manifests = tempfile::tempdir().unwrap();
+    let manifest = format!(
+        "apiVersion: v1\nkind: Pod\nmetadata:\n  name: static-web\n  labels: {{app: s}}\nspec:\n  terminationGracePeriodSeconds: 1\n  containers:\n  - name: c\n    image: {BUSYBOX}\n    command: [sh, -c, \"trap 'exit 0' TERM; while true; do sleep 1; done\"]\n"
+    );
+    std::fs::write(manifests.path().join("web.yaml"), manifest).unwrap();
+    let dir = manifests.path().to_path_buf();
+    let Some(node) = TestNode::start_with(|c| c.pod_manifest_path = Some(dir)).await else {
+        return;
+    };
+    let name = format!("static-web-{NODE}");
+    let mirror = node
+        .wait_pod(&name, "mirror pod Running", Duration::from_secs(60), |p| {
+            p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+        })
+        .await;
+    let ann = mirror.metadata.annotations.clone().unwrap_or_default();
+    assert_eq!(ann["kubernetes.io/config.source"], "file");
+    assert_eq!(
+        ann["kubernetes.io/config.mirror"],
+        ann["kubernetes.io/config.hash"]
+    );
+    assert_eq!(mirror.metadata.owner_references.as_ref().unwrap()[0].kind, "Node");
+    assert!(container(&mirror, "c").unwrap().ready);
+    // Deleting the mirror pod does not stop the static pod: the kubelet recreates the mirror.
+    let old_uid = mirror.metadata.uid.clone();
+    node.pods().delete(&name, &Default::default()).await.unwrap();
+    node.wait_pod(&name, "mirror recreated", Duration::from_secs(30), |p| {
+        p.metadata.uid != old_uid && p.metadata.deletion_timestamp.is_none()
+    })
+    .await;
+    // Removing the manifest stops the pod and removes the mirror.
+    std::fs::remove_file(manifests.path().join("web.yaml")).unwrap();
+    let api = node.pods();
+    rudder_testkit::eventually("mirror removed", Duration::from_secs(30), || async {
+        api.get_opt(&name).await.ok().flatten().is_none().then_some(())
+    })
+    .await;
+    node.delete_all_and_check_clean().await;
+}

@@ -18,6 +18,8 @@ pub struct Sources {
     /// Services whose environment variables the pod gets (its namespace's when
     /// enableServiceLinks, and default/kubernetes).
     pub services: Vec<Service>,
+    /// persistentVolumeClaim name → the host path of its bound hostPath/local volume, or why not.
+    pub claims: HashMap<String, Result<std::path::PathBuf, String>>,
 }
 
 impl Sources {
@@ -531,6 +533,7 @@ mod tests {
             config_maps: HashMap::from([("cm".to_string(), Some(cm))]),
             secrets: HashMap::new(),
             services: vec![svc],
+            claims: HashMap::new(),
         };
         let env = environment(&pod, &c, &src, &node(), "10.1.1.1").unwrap();
         let got: HashMap<_, _> = env.iter().cloned().collect();

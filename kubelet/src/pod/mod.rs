@@ -11,6 +11,7 @@ pub mod plan;
 pub mod probe;
 pub mod runtime;
 pub mod spec;
+pub mod static_pods;
 pub mod status;
 pub mod volumes;
 pub mod worker;
@@ -148,6 +149,95 @@ impl PodManager {
         }
     }
 
+    /// Runs static pods from `--pod-manifest-path` and keeps their mirror pods in the API.
+    async fn sync_static(
+        &self,
+        workers: &mut HashMap<String, Handle>,
+        statics: &mut HashMap<String, Arc<Pod>>,
+        mirrors: &HashMap<(String, String), Pod>,
+        shutdown: &Shutdown,
+    ) {
+        let Some(dir) = &self.ctx.config.pod_manifest_path else {
+            return;
+        };
+        let current: HashMap<String, Pod> = static_pods::read_dir(dir, &self.ctx.facts.name)
+            .into_iter()
+            .map(|p| (names::uid(&p), p))
+            .collect();
+        let gone: Vec<String> = statics
+            .keys()
+            .filter(|u| !current.contains_key(*u))
+            .cloned()
+            .collect();
+        for uid in gone {
+            statics.remove(&uid);
+            if let Some(h) = workers.get(&uid) {
+                h.tx.send_replace(None);
+            }
+        }
+        for (uid, pod) in current {
+            if let std::collections::hash_map::Entry::Vacant(slot) = statics.entry(uid) {
+                info!(pod = %names::name(&pod), "static pod");
+                self.dispatch(workers, pod.clone(), shutdown);
+                slot.insert(Arc::new(pod));
+            }
+        }
+        // Mirror pods: create missing ones, replace outdated or deleted ones, remove orphans.
+        let api = |ns: &str| -> Api<Pod> { Api::namespaced(self.ctx.client.clone(), ns) };
+        let force = |uid: Option<String>| kube::api::DeleteParams {
+            grace_period_seconds: Some(0),
+            preconditions: Some(kube::api::Preconditions {
+                uid,
+                resource_version: None,
+            }),
+            ..Default::default()
+        };
+        let node_uid = match Api::<k8s_openapi::api::core::v1::Node>::all(self.ctx.client.clone())
+            .get_opt(&self.ctx.facts.name)
+            .await
+        {
+            Ok(Some(n)) => n.metadata.uid,
+            _ => None,
+        };
+        let mut wanted = HashSet::new();
+        for sp in statics.values() {
+            let key = (names::namespace(sp), names::name(sp));
+            wanted.insert(key.clone());
+            let hash = sp
+                .metadata
+                .annotations
+                .as_ref()
+                .and_then(|a| a.get(static_pods::CONFIG_HASH))
+                .cloned();
+            match mirrors.get(&key) {
+                None => {
+                    let m = static_pods::mirror_of(sp, &self.ctx.facts.name, node_uid.as_deref());
+                    match api(&key.0).create(&kube::api::PostParams::default(), &m).await {
+                        Ok(_) => {}
+                        Err(kube::Error::Api(s)) if s.code == 409 => {}
+                        Err(e) => warn!(pod = %key.1, error = %e, "create mirror pod"),
+                    }
+                }
+                Some(m) => {
+                    let outdated = m
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get(static_pods::CONFIG_MIRROR))
+                        != hash.as_ref();
+                    if outdated || m.metadata.deletion_timestamp.is_some() {
+                        let _ = api(&key.0).delete(&key.1, &force(m.metadata.uid.clone())).await;
+                    }
+                }
+            }
+        }
+        for (key, m) in mirrors {
+            if !wanted.contains(key) {
+                let _ = api(&key.0).delete(&key.1, &force(m.metadata.uid.clone())).await;
+            }
+        }
+    }
+
     /// Runs until shutdown. Running pods are left running on shutdown, as upstream.
     pub async fn run(self, shutdown: Shutdown) {
         let api: Api<Pod> = Api::all(self.ctx.client.clone());
@@ -156,11 +246,15 @@ impl PodManager {
         let mut workers: HashMap<String, Handle> = HashMap::new();
         let mut synced = false;
         let mut listed: HashSet<String> = HashSet::new();
+        // Static pods by uid, and the mirror pods seen in the API by (namespace, name).
+        let mut statics: HashMap<String, Arc<Pod>> = HashMap::new();
+        let mut mirrors: HashMap<(String, String), Pod> = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(2));
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
                 _ = tick.tick() => if synced {
+                    self.sync_static(&mut workers, &mut statics, &mirrors, &shutdown).await;
                     self.housekeeping(&mut workers).await;
                 },
                 ev = stream.next() => match ev {
@@ -171,6 +265,12 @@ impl PodManager {
                     }
                     Some(Ok(ev)) => match ev {
                         watcher::Event::Init => listed.clear(),
+                        watcher::Event::InitApply(pod) | watcher::Event::Apply(pod) if static_pods::is_mirror(&pod) => {
+                            mirrors.insert((names::namespace(&pod), names::name(&pod)), pod);
+                        }
+                        watcher::Event::Delete(pod) if static_pods::is_mirror(&pod) => {
+                            mirrors.remove(&(names::namespace(&pod), names::name(&pod)));
+                        }
                         watcher::Event::InitApply(pod) => {
                             listed.insert(names::uid(&pod));
                             self.dispatch(&mut workers, pod, &shutdown);
@@ -178,7 +278,7 @@ impl PodManager {
                         watcher::Event::InitDone => {
                             // Pods that vanished while we were not watching.
                             for (uid, h) in &workers {
-                                if !listed.contains(uid) {
+                                if !listed.contains(uid) && !statics.contains_key(uid) {
                                     h.tx.send_replace(None);
                                 }
                             }

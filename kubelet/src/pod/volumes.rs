@@ -279,6 +279,17 @@ pub fn setup(
                 _ => {}
             }
             p
+        } else if let Some(claim) = &v.persistent_volume_claim {
+            match src.claims.get(&claim.claim_name) {
+                Some(Ok(p)) => p.clone(),
+                Some(Err(e)) => return Err(e.clone()),
+                None => {
+                    return Err(format!(
+                        "persistentvolumeclaim \"{}\" not found",
+                        claim.claim_name
+                    ));
+                }
+            }
         } else if let Some(ed) = &v.empty_dir {
             let dir = plugin_dir(pod_dir, "empty-dir", &v.name);
             if !dir.exists() {

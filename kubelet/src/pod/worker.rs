@@ -7,7 +7,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Container, Pod, PodStatus, Secret, Service};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, PersistentVolume, PersistentVolumeClaim, Pod, PodStatus, Secret, Service,
+};
 use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
 use tokio::sync::{Notify, watch};
 use tokio::task::AbortHandle;
@@ -179,8 +181,48 @@ impl Worker {
             }
         }
         src.services = std::mem::take(&mut self.sources.services);
+        for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
+            if let Some(c) = &v.persistent_volume_claim {
+                let path = self.claim_path(&ns, &c.claim_name).await;
+                src.claims.insert(c.claim_name.clone(), path);
+            }
+        }
         self.sources = src;
         self.sources_at = Some(tokio::time::Instant::now());
+    }
+
+    /// The host path behind a bound claim (hostPath or local persistent volumes).
+    async fn claim_path(&self, ns: &str, claim: &str) -> Result<PathBuf, String> {
+        let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.ctx.client.clone(), ns);
+        let pvc = pvcs
+            .get_opt(claim)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" not found"))?;
+        let volume = pvc
+            .spec
+            .and_then(|s| s.volume_name)
+            .filter(|v| !v.is_empty())
+            .ok_or_else(|| format!("persistentvolumeclaim \"{claim}\" is not bound"))?;
+        let pvs: Api<PersistentVolume> = Api::all(self.ctx.client.clone());
+        let pv = pvs
+            .get_opt(&volume)
+            .await
+            .map_err(|e| e.to_string())?
+            .ok_or_else(|| format!("persistentvolume \"{volume}\" not found"))?;
+        let spec = pv.spec.unwrap_or_default();
+        if let Some(h) = spec.host_path {
+            if h.type_.as_deref() == Some("DirectoryOrCreate") {
+                std::fs::create_dir_all(&h.path).map_err(|e| format!("{}: {e}", h.path))?;
+            }
+            return Ok(PathBuf::from(h.path));
+        }
+        if let Some(l) = spec.local {
+            return Ok(PathBuf::from(l.path));
+        }
+        Err(format!(
+            "persistentvolume \"{volume}\" is neither hostPath nor local: not supported"
+        ))
     }
 
     /// Services for the service environment variables; fetched only when containers start.
@@ -493,8 +535,14 @@ impl Worker {
         }
         self.manage_probers(pod, &obs);
         let probes = self.probes.lock().clone();
+        // Transition times and startTime carry over from what this worker last wrote (a static
+        // pod has no API status of its own).
+        let mut for_status = pod.clone();
+        if let Some(last) = &self.last_status {
+            for_status.status = Some(last.clone());
+        }
         let st = status::compute(
-            pod,
+            &for_status,
             &status::Inputs {
                 observed: &obs,
                 probes: &probes,

@@ -33,6 +33,11 @@ pub struct TestNode {
 impl TestNode {
     /// None (after a loud message) where containerd tests cannot run.
     pub async fn start() -> Option<TestNode> {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Like `start`, with the kubelet's config adjusted first.
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Option<TestNode> {
         let ctd = TestContainerd::start().await?;
         let server = TestApiServer::start().await;
         let mut config = Config::new(NODE);
@@ -57,6 +62,7 @@ impl TestNode {
         config.crash_loop_backoff_initial = Duration::from_secs(1);
         config.crash_loop_backoff_max = Duration::from_secs(8);
         config.pod_resync_period = Duration::from_secs(1);
+        adjust(&mut config);
         let (trigger, shutdown) = Shutdown::new();
         let task = tokio::spawn({
             let config = config.clone();
@@ -104,11 +110,14 @@ impl TestNode {
         let api = self.pods();
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
-            let pod = api.get(name).await.expect("get pod");
-            if check(&pod) {
-                return pod;
+            let pod = api.get_opt(name).await.expect("get pod");
+            if let Some(pod) = &pod
+                && check(pod)
+            {
+                return pod.clone();
             }
             if tokio::time::Instant::now() > deadline {
+                let pod = pod.unwrap_or_default();
                 panic!(
                     "timed out waiting for {what}: status {}\ncontainerd log:\n{}",
                     serde_json::to_string_pretty(&pod.status).unwrap_or_default(),
