@@ -530,3 +530,103 @@ fn kubectl_apply_diff_explain_with_default_validation() {
         );
     }
 }
+
+const VALIDATION_VERSIONS: &[&str] = &["1.27", "1.33"];
+
+const UNKNOWN_FIELD_MANIFEST: &str = r#"
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: strict
+spec:
+  replicas: 1
+  foo: bar
+  selector:
+    matchLabels: {app: strict}
+  template:
+    metadata:
+      labels: {app: strict}
+    spec:
+      containers:
+      - name: main
+        image: busybox:1.36
+"#;
+
+/// Server-side field validation (kubectl's default `--validate=strict` sends
+/// `fieldValidation=Strict`), `--validate=warn`, server dry runs, and the managedFields of
+/// ordinary writes as `get --show-managed-fields` prints them.
+#[test]
+fn kubectl_field_validation_dry_run_and_managed_fields() {
+    let server = ApiServer::start(Backend::Embedded);
+    let found = kubectl_versions(VALIDATION_VERSIONS);
+    assert!(!found.is_empty(), "no stock kubectl found");
+    for (version, bin) in &found {
+        let k = Kubectl::new(version, bin, &server);
+        let ns = format!("strict-{}", version.replace('.', "-"));
+        k.ok(&["create", "namespace", &ns]);
+        let manifest = k.file("strict.yaml", UNKNOWN_FIELD_MANIFEST);
+        let path = manifest.to_str().unwrap_or_default();
+
+        let refused = k.fails(&["apply", "-n", &ns, "-f", path]);
+        assert!(
+            refused.contains(r#"Deployment in version "v1" cannot be handled as a Deployment: strict decoding error: unknown field "spec.foo""#),
+            "strict apply:\n{refused}"
+        );
+        let out = k.output(&["apply", "-n", &ns, "-f", path, "--validate=warn"]);
+        assert!(
+            out.status.success(),
+            "warn apply failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(r#"Warning: unknown field "spec.foo""#),
+            "warn apply:\n{stderr}"
+        );
+        let spec = k.ok(&["get", "deploy", "strict", "-n", &ns, "-o", "jsonpath={.spec}"]);
+        assert!(!spec.contains("foo"), "unknown fields are dropped: {spec}");
+        // The existing object is patched: the patch path validates too.
+        let refused = k.fails(&["apply", "-n", &ns, "-f", path]);
+        assert!(
+            refused.contains(r#"strict decoding error: unknown field "spec.foo""#),
+            "strict apply patch:\n{refused}"
+        );
+
+        // Server dry run: the answer, nothing stored.
+        let dry = k.ok(&[
+            "create",
+            "configmap",
+            "dry",
+            "-n",
+            &ns,
+            "--from-literal=a=b",
+            "--dry-run=server",
+        ]);
+        assert!(dry.contains("configmap/dry created (server dry run)"), "{dry}");
+        k.fails(&["get", "configmap", "dry", "-n", &ns]);
+
+        // managedFields of ordinary writes.
+        k.ok(&["label", "deploy", "strict", "-n", &ns, "tier=fe"]);
+        let yaml = k.ok(&[
+            "get",
+            "deploy",
+            "strict",
+            "-n",
+            &ns,
+            "-o",
+            "yaml",
+            "--show-managed-fields",
+        ]);
+        for expected in [
+            "manager: kubectl-client-side-apply",
+            "manager: kubectl-label",
+            "operation: Update",
+            "f:tier: {}",
+            "f:resources: {}",
+        ] {
+            assert!(yaml.contains(expected), "missing {expected:?} in:\n{yaml}");
+        }
+        let plain = k.ok(&["get", "deploy", "strict", "-n", &ns, "-o", "yaml"]);
+        assert!(!plain.contains("managedFields"), "hidden by default:\n{plain}");
+    }
+}
