@@ -161,7 +161,7 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("endpointslice-controller", endpointslice::start));
     table.push(("node-lifecycle-controller", nodelifecycle::start));
     table.push(("node-ipam-controller", nodeipam::start));
-    // disruption: owned by another helper — table.push(("disruption-controller", disruption::start));
+    table.push(("disruption-controller", disruption::start));
     table.push(("resourcequota-controller", resourcequota::start));
     // podautoscaler: owned by another helper — table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
     // pvbinder: owned by another helper — table.push(("persistentvolume-binder-controller", pvbinder::start));
