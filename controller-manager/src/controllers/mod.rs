@@ -164,7 +164,7 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("disruption-controller", disruption::start));
     table.push(("resourcequota-controller", resourcequota::start));
     // podautoscaler: owned by another helper — table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
-    // pvbinder: owned by another helper — table.push(("persistentvolume-binder-controller", pvbinder::start));
+    table.push(("persistentvolume-binder-controller", pvbinder::start));
     table
 }
 

@@ -30,7 +30,7 @@ pub(crate) struct ClaimPlan {
 pub(crate) enum VolumePlan {
     Nothing,
     /// Replace with this (spec and/or status changed).
-    Update(PersistentVolume),
+    Update(Box<PersistentVolume>),
     /// Released with reclaim policy Delete and nothing else to do the deleting.
     Delete,
 }
@@ -238,7 +238,7 @@ pub(crate) fn volume_plan(volume: &PersistentVolume, claim: Option<&PersistentVo
         let mut v = volume.clone();
         let status = v.status.get_or_insert_with(Default::default);
         status.phase = Some(p.into());
-        VolumePlan::Update(v)
+        VolumePlan::Update(Box::new(v))
     };
     let Some(r) = volume.spec.as_ref().and_then(|s| s.claim_ref.as_ref()) else {
         return if phase == "Available" {
@@ -285,7 +285,7 @@ pub(crate) fn volume_plan(volume: &PersistentVolume, claim: Option<&PersistentVo
                     a.remove(ANN_BOUND_BY_CONTROLLER);
                 }
                 v.status.get_or_insert_with(Default::default).phase = Some("Available".into());
-                VolumePlan::Update(v)
+                VolumePlan::Update(Box::new(v))
             } else {
                 VolumePlan::Nothing
             }
