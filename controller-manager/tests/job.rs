@@ -194,14 +194,14 @@ async fn runs_to_completion_when_pods_succeed() {
     .await;
     let finished = prometheus::gather()
         .into_iter()
-        .find(|f| f.get_name() == "job_controller_jobs_finished_total")
+        .find(|f| f.name() == "job_controller_jobs_finished_total")
         .map(|f| {
             f.get_metric()
                 .iter()
                 .filter(|m| {
                     m.get_label()
                         .iter()
-                        .any(|l| l.get_name() == "result" && l.get_value() == "succeeded")
+                        .any(|l| l.name() == "result" && l.value() == "succeeded")
                 })
                 .map(|m| m.get_counter().get_value())
                 .sum::<f64>()

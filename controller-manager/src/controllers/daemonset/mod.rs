@@ -44,6 +44,7 @@ pub fn start(ctx: ControllerContext) -> BoxFuture<'static, ()> {
         nodes: nodes.store(),
         revisions: revisions.store(),
         expectations: Expectations::new(),
+        failed_backoff: sync::FailedPodBackoff::default(),
         recorder: ctx.recorder(COMPONENT),
     });
     {

@@ -3,7 +3,7 @@
 //! DaemonSet, the nodes and its pods, decide on which nodes to create a pod, which pods to
 //! delete, and the status.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use jiff::Timestamp;
 use k8s_openapi::api::apps::v1::{DaemonSet, DaemonSetStatus};
@@ -30,6 +30,9 @@ pub struct Observed<'a> {
     /// Hash of the current template (the current ControllerRevision's).
     pub hash: &'a str,
     pub now: Timestamp,
+    /// Nodes where a failed daemon pod was killed recently: its replacement's failure waits
+    /// out the back-off before being killed again (upstream `failedPodsBackoff`).
+    pub failed_backoff: &'a HashSet<String>,
 }
 
 /// An Event to record against the DaemonSet.
@@ -50,6 +53,10 @@ pub struct Plan {
     pub events: Vec<PlannedEvent>,
     /// Status as observed (before this plan's changes), upstream-style.
     pub status: DaemonSetStatus,
+    /// Nodes whose failed pod is deleted now (their back-off steps up).
+    pub failed_on: Vec<String>,
+    /// A failed pod was left alone because its node is in back-off.
+    pub waiting_on_backoff: bool,
 }
 
 fn generation(ds: &DaemonSet) -> Option<&str> {
@@ -136,7 +143,9 @@ pub fn plan(o: &Observed<'_>) -> Plan {
                 }
                 let pname = p.metadata.name.clone().unwrap_or_default();
                 match podutil::phase(p) {
+                    "Failed" if o.failed_backoff.contains(&name) => out.waiting_on_backoff = true,
                     "Failed" => {
+                        out.failed_on.push(name.clone());
                         out.events.push(PlannedEvent {
                             warning: true,
                             reason: "FailedDaemonPod",

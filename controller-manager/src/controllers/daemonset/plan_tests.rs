@@ -9,6 +9,7 @@ fn run(d: &DaemonSet, nodes: &[Node], pods: &[Pod], hash: &str) -> Plan {
         pods: pods.iter().collect(),
         hash,
         now: Timestamp::from_second(1000).expect("ts"),
+        failed_backoff: &HashSet::new(),
     })
 }
 
@@ -77,6 +78,21 @@ fn misscheduled_duplicate_failed_and_orphaned_pods_are_deleted() {
         ["agent-dup", "agent-evicted", "agent-failed", "agent-gone"]
     );
     assert_eq!(p.events[0].reason, "FailedDaemonPod");
+    assert_eq!(p.failed_on, ["a"]);
+
+    // In back-off the failed pod stays (and nothing else changes on that node).
+    let backoff: HashSet<String> = ["a".to_string()].into();
+    let o = Observed {
+        ds: &d,
+        nodes: nodes.iter().collect(),
+        pods: pods.iter().collect(),
+        hash: "h1",
+        now: Timestamp::from_second(1000).expect("ts"),
+        failed_backoff: &backoff,
+    };
+    let p = plan(&o);
+    assert!(p.waiting_on_backoff);
+    assert!(!p.delete.contains(&"agent-failed".to_string()));
     assert_eq!(p.status.number_misscheduled, 1);
 }
 

@@ -1,6 +1,8 @@
 //! One sync of a DaemonSet: claim pods, keep history, plan, create and delete pods, status.
 
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use futures::StreamExt;
 use k8s_openapi::api::apps::v1::{ControllerRevision, DaemonSet};
@@ -8,6 +10,7 @@ use k8s_openapi::api::core::v1::{Node, Pod};
 use k8s_openapi::jiff::Timestamp;
 use kube::api::{Api, DeleteParams, Patch, PatchParams, PostParams};
 use kube::runtime::reflector::Store;
+use parking_lot::Mutex;
 use serde_json::json;
 
 use super::history;
@@ -63,12 +66,14 @@ pub(crate) struct Shared {
     pub(crate) revisions: Store<ControllerRevision>,
     /// Keyed by DaemonSet; deletions tracked by pod `namespace/name`.
     pub(crate) expectations: Expectations<ObjectKey, String>,
+    pub(crate) failed_backoff: FailedPodBackoff,
     pub(crate) recorder: Recorder,
 }
 
 pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, SyncError> {
     let Some(ds) = shared.sets.get(&key.to_ref()) else {
         shared.expectations.forget(key);
+        shared.failed_backoff.forget(key);
         return Ok(None);
     };
     let span = tracing::debug_span!("sync", controller = "daemonset-controller", object = %key);
@@ -93,14 +98,19 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
 
     let nodes = shared.nodes.state();
     let now = Timestamp::now();
+    let in_backoff = shared.failed_backoff.in_backoff(key);
     let observed = Observed {
         ds: &ds,
         nodes: nodes.iter().map(AsRef::as_ref).collect(),
         pods: pod_refs,
         hash: &h.hash,
         now,
+        failed_backoff: &in_backoff,
     };
     let p = plan::plan(&observed);
+    for node in &p.failed_on {
+        shared.failed_backoff.step(key, node);
+    }
     let regarding = object_ref(ds.as_ref());
     let mut result = Ok(());
     if shared.expectations.satisfied(key) {
@@ -133,11 +143,14 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
             tracing::warn!(revision = %name, error = %e, "cleaning up history");
         }
     }
+    if p.waiting_on_backoff {
+        return Ok(shared.failed_backoff.next_expiry(key));
+    }
     // Pods turning available after minReadySeconds change the status without an event.
     let min_ready = ds.spec.as_ref().and_then(|s| s.min_ready_seconds).unwrap_or(0);
     Ok(
         (min_ready > 0 && p.status.number_available != Some(p.status.desired_number_scheduled))
-            .then(|| std::time::Duration::from_secs(u64::try_from(min_ready).unwrap_or(1))),
+            .then(|| Duration::from_secs(u64::try_from(min_ready).unwrap_or(1))),
     )
 }
 
@@ -282,4 +295,77 @@ async fn claim_pods(shared: &Shared, ds: &DaemonSet, api: &Api<Pod>) -> Result<V
         }
     }
     Ok(out)
+}
+
+/// Per DaemonSet and node, how long to leave a failed daemon pod before killing it again
+/// (upstream `failedPodsBackoff`: 1s doubling to 15m), so the controller does not fight a
+/// kubelet that keeps rejecting the pod.
+#[derive(Debug, Default)]
+pub(crate) struct FailedPodBackoff {
+    entries: Mutex<HashMap<(ObjectKey, String), (Instant, Duration)>>,
+}
+
+const FAILED_BACKOFF_INITIAL: Duration = Duration::from_secs(1);
+const FAILED_BACKOFF_MAX: Duration = Duration::from_secs(15 * 60);
+
+impl FailedPodBackoff {
+    /// Nodes of `ds` still inside their back-off window.
+    pub(crate) fn in_backoff(&self, ds: &ObjectKey) -> HashSet<String> {
+        let now = Instant::now();
+        self.entries
+            .lock()
+            .iter()
+            .filter(|((k, _), (at, delay))| k == ds && now < *at + *delay)
+            .map(|((_, node), _)| node.clone())
+            .collect()
+    }
+
+    /// A failed pod was killed on `node`: start or double its window.
+    pub(crate) fn step(&self, ds: &ObjectKey, node: &str) {
+        let mut entries = self.entries.lock();
+        let entry = entries
+            .entry((ds.clone(), node.to_string()))
+            .or_insert((Instant::now(), Duration::ZERO));
+        let next = if entry.1.is_zero() {
+            FAILED_BACKOFF_INITIAL
+        } else {
+            (entry.1 * 2).min(FAILED_BACKOFF_MAX)
+        };
+        *entry = (Instant::now(), next);
+    }
+
+    /// Time until the earliest window of `ds` closes.
+    pub(crate) fn next_expiry(&self, ds: &ObjectKey) -> Option<Duration> {
+        let now = Instant::now();
+        self.entries
+            .lock()
+            .iter()
+            .filter(|((k, _), _)| k == ds)
+            .filter_map(|(_, (at, delay))| (*at + *delay).checked_duration_since(now))
+            .min()
+    }
+
+    pub(crate) fn forget(&self, ds: &ObjectKey) {
+        self.entries.lock().retain(|(k, _), _| k != ds);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_pod_backoff_doubles_per_node() {
+        let b = FailedPodBackoff::default();
+        let ds = ObjectKey::new("ns", "agent");
+        assert!(b.in_backoff(&ds).is_empty());
+        b.step(&ds, "a");
+        assert_eq!(b.in_backoff(&ds), HashSet::from(["a".to_string()]));
+        assert!(b.next_expiry(&ds).is_some_and(|d| d <= FAILED_BACKOFF_INITIAL));
+        b.step(&ds, "a");
+        assert!(b.next_expiry(&ds).is_some_and(|d| d > FAILED_BACKOFF_INITIAL && d <= 2 * FAILED_BACKOFF_INITIAL));
+        assert!(b.in_backoff(&ObjectKey::new("ns", "other")).is_empty());
+        b.forget(&ds);
+        assert!(b.next_expiry(&ds).is_none());
+    }
 }

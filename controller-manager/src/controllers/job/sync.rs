@@ -26,6 +26,9 @@ use crate::controllers::util::owner::{Claim, claim, new_controller_ref, release_
 use crate::controllers::util::selector;
 use crate::controllers::util::worker::Requeue;
 
+/// The `spec.managedBy` value that means this controller.
+const MANAGED_BY_US: &str = "kubernetes.io/job-controller";
+
 /// Concurrent pod writes within one sync.
 const API_CONCURRENCY: usize = 64;
 
@@ -111,6 +114,15 @@ async fn sync_job(shared: &Shared, key: &ObjectKey, action: &mut &'static str) -
     let _enter = span.enter();
     if is_finished(&job) {
         shared.backoff.lock().remove(key);
+        return Ok(None);
+    }
+    // `spec.managedBy` hands the Job to another controller (JobManagedBy, beta in 1.32+).
+    if job
+        .spec
+        .as_ref()
+        .and_then(|s| s.managed_by.as_deref())
+        .is_some_and(|m| m != MANAGED_BY_US)
+    {
         return Ok(None);
     }
     let regarding = object_ref(job.as_ref());
