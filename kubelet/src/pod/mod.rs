@@ -9,6 +9,7 @@ pub mod names;
 pub mod observed;
 pub mod plan;
 pub mod probe;
+pub mod pull_secrets;
 pub mod runtime;
 pub mod spec;
 pub mod static_pods;

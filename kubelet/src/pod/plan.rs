@@ -124,6 +124,14 @@ pub fn plan(
 ) -> Plan {
     let mut plan = Plan::default();
     let Some(spec) = &pod.spec else { return plan };
+    // A pod the API already records as finished never runs again (e.g. after a kubelet
+    // restart that finds its containers gone).
+    if matches!(
+        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
+        Some("Succeeded" | "Failed")
+    ) {
+        return plan;
+    }
     let policy = restart_policy(pod).to_string();
     for v in obs.containers.values() {
         plan.remove_containers.extend(
@@ -445,6 +453,17 @@ mod tests {
             t(100),
         );
         assert!(got.start.is_empty());
+    }
+
+    #[test]
+    fn finished_pods_never_run_again() {
+        let mut p = pod(&[], &["a"], "OnFailure");
+        p.status = Some(k8s_openapi::api::core::v1::PodStatus {
+            phase: Some("Succeeded".into()),
+            ..Default::default()
+        });
+        let got = plan(&p, &Observed::default(), &HashSet::new(), &mut bo(), t(100));
+        assert_eq!(got, Plan::default());
     }
 
     #[test]

@@ -191,6 +191,21 @@ impl Worker {
         self.sources_at = Some(tokio::time::Instant::now());
     }
 
+    /// Credentials for the image from the pod's imagePullSecrets, if any match its registry.
+    async fn pull_auth(&self, pod: &Pod, image: &str) -> Option<crate::cri::api::AuthConfig> {
+        let refs = pod.spec.as_ref()?.image_pull_secrets.clone()?;
+        let api: Api<Secret> = Api::namespaced(self.ctx.client.clone(), &names::namespace(pod));
+        let mut secrets = Vec::new();
+        for r in refs {
+            match api.get_opt(&r.name).await {
+                Ok(Some(s)) => secrets.push(s),
+                Ok(None) => warn!(secret = %r.name, "image pull secret not found"),
+                Err(e) => warn!(secret = %r.name, error = %e, "get image pull secret"),
+            }
+        }
+        super::pull_secrets::auth_for(image, &secrets)
+    }
+
     /// The host path behind a bound claim (hostPath or local persistent volumes).
     async fn claim_path(&self, ns: &str, claim: &str) -> Result<PathBuf, String> {
         let pvcs: Api<PersistentVolumeClaim> = Api::namespaced(self.ctx.client.clone(), ns);
@@ -318,7 +333,8 @@ impl Worker {
             &format!("Pulling image \"{image}\""),
         );
         let started = std::time::Instant::now();
-        match self.ctx.images.pull_image(&image, None).await {
+        let auth = self.pull_auth(pod, &image).await;
+        match self.ctx.images.pull_image(&image, auth).await {
             Ok(_) => {
                 self.ctx.event(
                     pod,
@@ -449,7 +465,11 @@ impl Worker {
             let cfg = spec::sandbox_config(pod, &self.ctx.config, self.sandbox_attempts);
             self.sandbox_attempts += 1;
             match rt.run_pod_sandbox(cfg).await {
-                Ok(id) => debug!(pod = %names::name(pod), sandbox = %id, "started sandbox"),
+                Ok(id) => {
+                    debug!(pod = %names::name(pod), sandbox = %id, "started sandbox");
+                    // Go straight on to the containers: no status write, no wait in between.
+                    return Ok(Some(Duration::ZERO));
+                }
                 Err(e) => {
                     warn!(pod = %names::name(pod), error = %e, "create sandbox");
                     for c in pod.spec.iter().flat_map(|s| s.containers.iter()) {
