@@ -50,6 +50,9 @@ pub struct SchedulingQueue {
     backoff: BTreeSet<(Instant, u64, String)>,
     /// Keys of pods in unschedulablePods (events scan only these).
     unschedulable: HashSet<String>,
+    /// Popped pods whose cycle (incl. binding) has not finished; a pod deleted meanwhile is
+    /// dropped from here so that its failure does not bring it back.
+    in_flight: HashSet<String>,
     seq: u64,
     scheduling_cycle: u64,
     move_request_cycle: u64,
@@ -171,6 +174,7 @@ impl SchedulingQueue {
 
     pub fn delete(&mut self, key: &str) {
         self.detach(key);
+        self.in_flight.remove(key);
         self.nominated.remove(key);
     }
 
@@ -184,8 +188,14 @@ impl SchedulingQueue {
         let (mut q, _, _) = self.pods.remove(&key)?;
         q.attempts += 1;
         q.initial_attempt.get_or_insert(now);
+        self.in_flight.insert(key);
         self.scheduling_cycle += 1;
         Some((q, self.scheduling_cycle))
+    }
+
+    /// The popped pod's cycle ended without requeueing it (bound, or nothing to do).
+    pub fn done(&mut self, key: &str) {
+        self.in_flight.remove(key);
     }
 
     pub fn scheduling_cycle(&self) -> u64 {
@@ -195,7 +205,7 @@ impl SchedulingQueue {
     /// A pod that failed its cycle. If a move request arrived during its cycle it goes to
     /// backoff (the event may have helped), else it waits in unschedulablePods.
     pub fn add_unschedulable(&mut self, mut q: QueuedPod, pod_cycle: u64, now: Instant) {
-        if self.pods.contains_key(&q.info.key) {
+        if !self.in_flight.remove(&q.info.key) || self.pods.contains_key(&q.info.key) {
             return;
         }
         q.timestamp = now;
@@ -209,7 +219,7 @@ impl SchedulingQueue {
 
     /// A pod whose cycle hit an error (API failure, binding failure): retry after backoff.
     pub fn add_backoff(&mut self, mut q: QueuedPod, now: Instant) {
-        if self.pods.contains_key(&q.info.key) {
+        if !self.in_flight.remove(&q.info.key) || self.pods.contains_key(&q.info.key) {
             return;
         }
         q.timestamp = now;

@@ -114,3 +114,18 @@ fn nominations_follow_pod_status() {
     q.delete("uid-p");
     assert!(q.nominated().is_empty());
 }
+
+#[test]
+fn pods_deleted_during_their_cycle_are_not_requeued() {
+    let t0 = Instant::now();
+    let mut q = SchedulingQueue::new();
+    q.add(prio("a", 0), t0);
+    q.add(prio("b", 0), t0);
+    let (a, cycle) = q.pop(t0).expect("pop a");
+    let (b, _) = q.pop(t0).expect("pop b");
+    q.delete(&a.info.key);
+    q.delete(&b.info.key);
+    q.add_unschedulable(a, cycle, t0);
+    q.add_backoff(b, t0);
+    assert_eq!(q.pending(), (0, 0, 0));
+}

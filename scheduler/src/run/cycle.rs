@@ -73,6 +73,7 @@ impl Inner {
             .filter(|n| !n.is_empty())
             .unwrap_or_else(|| crate::config::file::DEFAULT_SCHEDULER_NAME.to_string());
         let Some(profile) = self.profiles.get(&profile_name).cloned() else {
+            self.shared.lock().queue.done(&pod.key);
             return;
         };
         let span = tracing::debug_span!("schedule", pod = %pod_name(&pod.pod), profile = %profile_name);
@@ -80,8 +81,9 @@ impl Inner {
         let start = Instant::now();
         let nominated = {
             let mut s = self.shared.lock();
-            // Deleted or already placed while it waited: nothing to do.
+            // Already placed while it waited: nothing to do.
             if s.cache.pod(&pod.key).is_some() {
+                s.queue.done(&pod.key);
                 return;
             }
             s.cache.update_snapshot(snapshot);
