@@ -16,6 +16,29 @@ pub const PAUSE: &str = "localhost/rudder/pause:1";
 
 static NEXT: AtomicU32 = AtomicU32::new(0);
 
+/// Instances alive in this process and the ip_forward value from before the first of them:
+/// the CNI bridge turns forwarding on, and the last instance to stop restores it (tests run
+/// in parallel, so each instance restoring its own reading could leave it on).
+static IP_FORWARD: std::sync::Mutex<(usize, Option<String>)> = std::sync::Mutex::new((0, None));
+
+fn ip_forward_acquire() {
+    let mut g = IP_FORWARD.lock().unwrap_or_else(|e| e.into_inner());
+    if g.0 == 0 {
+        g.1 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").ok();
+    }
+    g.0 += 1;
+}
+
+fn ip_forward_release() {
+    let mut g = IP_FORWARD.lock().unwrap_or_else(|e| e.into_inner());
+    g.0 = g.0.saturating_sub(1);
+    if g.0 == 0
+        && let Some(before) = g.1.take()
+    {
+        let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", before.trim());
+    }
+}
+
 /// A running containerd owned by one test.
 #[derive(Debug)]
 pub struct TestContainerd {
@@ -30,7 +53,6 @@ pub struct TestContainerd {
     /// Cgroup root for the kubelet's pods (`--cgroup-root`), unique per instance.
     pub cgroup_root: String,
     child: Option<Child>,
-    ip_forward_before: Option<String>,
 }
 
 /// Why the containerd tests cannot run here, if they cannot.
@@ -144,7 +166,7 @@ state = "{d}/state"
         );
         std::fs::write(d.join("config.toml"), config).expect("write config");
         let log = std::fs::File::create(d.join("containerd.log")).expect("log");
-        let ip_forward_before = std::fs::read_to_string("/proc/sys/net/ipv4/ip_forward").ok();
+        ip_forward_acquire();
         let child = Command::new("containerd")
             .arg("--config")
             .arg(d.join("config.toml"))
@@ -161,7 +183,6 @@ state = "{d}/state"
             pod_cidr: format!("10.222.{n}.0/24"),
             cgroup_root: format!("/rudder-test-{}-{n}", std::process::id()),
             child: Some(child),
-            ip_forward_before,
             dir,
         };
         ctd.wait_ready().await;
@@ -280,9 +301,7 @@ state = "{d}/state"
             .stderr(Stdio::null())
             .status();
         remove_cgroups(&self.cgroup_root);
-        if let Some(before) = &self.ip_forward_before {
-            let _ = std::fs::write("/proc/sys/net/ipv4/ip_forward", before.trim());
-        }
+        ip_forward_release();
     }
 }
 
