@@ -197,6 +197,7 @@ impl Options {
             node_startup_grace_period: dur("node-startup-grace-period", &self.node_startup_grace_period)?,
             node_eviction_rate: self.node_eviction_rate,
             terminated_pod_gc_threshold: self.terminated_pod_gc_threshold,
+            pod_gc_period: std::time::Duration::from_secs(20),
             horizontal_pod_autoscaler_sync_period: dur(
                 "horizontal-pod-autoscaler-sync-period",
                 &self.horizontal_pod_autoscaler_sync_period,

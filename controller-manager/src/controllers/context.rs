@@ -29,6 +29,8 @@ pub struct ControllersConfig {
     pub node_eviction_rate: f32,
     /// `--terminated-pod-gc-threshold` (<= 0 disables terminated-pod collection).
     pub terminated_pod_gc_threshold: i32,
+    /// How often the pod GC runs (upstream's constant `gcCheckPeriod`, 20 s; not a flag).
+    pub pod_gc_period: Duration,
     /// `--horizontal-pod-autoscaler-sync-period`.
     pub horizontal_pod_autoscaler_sync_period: Duration,
     /// `--resource-quota-sync-period`.

@@ -7,8 +7,12 @@
 
 pub mod deployment;
 pub mod garbagecollector;
+pub mod namespace;
+pub mod podgc;
 pub mod replicaset;
 pub mod replicationcontroller;
+pub mod serviceaccount;
+pub mod ttlafterfinished;
 pub mod util;
 
 pub mod cronjob;
@@ -145,14 +149,14 @@ pub const KNOWN: &[KnownController] = &[
 pub fn starters() -> Vec<(&'static str, StartFn)> {
     #[allow(unused_mut)]
     let mut table: Vec<(&'static str, StartFn)> = Vec::new();
-    // namespace: owned by this crate's first set (namespace/)
-    // serviceaccount: (serviceaccount/)
+    table.push(("namespace-controller", namespace::start));
+    table.push(("serviceaccount-controller", serviceaccount::start));
     table.push(("garbage-collector-controller", garbagecollector::start));
     table.push(("replicaset-controller", replicaset::start));
     table.push(("replicationcontroller-controller", replicationcontroller::start));
     table.push(("deployment-controller", deployment::start));
-    // podgc: (podgc/)
-    // ttl-after-finished: (ttlafterfinished/)
+    table.push(("pod-garbage-collector-controller", podgc::start));
+    table.push(("ttl-after-finished-controller", ttlafterfinished::start));
     table.push(("statefulset-controller", statefulset::start));
     table.push(("daemonset-controller", daemonset::start));
     table.push(("job-controller", job::start));
@@ -163,7 +167,7 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("node-ipam-controller", nodeipam::start));
     table.push(("disruption-controller", disruption::start));
     table.push(("resourcequota-controller", resourcequota::start));
-    // podautoscaler: owned by another helper — table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
+    table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
     table.push(("persistentvolume-binder-controller", pvbinder::start));
     table
 }

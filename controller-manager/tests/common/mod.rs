@@ -27,6 +27,10 @@ impl Drop for Cluster {
 
 /// Starts an apiserver and runs `controllers` against it.
 pub async fn start(controllers: &[&str]) -> Cluster {
+    // Logs only when RUST_LOG asks for them.
+    if std::env::var_os("RUST_LOG").is_some() {
+        rudder_component::telemetry::init(0, false);
+    }
     let server = TestApiServer::start().await;
     let mut config = Config::for_tests(controllers);
     config.kubeconfig = Some(server.kubeconfig.clone());

@@ -21,7 +21,7 @@ use rudder_client::workqueue::{RateLimiter, WorkQueue};
 use super::ControllerContext;
 use super::util::events::Recorder;
 use super::util::owner::controller_ref;
-use super::util::worker::{forward, run_workers};
+use super::util::worker::{forward, run_workers, wait_for_sync};
 use super::util::{ObjectKey, selector};
 
 const COMPONENT: &str = "deployment-controller";
@@ -104,15 +104,12 @@ pub fn start(ctx: ControllerContext) -> BoxFuture<'static, ()> {
     let workers = ctx.config.concurrent_deployment_syncs;
     let shutdown = ctx.shutdown.clone();
     async move {
-        for synced in [
-            deployments.wait_synced().boxed(),
-            rss.wait_synced().boxed(),
-            pods.wait_synced().boxed(),
-        ] {
-            tokio::select! {
-                _ = synced => {}
-                _ = shutdown.wait() => return,
-            }
+        if !wait_for_sync(&shutdown, || {
+            deployments.has_synced() && rss.has_synced() && pods.has_synced()
+        })
+        .await
+        {
+            return;
         }
         tracing::info!(controller = COMPONENT, "caches synced; starting workers");
         run_workers(COMPONENT, queue, workers, shutdown, move |key| {

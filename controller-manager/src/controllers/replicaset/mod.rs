@@ -22,7 +22,7 @@ use super::util::ObjectKey;
 use super::util::expectations::Expectations;
 use super::util::owner::controller_ref;
 use super::util::selector;
-use super::util::worker::{forward, run_workers};
+use super::util::worker::{forward, run_workers, wait_for_sync};
 
 /// Starts the ReplicaSet controller.
 pub fn start(ctx: ControllerContext) -> BoxFuture<'static, ()> {
@@ -98,13 +98,8 @@ pub fn start_for<O: ReplicaOwner>(ctx: ControllerContext, workers: usize) -> Box
 
     let shutdown = ctx.shutdown.clone();
     async move {
-        tokio::select! {
-            _ = owners.wait_synced() => {}
-            _ = shutdown.wait() => return,
-        }
-        tokio::select! {
-            _ = pods.wait_synced() => {}
-            _ = shutdown.wait() => return,
+        if !wait_for_sync(&shutdown, || owners.has_synced() && pods.has_synced()).await {
+            return;
         }
         tracing::info!(controller = O::COMPONENT, "caches synced; starting workers");
         run_workers(O::COMPONENT, queue, workers, shutdown, move |key| {

@@ -76,3 +76,22 @@ where
         }
     });
 }
+
+/// Waits until `synced()` holds (poll every 20 ms), or returns false on shutdown.
+///
+/// Use this instead of awaiting `Informer::wait_synced()` from several controllers at once:
+/// that resolves through kube-runtime's `DelayedInit`, a single `oneshot::Receiver` that
+/// remembers only the last waker, so with concurrent waiters only one of them is woken and the
+/// others hang (seen here: the namespace and serviceaccount controllers both waiting on the
+/// Namespace informer). `has_synced()` polls without waiting and is safe.
+pub async fn wait_for_sync(shutdown: &Shutdown, synced: impl Fn() -> bool) -> bool {
+    loop {
+        if synced() {
+            return true;
+        }
+        tokio::select! {
+            _ = shutdown.wait() => return false,
+            _ = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+    }
+}
