@@ -117,6 +117,7 @@ impl CidrSet {
         })
     }
 
+    #[cfg(test)]
     pub(crate) fn is_v6(&self) -> bool {
         self.cluster.v6
     }
@@ -176,6 +177,7 @@ impl CidrSet {
         None
     }
 
+    #[cfg(test)]
     pub(crate) fn used(&self) -> usize {
         self.used.len()
     }

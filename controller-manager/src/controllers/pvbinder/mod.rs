@@ -108,10 +108,11 @@ pub fn start(ctx: ControllerContext) -> BoxFuture<'static, ()> {
             let shared = shared.clone();
             let span = tracing::debug_span!("sync", controller = COMPONENT, object = %key);
             async move {
+                // Boxed: the claim sync holds several whole objects across awaits.
                 if key.namespace.is_empty() {
-                    sync_volume(&shared, &key.name).await
+                    Box::pin(sync_volume(&shared, &key.name)).await
                 } else {
-                    sync_claim(&shared, &key).await
+                    Box::pin(sync_claim(&shared, &key)).await
                 }
             }
             .instrument(span)
