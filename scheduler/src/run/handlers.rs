@@ -18,6 +18,15 @@ fn assigned(pod: &Pod) -> bool {
         .is_some_and(|n| !n.is_empty())
 }
 
+/// Pods with `schedulingGates` wait until every gate is removed (upstream SchedulingGates
+/// PreEnqueue): they are not queued at all; the update removing the last gate queues them.
+fn gated(pod: &Pod) -> bool {
+    pod.spec
+        .as_ref()
+        .and_then(|s| s.scheduling_gates.as_ref())
+        .is_some_and(|g| !g.is_empty())
+}
+
 fn terminal(pod: &Pod) -> bool {
     matches!(
         pod.status.as_ref().and_then(|s| s.phase.as_deref()),
@@ -63,7 +72,8 @@ impl Inner {
                         };
                         s.queue.move_on_event(ev, now);
                     }
-                } else if self.responsible(&pod) && pod.metadata.deletion_timestamp.is_none() {
+                } else if self.responsible(&pod) && pod.metadata.deletion_timestamp.is_none() && !gated(&pod)
+                {
                     let info = self.pod_info(pod);
                     let mut s = self.shared.lock();
                     // Assumed pods are being bound; their next update shows the node.
