@@ -1,30 +1,40 @@
 //! WATCH: a chunked stream of `{"type":...,"object":...}` lines served from the watch cache,
 //! with initial events, selector transitions (an object leaving a selector is DELETED for that
 //! watcher), bookmarks, `timeoutSeconds`, and 410 for a too-old resourceVersion.
+//!
+//! Fan-out cost per watcher is kept to filtering and one copy: each cached object carries its JSON
+//! encoding (shared `Bytes`), and a JSON event line is that encoding between a static prefix and
+//! suffix, written straight into the chunk the connection sends. The response body reads the
+//! cache's broadcast itself (no task or channel per watcher) and gathers every event already
+//! waiting into one chunk.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::Response;
-use bytes::Bytes;
-use futures::StreamExt;
+use bytes::{Bytes, BytesMut};
 use rudder_api::status::ApiError;
-use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
-use tokio::sync::mpsc;
+use serde_json::json;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::AppState;
 use super::response::{ApiResult, Format};
-use crate::registry::watch_cache::{CachedObject, EventType, Fanout, SubscribeError};
+use crate::registry::watch_cache::{
+    CacheEvent, CachedObject, EventType, Fanout, SubscribeError, Subscription,
+};
 use crate::registry::{ListParams, Resource};
 
 /// Upstream's default bookmark interval is about a minute; kubectl does not need them sooner.
 const BOOKMARK_INTERVAL: Duration = Duration::from_secs(60);
 /// Without `timeoutSeconds`, upstream picks a random timeout of 30–60 minutes.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(1800);
+/// A chunk stops growing past this size (the next one carries the rest).
+const CHUNK_BYTES: usize = 64 * 1024;
 
 struct Encoder {
     res: Arc<Resource>,
@@ -32,21 +42,27 @@ struct Encoder {
     headers_sent: bool,
 }
 
+fn json_prefix(kind: &str) -> &'static [u8] {
+    match kind {
+        "ADDED" => br#"{"type":"ADDED","object":"#,
+        "MODIFIED" => br#"{"type":"MODIFIED","object":"#,
+        _ => br#"{"type":"DELETED","object":"#,
+    }
+}
+
 impl Encoder {
-    fn event(&mut self, kind: &str, obj: &CachedObject) -> Bytes {
-        let mut line = match self.format {
+    /// Appends one event line to `out`.
+    fn event(&mut self, kind: &str, obj: &CachedObject, out: &mut BytesMut) {
+        match self.format {
             Format::Json => {
-                let mut out = Vec::with_capacity(obj.json.len() + 32);
-                out.extend_from_slice(br#"{"type":""#);
-                out.extend_from_slice(kind.as_bytes());
-                out.extend_from_slice(br#"","object":"#);
+                out.extend_from_slice(json_prefix(kind));
                 out.extend_from_slice(&obj.json);
-                out.push(b'}');
-                out
+                out.extend_from_slice(b"}\n");
             }
             Format::Metadata => {
                 let object = rudder_api::table::partial_object_metadata(&obj.value);
-                json!({ "type": kind, "object": object }).to_string().into_bytes()
+                out.extend_from_slice(json!({ "type": kind, "object": object }).to_string().as_bytes());
+                out.extend_from_slice(b"\n");
             }
             Format::Table(include) => {
                 let meta = json!({ "resourceVersion": obj.revision.to_string() });
@@ -56,11 +72,10 @@ impl Encoder {
                     t["columnDefinitions"] = json!([]);
                 }
                 self.headers_sent = true;
-                json!({ "type": kind, "object": t }).to_string().into_bytes()
+                out.extend_from_slice(json!({ "type": kind, "object": t }).to_string().as_bytes());
+                out.extend_from_slice(b"\n");
             }
-        };
-        line.push(b'\n');
-        Bytes::from(line)
+        }
     }
 
     fn bookmark(&self, revision: i64) -> Bytes {
@@ -78,6 +93,162 @@ fn error_event(err: &ApiError) -> Bytes {
         "{}\n",
         json!({ "type": "ERROR", "object": err.to_status() })
     ))
+}
+
+/// Events a watcher has yet to send before following the live stream.
+enum Backlog {
+    Objects(std::vec::IntoIter<Arc<CachedObject>>),
+    Events(std::vec::IntoIter<Arc<CacheEvent>>),
+}
+
+/// One watcher: its position in the cache's stream and what it selects.
+struct Watcher {
+    encoder: Encoder,
+    params: ListParams,
+    namespace: Option<String>,
+    /// The client's resourceVersion, if it gave one.
+    from: Option<i64>,
+    backlog: VecDeque<Backlog>,
+    live: tokio::sync::broadcast::Receiver<Fanout>,
+    last_revision: i64,
+    deadline: Pin<Box<tokio::time::Sleep>>,
+    shutdown: Pin<Box<dyn Future<Output = ()> + Send>>,
+    bookmarks: Option<tokio::time::Interval>,
+    /// Set once the stream must end after what has been gathered.
+    done: bool,
+}
+
+impl Watcher {
+    fn in_scope(&self, obj: &CachedObject) -> bool {
+        let ns_ok = self
+            .namespace
+            .as_deref()
+            .is_none_or(|ns| obj.namespace() == Some(ns));
+        ns_ok && self.params.matches(&obj.value)
+    }
+
+    /// Appends what this watcher sees of a cache event, given its selectors.
+    fn translate(&mut self, event: &CacheEvent, out: &mut BytesMut) {
+        let object = self.encoder.res.present(event.object.clone());
+        let now_in = self.in_scope(&object);
+        let was_in = event
+            .prev
+            .as_ref()
+            .is_some_and(|p| self.in_scope(&self.encoder.res.present(p.clone())));
+        let kind = match event.kind {
+            EventType::Added if now_in => "ADDED",
+            EventType::Modified if now_in && was_in => "MODIFIED",
+            EventType::Modified if now_in => "ADDED",
+            EventType::Modified if was_in => "DELETED",
+            EventType::Deleted if now_in || was_in => "DELETED",
+            _ => return,
+        };
+        self.encoder.event(kind, &object, out);
+    }
+
+    /// Fills `out` from the initial objects and past events; false once they are exhausted.
+    fn drain_backlog(&mut self, out: &mut BytesMut) -> bool {
+        while out.len() < CHUNK_BYTES {
+            let Some(front) = self.backlog.front_mut() else {
+                return false;
+            };
+            match front {
+                Backlog::Objects(objects) => match objects.next() {
+                    Some(obj) => {
+                        let obj = self.encoder.res.present(obj);
+                        if self.in_scope(&obj) {
+                            self.encoder.event("ADDED", &obj, out);
+                        }
+                    }
+                    None => {
+                        self.backlog.pop_front();
+                    }
+                },
+                Backlog::Events(events) => match events.next() {
+                    Some(event) => {
+                        self.last_revision = event.revision;
+                        self.translate(&event, out);
+                    }
+                    None => {
+                        self.backlog.pop_front();
+                    }
+                },
+            }
+        }
+        true
+    }
+
+    /// Adds one live fan-out item; false when the stream must end.
+    fn take_live(&mut self, item: Fanout, out: &mut BytesMut) -> bool {
+        match item {
+            Fanout::Event(event) => {
+                if event.lags(&self.encoder.res.cache) {
+                    tracing::debug!(
+                        resource = self.encoder.res.info.plural,
+                        "watch: slow watcher cut off"
+                    );
+                    return false;
+                }
+                // A client may watch from a revision the cache has not reached yet.
+                if self.from.is_some_and(|rv| event.revision <= rv) {
+                    return true;
+                }
+                self.last_revision = event.revision;
+                self.translate(&event, out);
+                true
+            }
+            Fanout::Reset => false,
+        }
+    }
+
+    /// The next chunk of the response body, or `None` at its end.
+    async fn next_chunk(&mut self) -> Option<Bytes> {
+        let mut out = BytesMut::new();
+        while !self.done {
+            if !self.backlog.is_empty() {
+                if self.drain_backlog(&mut out) || !out.is_empty() {
+                    return Some(out.freeze());
+                }
+                continue;
+            }
+            let tick = async {
+                match self.bookmarks.as_mut() {
+                    Some(timer) => {
+                        timer.tick().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            let received = tokio::select! {
+                _ = &mut self.deadline => return None,
+                _ = &mut self.shutdown => return None,
+                _ = tick => None,
+                received = self.live.recv() => Some(received),
+            };
+            let Some(received) = received else {
+                let revision = self.last_revision.max(self.encoder.res.cache.revision());
+                return Some(self.encoder.bookmark(revision));
+            };
+            match received {
+                Ok(item) => self.done = !self.take_live(item, &mut out),
+                // A watcher that fell behind, or a rebuilt cache: end the stream so the client
+                // re-watches (and relists if its revision is gone).
+                Err(RecvError::Lagged(_) | RecvError::Closed) => return None,
+            }
+            // Everything already waiting goes out in the same chunk.
+            while !self.done && out.len() < CHUNK_BYTES {
+                match self.live.try_recv() {
+                    Ok(item) => self.done = !self.take_live(item, &mut out),
+                    Err(TryRecvError::Empty) => break,
+                    Err(TryRecvError::Lagged(_) | TryRecvError::Closed) => self.done = true,
+                }
+            }
+            if !out.is_empty() {
+                return Some(out.freeze());
+            }
+        }
+        None
+    }
 }
 
 pub(crate) fn serve(
@@ -103,87 +274,52 @@ pub(crate) fn serve(
         query.get("allowWatchBookmarks").map(String::as_str),
         Some("true" | "1")
     );
-    let mut encoder = Encoder {
-        res: res.clone(),
-        format,
-        headers_sent: false,
+    let body = match res.cache.subscribe(from) {
+        Err(SubscribeError::TooOld(requested, oldest)) => {
+            let err = ApiError::gone(format!("too old resource version: {requested} ({oldest})"));
+            Body::from(error_event(&err))
+        }
+        Ok(sub) => {
+            let Subscription {
+                initial,
+                history,
+                live,
+                revision,
+            } = sub;
+            let namespace = namespace.filter(|_| res.info.namespaced);
+            let shutdown = state.shutdown.clone();
+            let watcher = Watcher {
+                encoder: Encoder {
+                    res,
+                    format,
+                    headers_sent: false,
+                },
+                params,
+                namespace,
+                from,
+                backlog: VecDeque::from([
+                    Backlog::Objects(initial.into_iter()),
+                    Backlog::Events(history.into_iter()),
+                ]),
+                live,
+                last_revision: revision,
+                deadline: Box::pin(tokio::time::sleep(timeout)),
+                shutdown: Box::pin(async move { shutdown.wait().await }),
+                bookmarks: bookmarks.then(|| {
+                    tokio::time::interval_at(
+                        tokio::time::Instant::now() + BOOKMARK_INTERVAL,
+                        BOOKMARK_INTERVAL,
+                    )
+                }),
+                done: false,
+            };
+            let stream = futures::stream::unfold(watcher, |mut watcher| async move {
+                let chunk = watcher.next_chunk().await?;
+                Some((Ok::<_, std::convert::Infallible>(chunk), watcher))
+            });
+            Body::from_stream(stream)
+        }
     };
-    let (tx, rx) = mpsc::channel::<Bytes>(64);
-
-    let subscription = res.cache.subscribe(from);
-    let shutdown = state.shutdown.clone();
-    tokio::spawn(async move {
-        let mut sub = match subscription {
-            Ok(sub) => sub,
-            Err(SubscribeError::TooOld(requested, oldest)) => {
-                let err = ApiError::gone(format!("too old resource version: {requested} ({oldest})"));
-                let _ = tx.send(error_event(&err)).await;
-                return;
-            }
-        };
-        let watched_namespace = namespace.as_deref().filter(|_| res.info.namespaced);
-        let in_scope =
-            |obj: &CachedObject| in_namespace(obj, watched_namespace) && params.matches(&obj.value);
-        for obj in &sub.initial {
-            let obj = encoder.res.present(obj.clone());
-            if in_scope(&obj) && tx.send(encoder.event("ADDED", &obj)).await.is_err() {
-                return;
-            }
-        }
-        let mut last_revision = sub.revision;
-        for event in &sub.history {
-            if let Some(line) = translate(&mut encoder, event, &in_scope)
-                && tx.send(line).await.is_err()
-            {
-                return;
-            }
-            last_revision = event.revision;
-        }
-        let deadline = tokio::time::sleep(timeout);
-        tokio::pin!(deadline);
-        let mut bookmark_timer =
-            tokio::time::interval_at(tokio::time::Instant::now() + BOOKMARK_INTERVAL, BOOKMARK_INTERVAL);
-        loop {
-            tokio::select! {
-                _ = &mut deadline => return,
-                _ = shutdown.wait() => return,
-                _ = tx.closed() => return,
-                _ = bookmark_timer.tick(), if bookmarks => {
-                    let revision = last_revision.max(res.cache.revision());
-                    if tx.send(encoder.bookmark(revision)).await.is_err() { return; }
-                }
-                received = sub.live.recv() => match received {
-                    Ok(Fanout::Event(event)) => {
-                        // A client may watch from a revision the cache has not reached yet.
-                        if from.is_some_and(|rv| event.revision <= rv) {
-                            continue;
-                        }
-                        last_revision = event.revision;
-                        if let Some(line) = translate(&mut encoder, &event, &in_scope)
-                            && tx.send(line).await.is_err()
-                        {
-                            return;
-                        }
-                    }
-                    // A watcher that fell behind, or a rebuilt cache: end the stream so the
-                    // client re-watches (and relists if its revision is gone).
-                    Ok(Fanout::Reset) | Err(RecvError::Lagged(_)) | Err(RecvError::Closed) => return,
-                }
-            }
-        }
-    });
-
-    // Events already queued go out together: one chunk, one TLS record, one write.
-    let batched = tokio_stream::wrappers::ReceiverStream::new(rx)
-        .ready_chunks(64)
-        .map(|lines| {
-            let mut chunk = bytes::BytesMut::with_capacity(lines.iter().map(Bytes::len).sum());
-            for line in lines {
-                chunk.extend_from_slice(&line);
-            }
-            Ok::<_, std::convert::Infallible>(chunk.freeze())
-        });
-    let body = Body::from_stream(batched);
     let mut response = Response::new(body);
     *response.status_mut() = StatusCode::OK;
     response
@@ -194,39 +330,4 @@ pub(crate) fn serve(
         HeaderValue::from_static("no-cache, private"),
     );
     Ok(response)
-}
-
-/// Whether an object is in the watched namespace (every object of the resource is in the cache's
-/// prefix already, so only the namespace narrows it).
-fn in_namespace(obj: &CachedObject, namespace: Option<&str>) -> bool {
-    namespace.is_none_or(|ns| {
-        obj.value
-            .get("metadata")
-            .and_then(|m| m.get("namespace"))
-            .and_then(Value::as_str)
-            == Some(ns)
-    })
-}
-
-/// Maps a cache event to what this watcher sees, given its selectors.
-fn translate(
-    encoder: &mut Encoder,
-    event: &crate::registry::watch_cache::CacheEvent,
-    in_scope: &impl Fn(&CachedObject) -> bool,
-) -> Option<Bytes> {
-    let object = encoder.res.present(event.object.clone());
-    let now_in = in_scope(&object);
-    let was_in = event
-        .prev
-        .as_ref()
-        .is_some_and(|p| in_scope(&encoder.res.present(p.clone())));
-    let kind = match event.kind {
-        EventType::Added if now_in => "ADDED",
-        EventType::Modified if now_in && was_in => "MODIFIED",
-        EventType::Modified if now_in => "ADDED",
-        EventType::Modified if was_in => "DELETED",
-        EventType::Deleted if now_in || was_in => "DELETED",
-        _ => return None,
-    };
-    Some(encoder.event(kind, &object))
 }

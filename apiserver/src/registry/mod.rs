@@ -77,11 +77,7 @@ impl Resource {
         let json = serde_json::to_vec(&value)
             .map(bytes::Bytes::from)
             .unwrap_or_else(|_| obj.json.clone());
-        Arc::new(CachedObject {
-            value,
-            json,
-            revision: obj.revision,
-        })
+        CachedObject::new(value, json, obj.revision)
     }
 
     /// An object of this resource's version in the storage version.

@@ -7,6 +7,7 @@
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use bytes::Bytes;
 use futures::StreamExt;
@@ -22,15 +23,33 @@ const HISTORY: usize = 10_000;
 /// Events a watcher may fall behind the live stream before it is cut off.
 const FANOUT_BUFFER: usize = 4096;
 
+/// A watcher this many bytes of encoded events behind the cache's stream is cut off.
+const MAX_LAG_BYTES: u64 = 8 << 20;
+
 /// An object as watchers and lists see it: parsed for selectors, encoded for responses.
 #[derive(Debug)]
 pub(crate) struct CachedObject {
     pub(crate) value: Value,
     pub(crate) json: Bytes,
     pub(crate) revision: Revision,
+    namespace: Option<Box<str>>,
 }
 
 impl CachedObject {
+    pub(crate) fn new(value: Value, json: Bytes, revision: Revision) -> Arc<CachedObject> {
+        let namespace = object::namespace(&value).map(Box::from);
+        Arc::new(CachedObject {
+            value,
+            json,
+            revision,
+            namespace,
+        })
+    }
+
+    pub(crate) fn namespace(&self) -> Option<&str> {
+        self.namespace.as_deref()
+    }
+
     pub(crate) fn from_kv(kv: &KeyValue) -> Option<Arc<CachedObject>> {
         decode(&kv.value, kv.mod_revision)
     }
@@ -41,11 +60,7 @@ pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObjec
     let mut value: Value = serde_json::from_slice(bytes).ok()?;
     object::set_resource_version(&mut value, revision);
     let json = Bytes::from(serde_json::to_vec(&value).ok()?);
-    Some(Arc::new(CachedObject {
-        value,
-        json,
-        revision,
-    }))
+    Some(CachedObject::new(value, json, revision))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -62,6 +77,19 @@ pub(crate) struct CacheEvent {
     pub(crate) object: Arc<CachedObject>,
     pub(crate) prev: Option<Arc<CachedObject>>,
     pub(crate) revision: Revision,
+    /// Encoded bytes of the cache's stream up to and including this event.
+    offset: u64,
+}
+
+impl CacheEvent {
+    /// Whether a watcher at this event is so far behind the stream that it must be cut off.
+    pub(crate) fn lags(&self, cache: &WatchCache) -> bool {
+        cache
+            .stream_bytes
+            .load(Ordering::Relaxed)
+            .saturating_sub(self.offset)
+            > MAX_LAG_BYTES
+    }
 }
 
 /// What a live watcher receives.
@@ -87,6 +115,8 @@ pub(crate) struct WatchCache {
     prefix: String,
     state: RwLock<CacheState>,
     fanout: broadcast::Sender<Fanout>,
+    /// Encoded bytes of every event so far (see [`CacheEvent::lags`]).
+    stream_bytes: AtomicU64,
 }
 
 impl std::fmt::Debug for WatchCache {
@@ -121,6 +151,7 @@ impl WatchCache {
             prefix,
             state: RwLock::new(CacheState::default()),
             fanout,
+            stream_bytes: AtomicU64::new(0),
         });
         let stream = cache.load(&*store).await?;
         tokio::spawn(follow(Arc::downgrade(&cache), store, stream));
@@ -182,6 +213,7 @@ impl WatchCache {
                     object: obj,
                     prev,
                     revision,
+                    offset: 0,
                 }
             }
             WatchEvent::Delete { key, prev, .. } => {
@@ -199,20 +231,22 @@ impl WatchCache {
                 let Ok(json) = serde_json::to_vec(&last) else {
                     return;
                 };
-                let obj = Arc::new(CachedObject {
-                    value: last,
-                    json: Bytes::from(json),
-                    revision,
-                });
+                let obj = CachedObject::new(last, Bytes::from(json), revision);
                 CacheEvent {
                     kind: EventType::Deleted,
                     object: obj,
                     prev: cached,
                     revision,
+                    offset: 0,
                 }
             }
         };
-        let cache_event = Arc::new(cache_event);
+        let size = cache_event.object.json.len() as u64;
+        let offset = self.stream_bytes.fetch_add(size, Ordering::Relaxed) + size;
+        let cache_event = Arc::new(CacheEvent {
+            offset,
+            ..cache_event
+        });
         state.history.push_back(cache_event.clone());
         if state.history.len() > HISTORY
             && let Some(dropped) = state.history.pop_front()

@@ -544,11 +544,7 @@ fn stamped(mut obj: Value, revision: i64) -> Arc<CachedObject> {
     let json = serde_json::to_vec(&obj)
         .map(bytes::Bytes::from)
         .unwrap_or_default();
-    Arc::new(CachedObject {
-        value: obj,
-        json,
-        revision,
-    })
+    CachedObject::new(obj, json, revision)
 }
 
 fn echo(obj: &Value, revision: i64) -> Result<Arc<CachedObject>, ApiError> {
