@@ -26,7 +26,7 @@ lint: ## formatting and clippy, warnings are errors
 fmt:
 	$(CARGO) fmt --all
 
-bench: bench-store bench-apiserver bench-kubelet bench-scheduler ## every benchmark
+bench: bench-store bench-apiserver bench-controller-manager bench-kubelet bench-scheduler ## every benchmark
 
 bench-store: deps ## store writes/s, latency and watch delivery: embedded vs etcd
 	$(CARGO) bench -p rudder-store --bench store
@@ -53,3 +53,6 @@ bench-kubelet: deps ## the release kubelet on a private containerd: pod start la
 bench-scheduler: deps ## kube-scheduler: decision rate, pods/s bound end to end, RSS (5,000 nodes, 30,000 pods)
 	$(CARGO) build --release -p rudder-scheduler
 	$(CARGO) bench -p rudder-scheduler --bench scheduler
+
+bench-controller-manager: deps ## a 1,000-replica Deployment from 0 to 1,000 pods created (target < 5 s)
+	$(CARGO) bench -p rudder-controller-manager --bench deployment

@@ -1,7 +1,7 @@
 //! Shared set-up for the controller-manager integration tests: an in-process apiserver and the
 //! named controllers running in-process against it. No kubelet exists, so tests mark pods
 //! Running/Ready themselves.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 use std::time::Duration;
 
@@ -13,9 +13,9 @@ use rudder_testkit::TestApiServer;
 use serde_json::json;
 
 /// A running apiserver with controllers. Dropping it stops both.
-pub struct Cluster {
-    pub server: TestApiServer,
-    pub client: kube::Client,
+pub(crate) struct Cluster {
+    pub(crate) server: TestApiServer,
+    pub(crate) client: kube::Client,
     trigger: ShutdownTrigger,
 }
 
@@ -26,7 +26,7 @@ impl Drop for Cluster {
 }
 
 /// Starts an apiserver and runs `controllers` against it.
-pub async fn start(controllers: &[&str]) -> Cluster {
+pub(crate) async fn start(controllers: &[&str]) -> Cluster {
     // Logs only when RUST_LOG asks for them.
     if std::env::var_os("RUST_LOG").is_some() {
         rudder_component::telemetry::init(0, false);
@@ -47,10 +47,10 @@ pub async fn start(controllers: &[&str]) -> Cluster {
     }
 }
 
-pub const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// Pods in `ns` matching `selector`.
-pub async fn pods(client: &kube::Client, ns: &str, selector: &str) -> Vec<Pod> {
+pub(crate) async fn pods(client: &kube::Client, ns: &str, selector: &str) -> Vec<Pod> {
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
     api.list(&ListParams::default().labels(selector))
         .await
@@ -59,7 +59,7 @@ pub async fn pods(client: &kube::Client, ns: &str, selector: &str) -> Vec<Pod> {
 }
 
 /// Marks a pod Running and Ready, as a kubelet would.
-pub async fn mark_ready(client: &kube::Client, pod: &Pod) {
+pub(crate) async fn mark_ready(client: &kube::Client, pod: &Pod) {
     let ns = pod.metadata.namespace.as_deref().expect("namespace");
     let name = pod.metadata.name.as_deref().expect("name");
     let api: Api<Pod> = Api::namespaced(client.clone(), ns);
@@ -78,7 +78,7 @@ pub async fn mark_ready(client: &kube::Client, pod: &Pod) {
 }
 
 /// Marks every not-yet-ready, not-deleting pod in `ns` matching `selector` Ready; returns how many.
-pub async fn mark_all_ready(client: &kube::Client, ns: &str, selector: &str) -> usize {
+pub(crate) async fn mark_all_ready(client: &kube::Client, ns: &str, selector: &str) -> usize {
     let mut n = 0;
     for p in pods(client, ns, selector).await {
         let ready = p
@@ -95,7 +95,7 @@ pub async fn mark_all_ready(client: &kube::Client, ns: &str, selector: &str) -> 
 }
 
 /// Creates namespace `name`.
-pub async fn namespace(client: &kube::Client, name: &str) {
+pub(crate) async fn namespace(client: &kube::Client, name: &str) {
     let api: Api<k8s_openapi::api::core::v1::Namespace> = Api::all(client.clone());
     let ns = serde_json::from_value(json!({"metadata": {"name": name}})).expect("namespace");
     api.create(&Default::default(), &ns)
@@ -105,7 +105,7 @@ pub async fn namespace(client: &kube::Client, name: &str) {
 
 /// A stand-in kubelet: marks every pod in `ns` Running and Ready shortly after it appears, until
 /// the returned handle is dropped or aborted.
-pub fn fake_kubelet(client: kube::Client, ns: &str) -> AbortOnDrop {
+pub(crate) fn fake_kubelet(client: kube::Client, ns: &str) -> AbortOnDrop {
     let ns = ns.to_string();
     AbortOnDrop(tokio::spawn(async move {
         loop {
@@ -116,7 +116,7 @@ pub fn fake_kubelet(client: kube::Client, ns: &str) -> AbortOnDrop {
 }
 
 /// Aborts its task when dropped.
-pub struct AbortOnDrop(pub tokio::task::JoinHandle<()>);
+pub(crate) struct AbortOnDrop(pub(crate) tokio::task::JoinHandle<()>);
 
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
