@@ -44,4 +44,7 @@ pub enum ClientError {
     /// Serving: the listener could not be bound or the certificate could not be made.
     #[error("serve {what}: {reason}")]
     Serve { what: &'static str, reason: String },
+    /// An informer's transform was set after the informer started.
+    #[error("informer for {resource} already started; set its transform before starting it")]
+    InformerStarted { resource: String },
 }

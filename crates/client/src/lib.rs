@@ -26,7 +26,8 @@
 //!   `default_port`.
 //! - Events: repeats are keyed by object, type, reason, action and message.
 //!
-//! Additions: `Informer::has_synced`, `InformerFactory::client`, `Change::object`,
+//! Additions: `Informer::{has_synced, set_transform}`, `InformerFactory::informer_with`,
+//! `informer::strip_managed_fields`, `InformerFactory::client`, `Change::object`,
 //! `WorkQueue::{is_empty, is_shutting_down, name}`, `serving::{serve_on, router}`,
 //! `duration::format_go_duration`.
 

@@ -61,6 +61,32 @@ impl InformerFactory {
     /// (one list+watch per resource per process, whoever asks). Started at once if the factory
     /// already is.
     pub fn informer<K: Object>(&self) -> Informer<K> {
+        self.informer_inner::<K>(None)
+    }
+
+    /// [`informer`](Self::informer) whose objects go through `transform` before the store and
+    /// subscribers see them (client-go `SetTransform`), e.g.
+    /// [`strip_managed_fields`](super::strip_managed_fields). The transform is set before the
+    /// informer can start. If the informer already exists and has started, the error says so
+    /// and the informer keeps its transform.
+    pub fn informer_with<K: Object>(
+        &self,
+        transform: impl Fn(&mut K) + Send + Sync + 'static,
+    ) -> Result<Informer<K>, crate::ClientError> {
+        let mut transform = Some(super::Transform::new(transform));
+        let informer = self.informer_inner::<K>(Some(&mut transform));
+        match transform {
+            // A new informer took it before it could start.
+            None => Ok(informer),
+            Some(transform) => {
+                informer.set_transform_inner(transform)?;
+                Ok(informer)
+            }
+        }
+    }
+
+    /// Takes `transform` (leaving `None`) only when it creates the informer.
+    fn informer_inner<K: Object>(&self, transform: Option<&mut Option<super::Transform<K>>>) -> Informer<K> {
         let mut state = self.inner.state.lock();
         if let Some(existing) = state
             .informers
@@ -70,6 +96,9 @@ impl InformerFactory {
             return existing.clone();
         }
         let informer = Informer::<K>::new();
+        if let Some(transform) = transform.and_then(Option::take) {
+            *informer.shared().transform.lock() = Some(transform);
+        }
         state
             .informers
             .insert(TypeId::of::<K>(), Box::new(informer.clone()));

@@ -22,6 +22,7 @@ mod factory;
 mod metrics;
 mod run;
 mod subscription;
+mod transform;
 
 use std::fmt;
 use std::sync::Arc;
@@ -34,6 +35,9 @@ use crate::Object;
 
 pub use factory::InformerFactory;
 pub use subscription::{Change, Subscription};
+pub use transform::{LAST_APPLIED_ANNOTATION, strip_managed_fields};
+
+use transform::Transform;
 
 /// A shared cache of every `K` in the cluster. Clones are the same informer.
 pub struct Informer<K: Object> {
@@ -46,6 +50,8 @@ pub(crate) struct Shared<K: Object> {
     writer: Mutex<Option<reflector::store::Writer<K>>>,
     /// `None` once the informer has stopped: subscriptions then end.
     subscribers: Mutex<Option<Vec<mpsc::UnboundedSender<Change<K>>>>>,
+    /// Applied to every object before the store and subscribers see it; fixed once started.
+    transform: Mutex<Option<Transform<K>>>,
 }
 
 impl<K: Object> Clone for Informer<K> {
@@ -77,6 +83,7 @@ impl<K: Object> Informer<K> {
                 store: writer.as_reader(),
                 writer: Mutex::new(Some(writer)),
                 subscribers: Mutex::new(Some(Vec::new())),
+                transform: Mutex::new(None),
             }),
         }
     }
@@ -106,6 +113,31 @@ impl<K: Object> Informer<K> {
             subscribers.push(tx);
         }
         Subscription::new(rx)
+    }
+
+    /// Apply `transform` to every object (listed, watched, deleted) before it enters the store
+    /// and before subscribers see it, as client-go's `SetTransform`: e.g.
+    /// [`strip_managed_fields`] to keep large caches small. Only before the informer starts:
+    /// afterwards the store may already hold untransformed objects, so this returns
+    /// [`ClientError::InformerStarted`](crate::ClientError::InformerStarted) and changes
+    /// nothing. Replaces any earlier transform.
+    pub fn set_transform(
+        &self,
+        transform: impl Fn(&mut K) + Send + Sync + 'static,
+    ) -> Result<(), crate::ClientError> {
+        self.set_transform_inner(Transform::new(transform))
+    }
+
+    pub(crate) fn set_transform_inner(&self, transform: Transform<K>) -> Result<(), crate::ClientError> {
+        // Held across the check so the informer cannot start in between.
+        let writer = self.shared.writer.lock();
+        if writer.is_none() {
+            return Err(crate::ClientError::InformerStarted {
+                resource: metrics::resource_label::<K>(),
+            });
+        }
+        *self.shared.transform.lock() = Some(transform);
+        Ok(())
     }
 
     pub(crate) fn shared(&self) -> &Arc<Shared<K>> {

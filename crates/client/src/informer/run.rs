@@ -66,6 +66,12 @@ async fn run_with<K: Object>(
 }
 
 fn apply<K: Object>(shared: &Shared<K>, writer: &mut Writer<K>, event: Event<K>, metrics: &InformerMetrics) {
+    // Cloned out so the lock is not held while the store is written.
+    let transform = shared.transform.lock().clone();
+    let event = match transform {
+        Some(transform) => transform.event(event),
+        None => event,
+    };
     match event {
         Event::Init | Event::InitApply(_) => writer.apply_watcher_event(&event),
         Event::InitDone => {
@@ -228,5 +234,26 @@ mod tests {
             futures::FutureExt::now_or_never(late.recv()),
             Some(None)
         ));
+    }
+
+    #[test]
+    fn the_transform_applies_before_the_store_and_subscribers() {
+        let informer = Informer::<ConfigMap>::new();
+        informer
+            .set_transform(|cm: &mut ConfigMap| cm.metadata.resource_version = Some("t".into()))
+            .expect("not started");
+        let shared = informer.shared().clone();
+        let mut writer = shared.writer.lock().take().expect("writer");
+        let metrics = InformerMetrics::new("configmaps_unit_test");
+        let mut sub = informer.subscribe();
+        list(&shared, &mut writer, &[cm("a", "1")]);
+        apply(&shared, &mut writer, Event::Apply(cm("b", "2")), &metrics);
+        apply(&shared, &mut writer, Event::Delete(cm("a", "3")), &metrics);
+        assert_eq!(drain(&mut sub), ["applied a@t", "applied b@t", "deleted a@t"]);
+        let key = ObjectRef::<ConfigMap>::new("b").within("ns");
+        let stored = informer.store().get(&key).expect("b stored");
+        assert_eq!(stored.metadata.resource_version.as_deref(), Some("t"));
+        // The writer is taken: started.
+        assert!(informer.set_transform(|_: &mut ConfigMap| {}).is_err());
     }
 }

@@ -162,3 +162,67 @@ fn metrics_text() -> String {
         .expect("encode");
     String::from_utf8(buf).expect("utf8")
 }
+
+#[tokio::test]
+async fn a_transform_strips_managed_fields_before_the_store_and_subscribers() {
+    let server = TestApiServer::start().await;
+    let api: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    let mut listed = config_map("listed", "1");
+    listed.metadata.annotations = Some(BTreeMap::from([
+        (
+            rudder_client::informer::LAST_APPLIED_ANNOTATION.to_string(),
+            "{\"big\":1}".to_string(),
+        ),
+        ("keep".to_string(), "me".to_string()),
+    ]));
+    let created = api
+        .create(&PostParams::default(), &listed)
+        .await
+        .expect("create listed");
+    // The test means something only if the server does record managed fields.
+    assert!(
+        created.metadata.managed_fields.is_some(),
+        "apiserver sets managedFields"
+    );
+
+    let factory = InformerFactory::new(server.client.clone());
+    let informer = factory
+        .informer_with::<ConfigMap>(rudder_client::informer::strip_managed_fields)
+        .expect("transform before start");
+    let mut sub = informer.subscribe();
+    let (trigger, shutdown) = Shutdown::new();
+    factory.start(shutdown);
+    tokio::time::timeout(WAIT, informer.wait_synced())
+        .await
+        .expect("synced");
+
+    // Listed objects are transformed.
+    let change = next_change_for(&mut sub, "listed").await;
+    assert!(change.object().metadata.managed_fields.is_none());
+    let stored = informer
+        .store()
+        .get(&ObjectRef::new("listed").within("default"))
+        .expect("listed in store");
+    assert!(stored.metadata.managed_fields.is_none());
+    let annotations = stored.metadata.annotations.clone().expect("annotations");
+    assert_eq!(annotations.keys().collect::<Vec<_>>(), ["keep"]);
+
+    // Watched objects too.
+    api.create(&PostParams::default(), &config_map("watched", "1"))
+        .await
+        .expect("create watched");
+    let change = next_change_for(&mut sub, "watched").await;
+    assert!(change.object().metadata.managed_fields.is_none());
+    assert!(
+        informer
+            .store()
+            .state()
+            .iter()
+            .all(|cm| cm.metadata.managed_fields.is_none())
+    );
+
+    // Once started, the transform is fixed.
+    assert!(informer.set_transform(|_: &mut ConfigMap| {}).is_err());
+    assert!(factory.informer_with::<ConfigMap>(|_| {}).is_err());
+    trigger.trigger();
+}
