@@ -203,3 +203,43 @@ async fn scales_up_in_order_and_updates_only_ordinals_at_or_above_the_partition(
     .await;
     claims.get("data-web-2").await.expect("claims are retained");
 }
+
+#[tokio::test]
+async fn parallel_creates_every_pod_at_once_and_claims_follow_the_retention_policy() {
+    let cluster = common::start(&["statefulset"]).await;
+    let client = cluster.client.clone();
+    let api: Api<StatefulSet> = Api::namespaced(client.clone(), "default");
+    let mut set = statefulset("web", 3);
+    if let Some(spec) = set.spec.as_mut() {
+        spec.pod_management_policy = Some("Parallel".into());
+        spec.persistent_volume_claim_retention_policy = Some(
+            k8s_openapi::api::apps::v1::StatefulSetPersistentVolumeClaimRetentionPolicy {
+                when_deleted: Some("Delete".into()),
+                when_scaled: Some("Retain".into()),
+            },
+        );
+    }
+    let created = api
+        .create(&PostParams::default(), &set)
+        .await
+        .expect("create statefulset");
+    let uid = created.metadata.uid.clone().expect("uid");
+    // No pod is ready, yet all three exist: Parallel does not wait.
+    eventually("three pods at once", common::WAIT, || async {
+        (names(&live_pods(&client).await) == ["web-0", "web-1", "web-2"]).then_some(())
+    })
+    .await;
+    // whenDeleted: Delete makes the set an owner of each claim, so deleting the set removes them.
+    let claims: Api<PersistentVolumeClaim> = Api::namespaced(client.clone(), "default");
+    for i in 0..3 {
+        let claim = eventually(&format!("claim data-web-{i}"), common::WAIT, || async {
+            claims.get(&format!("data-web-{i}")).await.ok()
+        })
+        .await;
+        let owners = claim.metadata.owner_references.unwrap_or_default();
+        assert!(
+            owners.iter().any(|o| o.uid == uid && o.kind == "StatefulSet"),
+            "claim {i} owned by the set"
+        );
+    }
+}

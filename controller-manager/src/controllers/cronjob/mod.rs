@@ -7,6 +7,7 @@ mod metrics;
 pub mod plan;
 pub mod schedule;
 mod sync;
+mod times;
 
 use std::sync::Arc;
 

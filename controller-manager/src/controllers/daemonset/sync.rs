@@ -125,11 +125,12 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
         result = apply(shared, key, &ds, &h.hash, &p, &pods_api).await;
     }
     if ds.status.as_ref() != Some(&p.status) {
+        // A merge patch: every counter is always set, and no resourceVersion precondition
+        // means a cache a step behind our own last write does not cost a retry.
         let api: Api<DaemonSet> = Api::namespaced(shared.client.clone(), ns);
-        let mut updated = (*ds).clone();
-        updated.status = Some(p.status.clone());
+        let patch = json!({"status": p.status});
         ignore_not_found(
-            api.replace_status(&key.name, &PostParams::default(), &updated)
+            api.patch_status(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await,
         )
         .map_err(SyncError::Status)?;
@@ -363,7 +364,10 @@ mod tests {
         assert_eq!(b.in_backoff(&ds), HashSet::from(["a".to_string()]));
         assert!(b.next_expiry(&ds).is_some_and(|d| d <= FAILED_BACKOFF_INITIAL));
         b.step(&ds, "a");
-        assert!(b.next_expiry(&ds).is_some_and(|d| d > FAILED_BACKOFF_INITIAL && d <= 2 * FAILED_BACKOFF_INITIAL));
+        assert!(
+            b.next_expiry(&ds)
+                .is_some_and(|d| d > FAILED_BACKOFF_INITIAL && d <= 2 * FAILED_BACKOFF_INITIAL)
+        );
         assert!(b.in_backoff(&ObjectKey::new("ns", "other")).is_empty());
         b.forget(&ds);
         assert!(b.next_expiry(&ds).is_none());

@@ -4,7 +4,9 @@
 //! `batch.kubernetes.io/job-tracking` finalizer.
 
 pub mod conditions;
+mod finalizers;
 pub mod indexes;
+mod manage;
 mod metrics;
 pub mod plan;
 pub mod pods;
@@ -123,7 +125,7 @@ pub fn start_with_settings(ctx: ControllerContext, settings: JobSettings) -> Box
             if let Some(key) = owner {
                 queue.add(Key::Job(key));
             }
-            if matches!(change, Change::Applied(_)) && sync::orphan_needs_cleanup(&shared, &pod) {
+            if matches!(change, Change::Applied(_)) && finalizers::orphan_needs_cleanup(&shared, &pod) {
                 queue.add(Key::Orphan(pod_key));
             }
         });
@@ -141,7 +143,7 @@ pub fn start_with_settings(ctx: ControllerContext, settings: JobSettings) -> Box
             async move {
                 match &key {
                     Key::Job(k) => sync::sync(&shared, k).await,
-                    Key::Orphan(k) => sync::sync_orphan(&shared, k).await,
+                    Key::Orphan(k) => finalizers::sync_orphan(&shared, k).await,
                 }
             }
         })

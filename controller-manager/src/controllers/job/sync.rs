@@ -15,7 +15,7 @@ use serde_json::json;
 
 use super::conditions::{self as cond, is_finished};
 use super::plan::{self, JobSettings, Observed};
-use super::pods::{TRACKING_FINALIZER, has_tracking_finalizer};
+use super::pods::TRACKING_FINALIZER;
 use super::policy::BackoffRecord;
 use super::tracking;
 use crate::controllers::util::ObjectKey;
@@ -189,7 +189,14 @@ async fn sync_job(shared: &Shared, key: &ObjectKey, action: &mut &'static str) -
         shared.backoff.lock().insert(key.clone(), p.backoff);
     }
     let mut with_finalizer = t.uids_with_finalizer.clone();
-    let rm_error = remove_finalizers(shared, key, &pods_api, &t.remove_finalizers, &mut with_finalizer).await;
+    let rm_error = super::finalizers::remove_finalizers(
+        shared,
+        key,
+        &pods_api,
+        &t.remove_finalizers,
+        &mut with_finalizer,
+    )
+    .await;
     let mut status = t.status.clone();
     let mut needs = tracking::clean_uncounted(&mut status, &with_finalizer);
     if let Some(e) = rm_error {
@@ -398,57 +405,6 @@ async fn execute(
     Ok(())
 }
 
-/// Removes the tracking finalizer from each pod; a pod that is gone counts as done.
-async fn remove_finalizers(
-    shared: &Shared,
-    key: &ObjectKey,
-    api: &Api<Pod>,
-    pods: &[(String, String)],
-    with_finalizer: &mut HashSet<String>,
-) -> Option<SyncError> {
-    if pods.is_empty() {
-        return None;
-    }
-    shared
-        .removing_finalizers
-        .lock()
-        .entry(key.clone())
-        .or_default()
-        .extend(pods.iter().map(|(_, uid)| uid.clone()));
-    let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}});
-    let results: Vec<(String, String, Result<(), kube::Error>)> = futures::stream::iter(pods.to_vec())
-        .map(|(name, uid)| {
-            let patch = &patch;
-            async move {
-                let r = api
-                    .patch(&name, &PatchParams::default(), &Patch::Strategic(patch))
-                    .await
-                    .map(|_| ());
-                (name, uid, r)
-            }
-        })
-        .buffer_unordered(API_CONCURRENCY)
-        .collect()
-        .await;
-    let mut first_error = None;
-    for (name, uid, r) in results {
-        match r {
-            Ok(()) => {
-                with_finalizer.remove(&uid);
-            }
-            Err(e) if is_not_found(&e) => {
-                shared.finalizer_removal_observed(key, &uid);
-                with_finalizer.remove(&uid);
-            }
-            Err(source) => {
-                shared.finalizer_removal_observed(key, &uid);
-                first_error.get_or_insert(SyncError::Finalizer { pod: name, source });
-            }
-        }
-    }
-    first_error
-}
-
 /// PUT /status with the Job's resourceVersion; returns the Job as written.
 async fn write_status(
     shared: &Shared,
@@ -461,44 +417,4 @@ async fn write_status(
     api.replace_status(&key.name, &PostParams::default(), &job)
         .await
         .map_err(SyncError::Status)
-}
-
-/// Whether a pod still needs its finalizer removed by the orphan path: it carries the
-/// finalizer and its Job is gone or finished.
-pub(crate) fn orphan_needs_cleanup(shared: &Shared, pod: &Pod) -> bool {
-    if !has_tracking_finalizer(pod) {
-        return false;
-    }
-    let Some(r) = crate::controllers::util::owner::controller_ref(&pod.metadata) else {
-        return true;
-    };
-    if r.kind != "Job" {
-        return false;
-    }
-    let key = ObjectKey::new(pod.metadata.namespace.clone().unwrap_or_default(), r.name.clone());
-    match shared.jobs.get(&key.to_ref()) {
-        None => true,
-        Some(j) => j.metadata.uid.as_deref() != Some(r.uid.as_str()) || is_finished(&j),
-    }
-}
-
-/// Upstream `syncOrphanPod`: drop the tracking finalizer of a pod whose Job is gone.
-pub(crate) async fn sync_orphan(shared: &Shared, key: &ObjectKey) -> Result<Requeue, SyncError> {
-    let Some(pod) = shared.pods.get(&key.to_ref()) else {
-        return Ok(None);
-    };
-    if !orphan_needs_cleanup(shared, &pod) {
-        return Ok(None);
-    }
-    let api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.namespace);
-    let patch = json!({"metadata": {"$deleteFromPrimitiveList/finalizers": [TRACKING_FINALIZER]}});
-    ignore_not_found(
-        api.patch(&key.name, &PatchParams::default(), &Patch::Strategic(&patch))
-            .await,
-    )
-    .map_err(|source| SyncError::Finalizer {
-        pod: key.to_string(),
-        source,
-    })?;
-    Ok(None)
 }

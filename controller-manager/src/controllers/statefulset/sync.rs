@@ -146,11 +146,12 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, Sy
 
     let status_changed = set.status.as_ref() != Some(&p.status);
     if status_changed {
+        // A merge patch: every field the plan computes is set, and no resourceVersion
+        // precondition means a cache a step behind our own last write does not cost a retry.
         let api: Api<StatefulSet> = Api::namespaced(shared.client.clone(), ns);
-        let mut updated = (*set).clone();
-        updated.status = Some(p.status.clone());
+        let patch = json!({"status": p.status});
         ignore_not_found(
-            api.replace_status(&key.name, &PostParams::default(), &updated)
+            api.patch_status(&key.name, &PatchParams::default(), &Patch::Merge(&patch))
                 .await,
         )
         .map_err(SyncError::Status)?;
