@@ -82,7 +82,6 @@ async fn deleting_a_namespace_removes_its_content_then_the_namespace() {
 /// Needs the apiserver to serve `PUT /api/v1/namespaces/{name}/finalize` (it answers 405
 /// MethodNotAllowed today although discovery lists the subresource).
 #[tokio::test]
-#[ignore = "apiserver does not serve namespaces/{name}/finalize yet (405)"]
 async fn deleted_namespace_disappears_once_empty() {
     let cluster = common::start(&["namespace"]).await;
     let client = cluster.client.clone();

@@ -94,6 +94,23 @@ pub(crate) async fn handle(
             };
             return pod_subresources::evict(&state, &res, ns, name, &headers, &body, dry_run).await;
         }
+        Some("finalize") if res.info.group.is_empty() && res.info.plural == "namespaces" => {
+            if method != Method::PUT {
+                return Err(method_not_allowed(&res, &method).into());
+            }
+            let Some(name) = path.name.as_deref() else {
+                return Err(crate::errors::path_not_found().into());
+            };
+            let mut warnings = Vec::new();
+            let obj = field_check::decode_object(&headers, &body, &res, validation, &mut warnings).await?;
+            let write = WriteOptions {
+                subresource: "finalize",
+                ..write
+            };
+            let updated = registry.update(&res, None, name, obj, false, &write).await?;
+            let response = object_response(&res, &updated, format, StatusCode::OK);
+            return Ok(field_check::with_warnings(response, &warnings));
+        }
         Some(_) => return subresource_not_served(&res, &path),
     };
     let verb_allowed = |verb: &str| res.info.verbs.contains(&verb) || status;

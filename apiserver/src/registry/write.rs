@@ -349,7 +349,19 @@ impl Registry {
         opts: &WriteOptions,
     ) -> Result<(), ApiError> {
         let has_status = res.info.subresource("status").is_some();
-        if status {
+        let finalize = opts.subresource == "finalize";
+        if finalize {
+            // Through a namespace's /finalize only spec.finalizers changes (upstream's
+            // FinalizeREST); the namespace goes once they are empty and it is being deleted.
+            let finalizers = new.pointer("/spec/finalizers").cloned();
+            *new = old.clone();
+            if let Some(spec) = new.get_mut("spec").and_then(Value::as_object_mut) {
+                match finalizers {
+                    Some(f) => spec.insert("finalizers".into(), f),
+                    None => spec.remove("finalizers"),
+                };
+            }
+        } else if status {
             // Through /status only the status changes (upstream's ResetObjectMetaForStatus).
             let new_status = new.get("status").cloned();
             *new = old.clone();
@@ -397,7 +409,9 @@ impl Registry {
         }
         res.strategy.default(new);
         record_update(res, Some(old), new, opts, status);
-        res.strategy.prepare_for_update(new, old);
+        if !finalize {
+            res.strategy.prepare_for_update(new, old);
+        }
         if res.strategy.tracks_generation() && spec_changed(new, old) {
             let next = meta(old).get("generation").and_then(Value::as_i64).unwrap_or(0) + 1;
             meta_mut(new).insert("generation".into(), json!(next));
