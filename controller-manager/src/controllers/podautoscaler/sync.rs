@@ -374,56 +374,54 @@ pub(crate) async fn sync(shared: &Shared, key: &ObjectKey) -> Result<Requeue, ku
     }
     let scaling = desired != current && !(current == 0 && min != 0);
     if let Some(api) = scale_api.as_ref().ok().filter(|_| scaling) {
+        let patch = json!({"spec": {"replicas": desired}});
+        if let Err(e) = api
+            .patch_scale(&target.name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
         {
-            let patch = json!({"spec": {"replicas": desired}});
-            if let Err(e) = api
-                .patch_scale(&target.name, &PatchParams::default(), &Patch::Merge(&patch))
-                .await
-            {
-                shared.recorder.record(
-                    &regarding,
-                    EventType::Warning,
-                    "FailedRescale",
-                    &format!("New size: {desired}; reason: {reason}; error: {e}"),
-                );
-                set_condition(
-                    &mut conds,
-                    "AbleToScale",
-                    "False",
-                    "FailedUpdateScale",
-                    format!("the HPA controller was unable to update the target scale: {e}"),
-                    now,
-                );
-                status.conditions = Some(conds);
-                write_status(shared, &hpa, key, status).await?;
-                return Err(e);
-            }
             shared.recorder.record(
                 &regarding,
-                EventType::Normal,
-                "SuccessfulRescale",
-                &format!("New size: {desired}; reason: {reason}"),
+                EventType::Warning,
+                "FailedRescale",
+                &format!("New size: {desired}; reason: {reason}; error: {e}"),
             );
             set_condition(
                 &mut conds,
                 "AbleToScale",
-                "True",
-                "SucceededRescale",
-                format!("the HPA controller was able to update the target scale to {desired}"),
+                "False",
+                "FailedUpdateScale",
+                format!("the HPA controller was unable to update the target scale: {e}"),
                 now,
             );
-            status.last_scale_time = Some(Time(now));
-            let mut map = shared.history.lock();
-            let h = map.entry(key.clone()).or_default();
-            let event = Timed {
-                at: now,
-                value: (desired - current).abs(),
-            };
-            if desired > current {
-                h.ups.push(event)
-            } else {
-                h.downs.push(event)
-            }
+            status.conditions = Some(conds);
+            write_status(shared, &hpa, key, status).await?;
+            return Err(e);
+        }
+        shared.recorder.record(
+            &regarding,
+            EventType::Normal,
+            "SuccessfulRescale",
+            &format!("New size: {desired}; reason: {reason}"),
+        );
+        set_condition(
+            &mut conds,
+            "AbleToScale",
+            "True",
+            "SucceededRescale",
+            format!("the HPA controller was able to update the target scale to {desired}"),
+            now,
+        );
+        status.last_scale_time = Some(Time(now));
+        let mut map = shared.history.lock();
+        let h = map.entry(key.clone()).or_default();
+        let event = Timed {
+            at: now,
+            value: (desired - current).abs(),
+        };
+        if desired > current {
+            h.ups.push(event)
+        } else {
+            h.downs.push(event)
         }
     }
     status.desired_replicas = desired;
