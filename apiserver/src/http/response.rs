@@ -108,10 +108,10 @@ pub(crate) fn object_response(
 ) -> Response {
     match format {
         Format::Json => json_response(code, obj.json.clone()),
-        Format::Metadata => json_value(code, &rudder_api::table::partial_object_metadata(&obj.value)),
+        Format::Metadata => json_value(code, &rudder_api::table::partial_object_metadata(&obj.value())),
         Format::Table(include) => {
             let list_meta = json!({ "resourceVersion": obj.revision.to_string() });
-            let table = res.table(std::slice::from_ref(&obj.value), include, &list_meta);
+            let table = res.table(std::slice::from_ref(&obj.value()), include, &list_meta);
             json_value(code, &table)
         }
     }
@@ -150,14 +150,14 @@ pub(crate) fn list_response(res: &Resource, list: &ListResult, format: Format) -
             let items: Vec<Value> = list
                 .items
                 .iter()
-                .map(|o| rudder_api::table::partial_object_metadata(&o.value))
+                .map(|o| rudder_api::table::partial_object_metadata(&o.value()))
                 .collect();
             let body = json!({ "kind": "PartialObjectMetadataList", "apiVersion": "meta.k8s.io/v1",
                                "metadata": meta, "items": items });
             json_value(StatusCode::OK, &body)
         }
         Format::Table(include) => {
-            let values: Vec<Value> = list.items.iter().map(|o| o.value.clone()).collect();
+            let values: Vec<Value> = list.items.iter().map(|o| o.value()).collect();
             json_value(StatusCode::OK, &res.table(&values, include, &meta))
         }
     }

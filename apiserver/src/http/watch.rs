@@ -60,13 +60,13 @@ impl Encoder {
                 out.extend_from_slice(b"}\n");
             }
             Format::Metadata => {
-                let object = rudder_api::table::partial_object_metadata(&obj.value);
+                let object = rudder_api::table::partial_object_metadata(&obj.value());
                 out.extend_from_slice(json!({ "type": kind, "object": object }).to_string().as_bytes());
                 out.extend_from_slice(b"\n");
             }
             Format::Table(include) => {
                 let meta = json!({ "resourceVersion": obj.revision.to_string() });
-                let mut t = self.res.table(std::slice::from_ref(&obj.value), include, &meta);
+                let mut t = self.res.table(std::slice::from_ref(&obj.value()), include, &meta);
                 // Upstream sends column definitions with the first event only.
                 if self.headers_sent {
                     t["columnDefinitions"] = json!([]);
@@ -124,7 +124,7 @@ impl Watcher {
             .namespace
             .as_deref()
             .is_none_or(|ns| obj.namespace() == Some(ns));
-        ns_ok && self.params.matches(&obj.value)
+        ns_ok && self.params.matches_object(obj)
     }
 
     /// Appends what this watcher sees of a cache event, given its selectors.

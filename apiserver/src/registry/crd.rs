@@ -34,7 +34,7 @@ pub(crate) fn spawn(registry: Arc<Registry>, shutdown: Shutdown) {
                 return;
             };
             for crd in &sub.initial {
-                reconcile(&registry, &crds, &crd.value).await;
+                reconcile(&registry, &crds, &crd.value()).await;
             }
             loop {
                 let received = tokio::select! {
@@ -43,10 +43,10 @@ pub(crate) fn spawn(registry: Arc<Registry>, shutdown: Shutdown) {
                 };
                 match received {
                     Ok(Fanout::Event(event)) if event.kind == EventType::Deleted => {
-                        let (group, plural) = names(&event.object.value);
+                        let (group, plural) = names(&event.object.value());
                         registry.set_custom(&group, &plural, Vec::new());
                     }
-                    Ok(Fanout::Event(event)) => reconcile(&registry, &crds, &event.object.value).await,
+                    Ok(Fanout::Event(event)) => reconcile(&registry, &crds, &event.object.value()).await,
                     // Fell behind or the cache was rebuilt: start over from the current state.
                     Ok(Fanout::Reset) | Err(RecvError::Lagged(_)) => break,
                     Err(RecvError::Closed) => return,

@@ -87,9 +87,9 @@ impl Registry {
             let old = watch_cache::CachedObject::from_kv(&current)
                 .map(|o| res.present(o))
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
-            check_preconditions(res, name, &old.value, current.mod_revision, opts)?;
+            check_preconditions(res, name, &old.value(), current.mod_revision, opts)?;
 
-            let mut marked = old.value.clone();
+            let mut marked = old.value();
             let mut finalizers = object::finalizers(&marked);
             match opts.propagation_policy.as_deref() {
                 Some("Orphan") if !finalizers.iter().any(|f| f == "orphan") => {
@@ -125,7 +125,7 @@ impl Registry {
                     Err(e) => Err(store_error(e)),
                 };
             }
-            if object::is_deleting(&old.value) && object::finalizers(&old.value) == finalizers {
+            if object::is_deleting(&old.value()) && object::finalizers(&old.value()) == finalizers {
                 // Already marked; upstream answers with the object as it is.
                 return Ok(Deleted {
                     object: old,
@@ -184,8 +184,8 @@ impl Registry {
         let listed = self.list(res, namespace, params).await?;
         let mut deleted = Vec::new();
         for obj in listed.items {
-            let name = object::name(&obj.value).unwrap_or_default().to_string();
-            let ns = object::namespace(&obj.value).map(str::to_string);
+            let name = object::name(&obj.value()).unwrap_or_default().to_string();
+            let ns = object::namespace(&obj.value()).map(str::to_string);
             match self.delete(res, ns.as_deref(), &name, opts).await {
                 Ok(d) => deleted.push(d.object),
                 Err(e) if e.code() == 404 => {}

@@ -61,12 +61,12 @@ impl Registry {
         let mut pod = None;
         for _ in 0..RETRIES {
             let current = self.get(pods, Some(namespace), name).await?;
-            if !can_ignore_budget(&current.value) {
+            if !can_ignore_budget(&current.value()) {
                 pod = Some(current);
                 break;
             }
             let mut options = original.clone();
-            if enforce_resource_version(&current.value) && !pinned {
+            if enforce_resource_version(&current.value()) && !pinned {
                 options.precondition_resource_version = Some(current.revision.to_string());
             }
             match self.mark_and_delete(pods, namespace, name, &options).await {
@@ -78,7 +78,7 @@ impl Registry {
             return Err(ApiError::conflict("", "pods", name));
         };
 
-        let matching = self.budgets_for(budgets, namespace, &pod.value).await?;
+        let matching = self.budgets_for(budgets, namespace, &pod.value()).await?;
         if matching.len() > 1 {
             return Err(ApiError::new(
                 500,
@@ -91,7 +91,7 @@ impl Registry {
         let mut unhealthy_allowed = false;
         if let Some(budget) = matching.first() {
             let pdb_name = object::name(budget).unwrap_or_default().to_string();
-            unhealthy_allowed = !is_pod_ready(&pod.value) && unhealthy_may_go(budget);
+            unhealthy_allowed = !is_pod_ready(&pod.value()) && unhealthy_may_go(budget);
             if !unhealthy_allowed {
                 self.spend_disruption(budgets, namespace, &pdb_name, name, original.dry_run)
                     .await?;
@@ -125,10 +125,10 @@ impl Registry {
             .items
             .iter()
             .filter(|pdb| {
-                LabelSelector::from_label_selector(pdb.value.pointer("/spec/selector"))
+                LabelSelector::from_label_selector(pdb.value().pointer("/spec/selector"))
                     .is_ok_and(|s| !s.is_empty() && s.matches_object(pod))
             })
-            .map(|pdb| pdb.value.clone())
+            .map(|pdb| pdb.value())
             .collect())
     }
 
@@ -143,7 +143,7 @@ impl Registry {
     ) -> Result<(), ApiError> {
         for _ in 0..RETRIES {
             let current = self.get(budgets, Some(namespace), pdb_name).await?;
-            let mut pdb = current.value.clone();
+            let mut pdb = current.value();
             decrement(&mut pdb, pod_name, &object::now_rfc3339())?;
             if dry_run {
                 return Ok(());

@@ -56,6 +56,14 @@ impl ListParams {
         })
     }
 
+    /// Whether a cached object passes both selectors (decoding it only when there are any).
+    pub(crate) fn matches_object(&self, obj: &CachedObject) -> bool {
+        if self.label_selector.is_none() && self.field_selector.is_none() {
+            return true;
+        }
+        self.matches(&obj.value())
+    }
+
     /// Whether an object passes both selectors.
     pub(crate) fn matches(&self, obj: &Value) -> bool {
         if let Some(sel) = &self.label_selector {
@@ -131,7 +139,7 @@ impl Registry {
             let items = objects
                 .into_iter()
                 .map(|o| res.present(o))
-                .filter(|o| params.matches(&o.value))
+                .filter(|o| params.matches_object(o))
                 .collect();
             return Ok(ListResult {
                 items,
@@ -183,7 +191,7 @@ impl Registry {
                 let Some(obj) = watch_cache::CachedObject::from_kv(kv).map(|o| res.present(o)) else {
                     continue;
                 };
-                if params.matches(&obj.value) {
+                if params.matches_object(&obj) {
                     items.push(obj);
                 }
             }

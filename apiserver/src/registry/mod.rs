@@ -73,7 +73,7 @@ impl Resource {
         let Some(conversion) = &self.conversion else {
             return obj;
         };
-        let value = conversion.storage_to_served(&obj.value);
+        let value = conversion.storage_to_served(&obj.value());
         let json = serde_json::to_vec(&value)
             .map(bytes::Bytes::from)
             .unwrap_or_else(|_| obj.json.clone());
@@ -219,7 +219,7 @@ impl Registry {
         let key = self.namespaces.key(None, namespace);
         match self.namespaces.cache.get(&key) {
             None => Err(ApiError::not_found("", "namespaces", namespace)),
-            Some(ns) if object::is_deleting(&ns.value) => Err(ApiError::namespace_terminating(
+            Some(ns) if object::is_deleting(&ns.value()) => Err(ApiError::namespace_terminating(
                 "",
                 "namespaces",
                 namespace,

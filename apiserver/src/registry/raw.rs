@@ -86,9 +86,9 @@ impl Registry {
                     )))
                 })?;
             preconditions
-                .check(&old.value, current.mod_revision)
+                .check(&old.value(), current.mod_revision)
                 .map_err(RawUpdateError::Precondition)?;
-            let mut new = old.value.clone();
+            let mut new = old.value();
             mutate(&mut new).map_err(RawUpdateError::Refused)?;
             object::meta_mut(&mut new).remove("resourceVersion");
             if dry_run {

@@ -12,7 +12,7 @@ use crate::registry::watch_cache::CachedObject;
 
 /// The Scale view of an object.
 pub(crate) fn to_scale(obj: &CachedObject) -> Value {
-    let v = &obj.value;
+    let v = &obj.value();
     let meta = &v["metadata"];
     let mut metadata = json!({
         "name": meta["name"],

@@ -26,10 +26,11 @@ const FANOUT_BUFFER: usize = 4096;
 /// A watcher this many bytes of encoded events behind the cache's stream is cut off.
 const MAX_LAG_BYTES: u64 = 8 << 20;
 
-/// An object as watchers and lists see it: parsed for selectors, encoded for responses.
+/// An object as watchers and lists see it: its JSON encoding (what responses send) and the
+/// namespace; the decoded form is produced on demand, because keeping it for every object of a
+/// large cluster costs several times the encoding's memory.
 #[derive(Debug)]
 pub(crate) struct CachedObject {
-    pub(crate) value: Value,
     pub(crate) json: Bytes,
     pub(crate) revision: Revision,
     namespace: Option<Box<str>>,
@@ -38,12 +39,18 @@ pub(crate) struct CachedObject {
 impl CachedObject {
     pub(crate) fn new(value: Value, json: Bytes, revision: Revision) -> Arc<CachedObject> {
         let namespace = object::namespace(&value).map(Box::from);
+        drop(value);
         Arc::new(CachedObject {
-            value,
             json,
             revision,
             namespace,
         })
+    }
+
+    /// The object, decoded from its encoding (`Null` if that were ever undecodable, which it is
+    /// not: it was encoded from a `Value`).
+    pub(crate) fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
     }
 
     pub(crate) fn namespace(&self) -> Option<&str> {
@@ -218,7 +225,7 @@ impl WatchCache {
             }
             WatchEvent::Delete { key, prev, .. } => {
                 let cached = state.objects.remove(&key);
-                let last = cached.as_ref().map(|o| o.value.clone()).or_else(|| {
+                let last = cached.as_ref().map(|o| o.value()).or_else(|| {
                     prev.as_ref()
                         .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
                 });

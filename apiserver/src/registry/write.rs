@@ -292,11 +292,12 @@ impl Registry {
             let old = watch_cache::CachedObject::from_kv(&current)
                 .map(|o| res.present(o))
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
-            let mut new = compute(&old.value)?;
+            let old_value = old.value();
+            let mut new = compute(&old_value)?;
             check_type(res, &mut new)?;
             check_decodable(res, &new)?;
-            self.prepare_update(res, &mut new, &old.value, status, opts)?;
-            if same_object(&new, &old.value) {
+            self.prepare_update(res, &mut new, &old_value, status, opts)?;
+            if same_object(&new, &old_value) {
                 return Ok(old);
             }
             if dry_run {

@@ -47,10 +47,8 @@ impl Services {
     pub(super) fn in_use(&self, obj: &Value) -> InUse {
         let meta = at(obj, "metadata");
         let (objects, _) = self.cache.snapshot();
-        InUse::collect(
-            objects.iter().map(|o| &o.value),
-            (s(meta, "namespace"), s(meta, "name")),
-        )
+        let values: Vec<Value> = objects.iter().map(|o| o.value()).collect();
+        InUse::collect(values.iter(), (s(meta, "namespace"), s(meta, "name")))
     }
 
     /// Runs `prepare` (which allocates) with what other services hold and what was handed out
