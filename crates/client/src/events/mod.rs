@@ -2,8 +2,9 @@
 //! controller-manager) and `events.k8s.io/v1` Events (upstream's `tools/events` recorder, used
 //! by the scheduler).
 //!
-//! [`EventRecorder::record`] never blocks: events go on a queue of 1000 (dropped with a warning
-//! when full, as upstream) and a background task writes them. Repeats of the same object, type,
+//! [`EventRecorder::record`] never blocks: events go on a queue of 1000 and a background task
+//! writes them, up to 16 at once (one key's writes in order). When the queue is full events are
+//! dropped, as upstream, with one warning per [`DROP_LOG_INTERVAL`] giving the count. Repeats of the same object, type,
 //! reason, action and message within 10 minutes update the first Event instead of creating
 //! another: core/v1 patches `count` and `lastTimestamp`; events.k8s.io/v1 patches
 //! `series {count, lastObservedTime}`. Event names are `<object-name>.<unix-nanos-hex>`, in the
@@ -17,9 +18,11 @@
 mod build;
 mod cache;
 mod correlate;
+mod drops;
 mod sink;
 
 use std::fmt;
+use std::sync::Arc;
 
 use k8s_openapi::api::core::v1::ObjectReference;
 use k8s_openapi::jiff::Timestamp;
@@ -27,6 +30,7 @@ use tokio::sync::mpsc;
 
 use crate::Object;
 use build::Recorded;
+pub use drops::DROP_LOG_INTERVAL;
 
 /// Upstream `maxQueuedEvents`.
 const QUEUE: usize = 1000;
@@ -63,6 +67,8 @@ pub struct EventRecorder {
     api: EventApi,
     /// `None` when created outside a tokio runtime: events are then only logged.
     tx: Option<mpsc::Sender<Recorded>>,
+    /// Events dropped on a full queue, logged at most once per [`DROP_LOG_INTERVAL`].
+    dropped: Arc<drops::Drops>,
 }
 
 impl fmt::Debug for EventRecorder {
@@ -94,6 +100,7 @@ impl EventRecorder {
             component: component.to_string(),
             api,
             tx,
+            dropped: Arc::default(),
         }
     }
 
@@ -134,12 +141,7 @@ impl EventRecorder {
         };
         match tx.try_send(recorded) {
             Ok(()) => {}
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::error!(
-                    reason,
-                    "unable to record event: too many queued events, dropped event"
-                );
-            }
+            Err(mpsc::error::TrySendError::Full(_)) => self.dropped.dropped(&self.component),
             Err(mpsc::error::TrySendError::Closed(_)) => {
                 tracing::error!(reason, "unable to record event: event writer stopped");
             }

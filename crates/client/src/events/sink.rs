@@ -2,18 +2,23 @@
 //! the [`EventCache`], and writes through the API. Failures are logged and dropped (events are
 //! best-effort, as upstream), after a few retries for transport errors.
 
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Event as CoreEvent;
 use k8s_openapi::api::events::v1::Event as EventsV1Event;
 use kube::Api;
 use kube::api::{Patch, PatchParams, PostParams};
-use tokio::sync::mpsc;
+use parking_lot::Mutex;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinSet;
 use tokio::time::Instant;
 
 use super::EventApi;
 use super::build::{self, Recorded};
-use super::cache::{EventCache, EventKey};
+use super::cache::{EventCache, EventKey, Written};
 use super::correlate::{Aggregator, COMBINED_PREFIX, SpamFilter};
 
 /// Write attempts per event for errors worth retrying (upstream tries 12 times, 10s apart; a
@@ -21,16 +26,35 @@ use super::correlate::{Aggregator, COMBINED_PREFIX, SpamFilter};
 const MAX_TRIES: u32 = 3;
 const RETRY_DELAY: Duration = Duration::from_secs(1);
 
+/// Events written at once (upstream writes one at a time, but its API calls are quick; ours
+/// go through one HTTP/2 connection, where a handful in flight keeps the queue draining at API
+/// speed under a burst such as 30,000 `Scheduled` events).
+const IN_FLIGHT: usize = 16;
+/// Past this many per-key write locks, idle ones are dropped.
+const PRUNE_KEYS_ABOVE: usize = 1024;
+
+/// Takes events off the queue in order, decides (correlation, spam filter, create vs. repeat)
+/// one at a time, and hands each write to a task of its own, at most [`IN_FLIGHT`] at once.
+/// Writes for one key run one after another, so a repeat patches the Event its predecessor
+/// created.
 pub(crate) struct Sink {
+    writer: Arc<Writer>,
+    /// core/v1 only, as upstream's legacy recorder.
+    aggregator: Aggregator,
+    spam: SpamFilter,
+    slots: Arc<Semaphore>,
+    /// One lock per event key whose write is (or was lately) in flight.
+    key_locks: HashMap<EventKey, Arc<tokio::sync::Mutex<()>>>,
+}
+
+/// What a write task needs: the API and the cache the tasks share.
+struct Writer {
     client: kube::Client,
     api: EventApi,
     component: String,
     /// events.k8s.io/v1 `reportingInstance`: `<component>-<hostname>`, as upstream.
     instance: String,
-    cache: EventCache,
-    /// core/v1 only, as upstream's legacy recorder.
-    aggregator: Aggregator,
-    spam: SpamFilter,
+    cache: Mutex<EventCache>,
 }
 
 enum Outcome {
@@ -43,25 +67,38 @@ enum Outcome {
 impl Sink {
     pub(crate) fn new(client: kube::Client, api: EventApi, component: &str) -> Self {
         Self {
-            client,
-            api,
-            component: component.to_string(),
-            instance: format!("{component}-{}", crate::host::hostname()),
-            cache: EventCache::default(),
+            writer: Arc::new(Writer {
+                client,
+                api,
+                component: component.to_string(),
+                instance: format!("{component}-{}", crate::host::hostname()),
+                cache: Mutex::new(EventCache::default()),
+            }),
             aggregator: Aggregator::default(),
             spam: SpamFilter::default(),
+            slots: Arc::new(Semaphore::new(IN_FLIGHT)),
+            key_locks: HashMap::new(),
         }
     }
 
-    /// Write every event received until every recorder is dropped.
+    /// Write every event received until every recorder is dropped, then wait for the writes
+    /// in flight.
     pub(crate) async fn run(mut self, mut rx: mpsc::Receiver<Recorded>) {
+        let mut tasks = JoinSet::new();
         while let Some(recorded) = rx.recv().await {
-            self.write(recorded).await;
+            // Reap finished writes so the set stays small.
+            while tasks.try_join_next().is_some() {}
+            if let Some(write) = self.dispatch(recorded).await {
+                tasks.spawn(write);
+            }
         }
+        while tasks.join_next().await.is_some() {}
     }
 
-    async fn write(&mut self, mut r: Recorded) {
-        let now = Instant::now();
+    /// Decide what to write for `r` and return the write, once a slot is free; `None` if the
+    /// event is dropped (spam filter).
+    async fn dispatch(&mut self, mut r: Recorded) -> Option<impl Future<Output = ()> + use<>> {
+        let api = self.writer.api;
         let object = format!(
             "{}/{}/{}/{}/{}",
             r.regarding.api_version.as_deref().unwrap_or(""),
@@ -71,9 +108,9 @@ impl Sink {
             r.regarding.uid.as_deref().unwrap_or(""),
         );
         let mut combined = false;
-        if self.api == EventApi::CoreV1 {
+        if api == EventApi::CoreV1 {
             let group = (object.clone(), r.type_, r.reason.clone());
-            if self.aggregator.combine(group, &r.message, now) {
+            if self.aggregator.combine(group, &r.message, Instant::now()) {
                 combined = true;
                 r.message = format!("{COMBINED_PREFIX}{}", r.message);
             }
@@ -94,12 +131,36 @@ impl Sink {
                 r.message.clone()
             },
         };
-        let repeat = self.cache.repeat(&key, now);
+        // Wait for an earlier write of the same key (rare: a quick repeat), so the cache
+        // below knows the Event it created.
+        let key_guard = self.key_lock(&key).lock_owned().await;
+        let now = Instant::now();
+        let repeat = self.writer.cache.lock().repeat(&key, now);
         // Upstream filters after counting, so a later write carries the full count.
-        if self.api == EventApi::CoreV1 && !self.spam.allow(&object, now) {
+        if api == EventApi::CoreV1 && !self.spam.allow(&object, now) {
             tracing::debug!(object = %object, reason = %r.reason, "event dropped by the spam filter");
-            return;
+            return None;
         }
+        // A closed semaphore cannot happen (never closed); treat it as "write anyway".
+        let slot = self.slots.clone().acquire_owned().await.ok();
+        let writer = self.writer.clone();
+        Some(async move {
+            writer.write(r, key, repeat).await;
+            drop((key_guard, slot));
+        })
+    }
+
+    fn key_lock(&mut self, key: &EventKey) -> Arc<tokio::sync::Mutex<()>> {
+        if self.key_locks.len() > PRUNE_KEYS_ABOVE {
+            // A lock only this map holds guards no write.
+            self.key_locks.retain(|_, lock| Arc::strong_count(lock) > 1);
+        }
+        self.key_locks.entry(key.clone()).or_default().clone()
+    }
+}
+
+impl Writer {
+    async fn write(&self, r: Recorded, key: EventKey, repeat: Option<Written>) {
         if let Some(written) = repeat {
             let patch = match self.api {
                 EventApi::CoreV1 => build::core_repeat_patch(&r, written.count),
@@ -111,10 +172,10 @@ impl Sink {
             {
                 Outcome::Done => return,
                 // Gone (expired on the server): write it afresh below.
-                Outcome::NotFound => self.cache.forget(&key),
+                Outcome::NotFound => self.cache.lock().forget(&key),
                 Outcome::Retry(error) | Outcome::Rejected(error) => {
                     tracing::warn!(event = %written.name, %error, "cannot update event; dropped");
-                    self.cache.forget(&key);
+                    self.cache.lock().forget(&key);
                     return;
                 }
             }
@@ -122,7 +183,7 @@ impl Sink {
         let namespace = build::event_namespace(&r.regarding);
         let name = build::event_name(r.regarding.name.as_deref().unwrap_or(""), r.at);
         match self.with_retries(|s| s.create(&r)).await {
-            Outcome::Done => self.cache.created(key, namespace, name, Instant::now()),
+            Outcome::Done => self.cache.lock().created(key, namespace, name, Instant::now()),
             Outcome::NotFound | Outcome::Retry(_) | Outcome::Rejected(_) => {}
         }
     }
