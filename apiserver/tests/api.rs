@@ -549,3 +549,23 @@ async fn metadata_only_lists_and_gets() {
     let one = cms.get_metadata("meta").await.expect("metadata get");
     assert_eq!(one.metadata.name.as_deref(), Some("meta"));
 }
+
+/// A namespace is usable the moment its create returns, even before the watch cache has seen
+/// it (the check falls back to storage, as upstream's NamespaceLifecycle does).
+#[tokio::test]
+async fn objects_can_be_created_in_a_namespace_right_after_it_is_created() {
+    let server = TestApiServer::start().await;
+    for i in 0..40 {
+        let name = format!("fresh-{i}");
+        namespace(&server, &name).await;
+        Api::<ConfigMap>::namespaced(server.client.clone(), &name)
+            .create(&PostParams::default(), &cm("first", &[]))
+            .await
+            .unwrap_or_else(|e| panic!("create in namespace {name} right after creating it: {e}"));
+    }
+    let missing = Api::<ConfigMap>::namespaced(server.client.clone(), "never-created")
+        .create(&PostParams::default(), &cm("x", &[]))
+        .await
+        .expect_err("a namespace that does not exist");
+    assert_eq!(api_error(missing).code, 404);
+}

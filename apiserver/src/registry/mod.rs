@@ -215,18 +215,29 @@ impl Registry {
     }
 
     /// Checks that a namespace exists and accepts new objects (upstream's NamespaceLifecycle).
-    pub(crate) fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
+    /// The watch cache answers first; a namespace it has not seen yet (created a moment ago,
+    /// its event still on the way) is looked up in storage, as upstream's admission plugin
+    /// falls back to a live lookup, so "create namespace, then create in it" never races.
+    pub(crate) async fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
         let key = self.namespaces.key(None, namespace);
-        match self.namespaces.cache.get(&key) {
-            None => Err(ApiError::not_found("", "namespaces", namespace)),
-            Some(ns) if object::is_deleting(&ns.value()) => Err(ApiError::namespace_terminating(
+        let deleting = match self.namespaces.cache.get(&key) {
+            Some(ns) => object::is_deleting(&ns.value()),
+            None => {
+                let kv = self.store.get(&key, None).await.map_err(store_error)?;
+                let kv = kv.ok_or_else(|| ApiError::not_found("", "namespaces", namespace))?;
+                let ns = watch_cache::CachedObject::from_kv(&kv).ok_or_else(|| corrupt(&kv.key))?;
+                object::is_deleting(&ns.value())
+            }
+        };
+        if deleting {
+            return Err(ApiError::namespace_terminating(
                 "",
                 "namespaces",
                 namespace,
                 namespace,
-            )),
-            Some(_) => Ok(()),
+            ));
         }
+        Ok(())
     }
 }
 

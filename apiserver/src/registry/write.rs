@@ -82,7 +82,7 @@ impl Registry {
         check_type(res, &mut obj)?;
         check_decodable(res, &obj)?;
         if let Some(ns) = namespace.filter(|_| res.info.namespaced) {
-            self.check_namespace_open(ns)?;
+            self.check_namespace_open(ns).await?;
         }
         let namespace = res.info.namespaced.then_some(namespace).flatten();
         match (object::namespace(&obj), namespace) {
