@@ -52,6 +52,10 @@ pub(crate) struct Shared<K: Object> {
     subscribers: Mutex<Option<Vec<mpsc::UnboundedSender<Change<K>>>>>,
     /// Applied to every object before the store and subscribers see it; fixed once started.
     transform: Mutex<Option<Transform<K>>>,
+    /// Whether the first list is loaded (or the informer stopped). A watch channel rather than
+    /// the reflector store's readiness future, which wakes only its last waiter: controllers
+    /// sharing one informer all wait on it at once.
+    synced: tokio::sync::watch::Sender<bool>,
 }
 
 impl<K: Object> Clone for Informer<K> {
@@ -84,6 +88,7 @@ impl<K: Object> Informer<K> {
                 writer: Mutex::new(Some(writer)),
                 subscribers: Mutex::new(Some(Vec::new())),
                 transform: Mutex::new(None),
+                synced: tokio::sync::watch::Sender::new(false),
             }),
         }
     }
@@ -96,13 +101,14 @@ impl<K: Object> Informer<K> {
     /// Resolves once the initial list is in the store (or the informer stopped before that,
     /// on shutdown). Never resolves for an informer that is never started.
     pub async fn wait_synced(&self) {
-        // Err means the writer was dropped: the informer task ended (shutdown).
-        let _ = self.shared.store.wait_until_ready().await;
+        let mut synced = self.shared.synced.subscribe();
+        // Err only if the sender is gone, which cannot happen while `self` holds it.
+        let _ = synced.wait_for(|synced| *synced).await;
     }
 
-    /// Whether the initial list is in the store.
+    /// Whether the initial list is in the store (or the informer stopped before that).
     pub fn has_synced(&self) -> bool {
-        futures::FutureExt::now_or_never(self.shared.store.wait_until_ready()).is_some()
+        *self.shared.synced.borrow()
     }
 
     /// A new subscriber: every change after now. Unbounded; drop it to unsubscribe. Ends when
@@ -156,5 +162,10 @@ impl<K: Object> Shared<K> {
     /// The informer stopped: end every subscription, and any made later.
     fn close(&self) {
         *self.subscribers.lock() = None;
+        self.mark_synced();
+    }
+
+    fn mark_synced(&self) {
+        self.synced.send_replace(true);
     }
 }

@@ -92,6 +92,7 @@ fn apply<K: Object>(shared: &Shared<K>, writer: &mut Writer<K>, event: Event<K>,
             for (_, obj) in gone {
                 shared.broadcast(Change::Deleted(obj));
             }
+            shared.mark_synced();
             metrics.applied(listed.len());
             metrics.listed();
             metrics.set_objects(listed.len());
@@ -255,5 +256,29 @@ mod tests {
         assert_eq!(stored.metadata.resource_version.as_deref(), Some("t"));
         // The writer is taken: started.
         assert!(informer.set_transform(|_: &mut ConfigMap| {}).is_err());
+    }
+
+    /// Controllers sharing an informer all wait for its first list at once: every waiter wakes.
+    #[tokio::test]
+    async fn every_concurrent_waiter_wakes_when_the_list_is_loaded() {
+        let informer = Informer::<ConfigMap>::new();
+        let shared = informer.shared().clone();
+        let mut writer = shared.writer.lock().take().expect("writer");
+        let waiters: Vec<_> = (0..4)
+            .map(|_| {
+                let informer = informer.clone();
+                tokio::spawn(async move { informer.wait_synced().await })
+            })
+            .collect();
+        tokio::task::yield_now().await;
+        assert!(!informer.has_synced());
+        list(&shared, &mut writer, &[cm("a", "1")]);
+        assert!(informer.has_synced());
+        for waiter in waiters {
+            tokio::time::timeout(std::time::Duration::from_secs(5), waiter)
+                .await
+                .expect("every waiter wakes")
+                .expect("waiter task");
+        }
     }
 }
