@@ -16,8 +16,8 @@ use k8s_openapi::api::core::v1::{
 };
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use parking_lot::Mutex;
-use rudder_client::leader::LeaderElection;
 use rudder_client::informer::strip_managed_fields;
+use rudder_client::leader::LeaderElection;
 use rudder_client::{InformerFactory, Object, Subscription};
 use rudder_component::shutdown::Shutdown;
 use tokio::sync::{Notify, Semaphore};
