@@ -17,11 +17,11 @@ release: deps ## optimised build of every binary
 	$(CARGO) build --workspace --release
 
 test: deps ## every test: unit, integration, store conformance on the embedded store and on real etcd
-	$(CARGO) test --workspace --no-fail-fast
+	CARGO_INCREMENTAL=0 $(CARGO) test --workspace --no-fail-fast
 
 lint: ## formatting and clippy, warnings are errors
 	$(CARGO) fmt --all -- --check
-	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	CARGO_INCREMENTAL=0 $(CARGO) clippy --workspace --all-targets -- -D warnings
 
 fmt:
 	$(CARGO) fmt --all
