@@ -10,6 +10,9 @@ use rudder_client::ClientError;
 use rudder_client::duration::parse_go_duration;
 use rudder_client::leader::{LeaderElectionConfig, LeaderElectionFlags};
 
+/// kube-controller-manager's `--secure-port` default (upstream `KubeControllerManagerPort`).
+pub const DEFAULT_SECURE_PORT: u16 = 10257;
+
 /// `kube-controller-manager` flags. Only the flags Rudder acts on are declared; every name and
 /// default is upstream's (`cmd/kube-controller-manager/app/options`).
 #[derive(Debug, Clone, clap::Parser)]
@@ -28,7 +31,7 @@ pub struct Options {
     pub bind_address: IpAddr,
 
     /// The port on which to serve HTTPS /healthz and /metrics. 0 disables serving.
-    #[arg(long, default_value_t = 10257)]
+    #[arg(long, default_value_t = DEFAULT_SECURE_PORT)]
     pub secure_port: u16,
 
     #[command(flatten)]

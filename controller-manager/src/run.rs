@@ -4,16 +4,20 @@ use std::sync::Arc;
 
 use futures::future::join_all;
 use rudder_client::leader::LeaderElection;
+use rudder_client::serving::ServingFlags;
 use rudder_component::shutdown::Shutdown;
 
 use crate::controllers::{self, ControllerContext};
-use crate::options::Config;
+use crate::options::{Config, DEFAULT_SECURE_PORT};
 
 /// Why the controller-manager could not run.
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error("cannot build a client from the kubeconfig: {0}")]
     Client(String),
+    /// `--bind-address`/`--secure-port` could not be served.
+    #[error("serving health and metrics: {0}")]
+    Serve(#[source] rudder_client::ClientError),
     /// Leadership was lost: like upstream, the process should exit so it restarts clean.
     #[error("leader election: {0}")]
     LeaderElection(#[source] rudder_client::ClientError),
@@ -25,6 +29,8 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
     let client = rudder_client::connect(config.kubeconfig.as_deref())
         .await
         .map_err(|e| RunError::Client(e.to_string()))?;
+    // Health and metrics are served whether or not this instance leads, as upstream does.
+    serve(&config, shutdown.clone()).await?;
     match config.leader_election.clone() {
         None => run_with_client(config, client, shutdown).await,
         Some(le) => {
@@ -34,6 +40,26 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
                 .await
                 .map_err(RunError::LeaderElection)?;
         }
+    }
+    Ok(())
+}
+
+/// Serves `/healthz`, `/livez`, `/readyz` and `/metrics` over HTTPS on `--bind-address` and
+/// `--secure-port` (not at all with port 0) until `shutdown`.
+async fn serve(config: &Config, shutdown: Shutdown) -> Result<(), RunError> {
+    if config.secure_port == 0 {
+        tracing::info!("--secure-port=0: not serving health and metrics endpoints");
+        return Ok(());
+    }
+    let flags = ServingFlags {
+        bind_address: config.bind_address,
+        secure_port: Some(config.secure_port),
+    };
+    let addr = rudder_client::serving::serve(&flags, DEFAULT_SECURE_PORT, shutdown)
+        .await
+        .map_err(RunError::Serve)?;
+    if let Some(addr) = addr {
+        tracing::info!(%addr, "serving healthz and metrics");
     }
     Ok(())
 }

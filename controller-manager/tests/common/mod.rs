@@ -3,6 +3,8 @@
 //! Running/Ready themselves.
 #![allow(dead_code, unreachable_pub)]
 
+pub(crate) mod https;
+
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::Pod;
