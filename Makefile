@@ -2,10 +2,10 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: help deps build release test lint fmt bench bench-store bench-apiserver bench-kubelet bench-scheduler clean
+.PHONY: help deps build release test lint fmt bench bench-store bench-apiserver bench-kubelet bench-scheduler clean up down e2e bench-cluster
 
 help: ## list targets
-	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
 
 deps: ## install the Debian packages builds and tests need (etcd, protoc)
 	@scripts/install-deps.sh
@@ -56,3 +56,26 @@ bench-scheduler: deps ## kube-scheduler: decision rate, pods/s bound end to end,
 
 bench-controller-manager: deps ## a 1,000-replica Deployment from 0 to 1,000 pods created (target < 5 s)
 	$(CARGO) bench -p rudder-controller-manager --bench deployment
+
+# The local cluster (rkind, e2e/): the control plane as host processes on a per-cluster bridge,
+# each node a network namespace with its own containerd, kubelet and kube-proxy. Needs root.
+RKIND_NAME ?= rkind
+RKIND_NODES ?= 3
+RKIND_PACKAGES := -p rudder-apiserver -p rudder-scheduler -p rudder-controller-manager \
+	-p rudder-kubelet -p rudder-proxy -p rudder-dns -p rudder-e2e
+
+up: deps ## build the release binaries and start a 3-node local cluster (prints its KUBECONFIG)
+	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
+	./target/release/rkind create cluster --name $(RKIND_NAME) --nodes $(RKIND_NODES)
+
+down: ## delete the local cluster made by make up
+	@if [ -x ./target/release/rkind ]; then ./target/release/rkind delete cluster --name $(RKIND_NAME); \
+	else CARGO_INCREMENTAL=0 $(CARGO) run --release -p rudder-e2e --bin rkind -- delete cluster --name $(RKIND_NAME); fi
+
+e2e: deps ## every conformance-style e2e test on fresh rkind clusters (release binaries; needs root)
+	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
+	RKIND_BIN_DIR=$(CURDIR)/target/release CARGO_INCREMENTAL=0 $(CARGO) test -p rudder-e2e --test cluster -- --include-ignored --test-threads=1
+
+bench-cluster: deps ## rkind: create -> all nodes Ready, 10-replica Deployment -> Running, idle RSS per component
+	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
+	RKIND_BIN_DIR=$(CURDIR)/target/release CARGO_INCREMENTAL=0 $(CARGO) bench -p rudder-e2e --bench cluster

@@ -9,6 +9,8 @@ use std::time::{Duration, Instant};
 
 use rudder_store::etcd_process::EtcdProcess;
 
+pub mod rkind;
+
 /// The storage behind a test apiserver.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
