@@ -53,6 +53,9 @@ pub struct Config {
     pub fail_swap_on: bool,
     pub cluster_dns: Vec<IpAddr>,
     pub cluster_domain: String,
+    /// The resolver config Default-policy pods get and ClusterFirst pods extend their search
+    /// with (--resolv-conf); None for `--resolv-conf=""`.
+    pub resolv_conf: Option<PathBuf>,
     pub runtime: Runtime,
     pub pod_manifest_path: Option<PathBuf>,
     pub register_with_taints: Vec<Taint>,
@@ -72,9 +75,13 @@ pub struct Config {
     /// Crash-loop back-off: first delay and cap (10 s doubling to 5 min).
     pub crash_loop_backoff_initial: Duration,
     pub crash_loop_backoff_max: Duration,
-    /// How often a running pod is re-synced without events: configMap/secret volume refresh
-    /// and PLEG-like relist of its containers.
+    /// How often a running pod is re-synced without events (configMap/secret volume refresh, a
+    /// fresh look at its containers). Runtime changes wake a pod's worker sooner through the
+    /// relist.
     pub pod_resync_period: Duration,
+    /// How often all sandboxes and containers are relisted to find pods whose runtime state
+    /// changed (upstream's PLEG relist period, 1 s).
+    pub pleg_relist_period: Duration,
 }
 
 impl Config {
@@ -93,6 +100,7 @@ impl Config {
             fail_swap_on: true,
             cluster_dns: vec![],
             cluster_domain: "cluster.local".into(),
+            resolv_conf: Some("/etc/resolv.conf".into()),
             runtime: Runtime::Remote {
                 endpoint: "unix:///run/containerd/containerd.sock".into(),
             },
@@ -113,7 +121,8 @@ impl Config {
             node_lease_duration_seconds: 40,
             crash_loop_backoff_initial: Duration::from_secs(10),
             crash_loop_backoff_max: Duration::from_secs(300),
-            pod_resync_period: Duration::from_secs(2),
+            pod_resync_period: Duration::from_secs(10),
+            pleg_relist_period: Duration::from_secs(1),
         }
     }
 }

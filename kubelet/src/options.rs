@@ -46,6 +46,9 @@ pub struct Options {
     pub cluster_dns: Vec<IpAddr>,
     #[arg(long)]
     pub cluster_domain: Option<String>,
+    /// The resolver config for pods with dnsPolicy Default ("" for none).
+    #[arg(long)]
+    pub resolv_conf: Option<String>,
     #[arg(long)]
     pub container_runtime_endpoint: Option<String>,
     /// Rudder: `remote` (CRI, default) or `simulated` (in-memory, scale tests only).
@@ -93,6 +96,7 @@ struct KubeletConfiguration {
     #[serde(rename = "clusterDNS")]
     cluster_dns: Vec<IpAddr>,
     cluster_domain: Option<String>,
+    resolv_conf: Option<String>,
     container_runtime_endpoint: Option<String>,
     static_pod_path: Option<PathBuf>,
     register_with_taints: Vec<Taint>,
@@ -241,6 +245,9 @@ impl Options {
         if let Some(d) = self.cluster_domain.or(file.cluster_domain) {
             c.cluster_domain = d;
         }
+        if let Some(r) = self.resolv_conf.or(file.resolv_conf) {
+            c.resolv_conf = Some(PathBuf::from(r)).filter(|p| !p.as_os_str().is_empty());
+        }
         c.runtime = match self.runtime.as_str() {
             "remote" => Runtime::Remote {
                 endpoint: self
@@ -349,7 +356,7 @@ mod tests {
         std::fs::write(
             &path,
             "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nport: 10260\n\
-             clusterDNS: [10.96.0.10]\nclusterDomain: example.local\npodCIDR: 10.244.9.0/24\n\
+             clusterDNS: [10.96.0.10]\nclusterDomain: example.local\nresolvConf: /run/resolv.conf\npodCIDR: 10.244.9.0/24\n\
              cgroupDriver: systemd\nkubeReserved: {memory: 1Gi}\nfailSwapOn: false\n\
              registerWithTaints:\n- {key: a, value: b, effect: NoSchedule}\n",
         )
@@ -358,6 +365,12 @@ mod tests {
         let c = opts(&["--config", &p, "--port=10270"]).into_config().unwrap();
         assert_eq!(c.port, 10270, "flag wins");
         assert_eq!(c.cluster_domain, "example.local");
+        assert_eq!(
+            c.resolv_conf.as_deref(),
+            Some(std::path::Path::new("/run/resolv.conf"))
+        );
+        let none = opts(&["--config", &p, "--resolv-conf="]).into_config().unwrap();
+        assert_eq!(none.resolv_conf, None, "an empty --resolv-conf means none");
         assert_eq!(c.pod_cidr.as_deref(), Some("10.244.9.0/24"));
         assert_eq!(c.cgroup_driver, CgroupDriver::Systemd);
         assert_eq!(c.kube_reserved["memory"], 1 << 30);

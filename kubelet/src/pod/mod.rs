@@ -3,11 +3,13 @@
 //! runtime or the disk still has of pods that are gone.
 
 pub mod backoff;
+pub mod dns;
 pub mod env;
 pub mod hooks;
 pub mod names;
 pub mod observed;
 pub mod plan;
+pub mod pleg;
 pub mod probe;
 pub mod pull_secrets;
 pub mod runtime;
@@ -68,6 +70,23 @@ impl PodContext {
         };
         rec.record(&r, t, reason, reason, message);
     }
+
+    /// Records an event about this node (upstream's node reference: the name as uid).
+    pub fn node_event(&self, warning: bool, reason: &str, message: &str) {
+        let Some(rec) = &self.events else { return };
+        let r = k8s_openapi::api::core::v1::ObjectReference {
+            kind: Some("Node".into()),
+            name: Some(self.facts.name.clone()),
+            uid: Some(self.facts.name.clone()),
+            ..Default::default()
+        };
+        let t = if warning {
+            rudder_client::events::EventType::Warning
+        } else {
+            rudder_client::events::EventType::Normal
+        };
+        rec.record(&r, t, reason, reason, message);
+    }
 }
 
 impl std::fmt::Debug for PodContext {
@@ -80,6 +99,8 @@ impl std::fmt::Debug for PodContext {
 
 struct Handle {
     tx: watch::Sender<Option<Arc<Pod>>>,
+    /// Wakes the worker when the relist saw its pod's runtime state change.
+    wake: Arc<tokio::sync::Notify>,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -108,8 +129,9 @@ impl PodManager {
         }
         let (tx, rx) = watch::channel(Some(pod));
         let w = worker::Worker::new(self.ctx.clone(), uid.clone());
+        let wake = w.waker();
         let task = tokio::spawn(w.run(rx, shutdown.clone()));
-        workers.insert(uid, Handle { tx, task });
+        workers.insert(uid, Handle { tx, wake, task });
     }
 
     /// Removes sandboxes and pod directories of pods that have no worker.
@@ -251,9 +273,23 @@ impl PodManager {
         let mut statics: HashMap<String, Arc<Pod>> = HashMap::new();
         let mut mirrors: HashMap<(String, String), Pod> = HashMap::new();
         let mut tick = tokio::time::interval(Duration::from_secs(2));
+        let mut relist = tokio::time::interval(self.ctx.config.pleg_relist_period);
+        relist.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_relist = HashMap::new();
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
+                _ = relist.tick() => match pleg::relist(self.ctx.runtime.as_ref()).await {
+                    Ok(now) => {
+                        for uid in pleg::changed(&last_relist, &now) {
+                            if let Some(h) = workers.get(&uid) {
+                                h.wake.notify_one();
+                            }
+                        }
+                        last_relist = now;
+                    }
+                    Err(e) => warn!(error = %e, "relist the runtime"),
+                },
                 _ = tick.tick() => if synced {
                     self.sync_static(&mut workers, &mut statics, &mirrors, &shutdown).await;
                     self.housekeeping(&mut workers).await;

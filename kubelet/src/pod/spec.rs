@@ -12,41 +12,6 @@ use super::names;
 
 const CPU_PERIOD: i64 = 100_000;
 
-/// DNS for ClusterFirst pods: the cluster DNS servers, upstream's search path and ndots:5.
-fn dns_config(pod: &Pod, config: &Config) -> Option<api::DnsConfig> {
-    let spec = pod.spec.as_ref()?;
-    let policy = spec.dns_policy.as_deref().unwrap_or("ClusterFirst");
-    let host_network = spec.host_network.unwrap_or(false);
-    let cluster_first = policy == "ClusterFirst" && !host_network || policy == "ClusterFirstWithHostNet";
-    let mut dns = if cluster_first && !config.cluster_dns.is_empty() {
-        let ns = names::namespace(pod);
-        let d = &config.cluster_domain;
-        api::DnsConfig {
-            servers: config.cluster_dns.iter().map(|ip| ip.to_string()).collect(),
-            searches: vec![format!("{ns}.svc.{d}"), format!("svc.{d}"), d.clone()],
-            options: vec!["ndots:5".into()],
-        }
-    } else if policy == "None" {
-        api::DnsConfig::default()
-    } else {
-        // Default: the runtime copies the host's resolv.conf.
-        return None;
-    };
-    if let Some(pc) = &spec.dns_config {
-        dns.servers.extend(pc.nameservers.clone().unwrap_or_default());
-        dns.searches.extend(pc.searches.clone().unwrap_or_default());
-        for o in pc.options.iter().flatten() {
-            let name = o.name.clone().unwrap_or_default();
-            dns.options.retain(|x| x.split(':').next() != Some(name.as_str()));
-            dns.options.push(match &o.value {
-                Some(v) => format!("{name}:{v}"),
-                None => name,
-            });
-        }
-    }
-    Some(dns)
-}
-
 pub fn pod_labels(pod: &Pod) -> HashMap<String, String> {
     let mut l: HashMap<String, String> = pod
         .metadata
@@ -61,7 +26,14 @@ pub fn pod_labels(pod: &Pod) -> HashMap<String, String> {
     l
 }
 
-pub fn sandbox_config(pod: &Pod, config: &Config, attempt: u32) -> api::PodSandboxConfig {
+/// The sandbox config; `dns` is the pod's resolver config (`dns::pod_dns`), None where only
+/// the other fields matter (a container's create call, the log directory).
+pub fn sandbox_config(
+    pod: &Pod,
+    config: &Config,
+    attempt: u32,
+    dns: Option<api::DnsConfig>,
+) -> api::PodSandboxConfig {
     let spec = pod.spec.clone().unwrap_or_default();
     let host_network = spec.host_network.unwrap_or(false);
     let uid = names::uid(pod);
@@ -122,7 +94,7 @@ pub fn sandbox_config(pod: &Pod, config: &Config, attempt: u32) -> api::PodSandb
         )
         .display()
         .to_string(),
-        dns_config: dns_config(pod, config),
+        dns_config: dns,
         port_mappings,
         labels: pod_labels(pod),
         annotations: pod
@@ -363,23 +335,5 @@ mod tests {
             ),
             (2, 0, 0, 1000)
         );
-    }
-
-    #[test]
-    fn cluster_first_dns() {
-        let mut config = Config::new("n");
-        config.cluster_dns = vec!["10.96.0.10".parse().unwrap()];
-        let mut pod = Pod {
-            spec: Some(PodSpec::default()),
-            ..Default::default()
-        };
-        pod.metadata.namespace = Some("ns".into());
-        let dns = dns_config(&pod, &config).unwrap();
-        assert_eq!(dns.servers, vec!["10.96.0.10"]);
-        assert_eq!(
-            dns.searches,
-            vec!["ns.svc.cluster.local", "svc.cluster.local", "cluster.local"]
-        );
-        assert_eq!(dns.options, vec!["ndots:5"]);
     }
 }

@@ -1,4 +1,4 @@
-//! Container probes (exec, HTTP, TCP): one task per running container that has any. Startup
+//! Container probes (exec, HTTP, TCP, gRPC): one task per running container that has any. Startup
 //! gates the others; readiness sets `ready`; liveness failing `failureThreshold` times marks
 //! the container for a restart. Results go into a shared map the pod worker reads, and the
 //! worker is poked whenever a result changes.
@@ -17,6 +17,11 @@ use tracing::debug;
 use crate::cri::RuntimeService;
 
 use super::status::ProbeState;
+
+pub mod grpc;
+
+/// The version probes announce in their User-Agent (kube-probe/<major>.<minor>).
+pub const PROBE_VERSION: &str = "1.33";
 
 pub type Results = Arc<Mutex<HashMap<String, ProbeState>>>;
 
@@ -48,7 +53,7 @@ async fn http_get(
     let req = async {
         let mut s = tokio::net::TcpStream::connect((host, port)).await.ok()?;
         let mut text = format!(
-            "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/1.33\r\nAccept: */*\r\nConnection: close\r\n"
+            "GET {path} HTTP/1.1\r\nHost: {host}:{port}\r\nUser-Agent: kube-probe/{PROBE_VERSION}\r\nAccept: */*\r\nConnection: close\r\n"
         );
         for (k, v) in headers {
             text.push_str(&format!("{k}: {v}\r\n"));
@@ -126,8 +131,21 @@ pub async fn run_once(
             Ok(Ok(_))
         );
     }
-    // gRPC probes are not implemented: counted as passing rather than killing the container.
-    true
+    if let Some(g) = &p.grpc {
+        let Ok(port) = u16::try_from(g.port) else {
+            return false;
+        };
+        let service = g.service.clone().unwrap_or_default();
+        return match grpc::check(pod_ip, port, &service, timeout).await {
+            Ok(()) => true,
+            Err(message) => {
+                debug!(container_id, %message, "gRPC probe failed");
+                false
+            }
+        };
+    }
+    // A probe with no handler (the API rejects it): nothing can pass.
+    false
 }
 
 /// Per-probe bookkeeping: consecutive results against the thresholds.
