@@ -6,6 +6,7 @@
 
 pub mod authn;
 mod bootstrap;
+mod crd;
 mod errors;
 mod http;
 mod metrics;

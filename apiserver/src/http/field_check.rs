@@ -7,11 +7,15 @@ use axum::response::Response;
 use rudder_api::status::ApiError;
 use serde_json::Value;
 
+use super::request::{is_yaml, yaml_to_json};
 use crate::registry::Resource;
 use crate::registry::fields::{self, FieldIssues, FieldValidation, SchemaRef};
 
-/// The field schema of a resource's kind (built-in kinds only; custom resources have none).
+/// The field schema of a resource's kind (a custom resource's from its version's schema).
 pub(super) async fn schema_for(res: &Resource) -> Option<SchemaRef<'static>> {
+    if let Some(schema) = res.strategy.field_schema() {
+        return Some(schema);
+    }
     crate::openapi::field_schemas()
         .await
         .root(&res.info.api_version(), res.info.kind)
@@ -27,12 +31,53 @@ pub(super) async fn decode_object(
     validation: FieldValidation,
     warnings: &mut Vec<String>,
 ) -> Result<Value, ApiError> {
-    if !super::resource::is_json(headers) {
+    let content_type = headers
+        .get(axum::http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    let converted;
+    let body = if is_yaml(content_type) {
+        converted = yaml_to_json(body)
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML request body: {e}")))?;
+        converted.as_slice()
+    } else if !super::resource::is_json(headers) {
         return super::resource::decode_body(headers, body);
-    }
+    } else {
+        body
+    };
+    checked(body, res, validation, warnings, "error decoding request body").await
+}
+
+/// Decodes a server-side apply configuration (JSON, or YAML as upstream accepts) with the same
+/// unknown and duplicate field checks as a create.
+pub(super) async fn decode_apply(
+    body: &[u8],
+    res: &Resource,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+) -> Result<Value, ApiError> {
+    let trimmed = body.iter().find(|b| !b.is_ascii_whitespace());
+    let converted;
+    let body = if trimmed == Some(&b'{') {
+        body
+    } else {
+        converted =
+            yaml_to_json(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+        converted.as_slice()
+    };
+    checked(body, res, validation, warnings, "error decoding patch").await
+}
+
+async fn checked(
+    body: &[u8],
+    res: &Resource,
+    validation: FieldValidation,
+    warnings: &mut Vec<String>,
+    what: &str,
+) -> Result<Value, ApiError> {
     let schema = schema_for(res).await;
-    let (value, issues) = fields::parse(body, schema)
-        .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}")))?;
+    let (value, issues) =
+        fields::parse(body, schema).map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
     if !issues.is_empty() {
         match validation {
             FieldValidation::Strict => {

@@ -93,6 +93,20 @@ pub(crate) fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Whether a Content-Type names a YAML body (`application/yaml`, as upstream accepts for
+/// creates and updates; server-side apply's `application/apply-patch+yaml` is handled apart).
+pub(crate) fn is_yaml(content_type: &str) -> bool {
+    content_type.split(';').next().unwrap_or_default().trim() == "application/yaml"
+}
+
+/// Converts a YAML request body to JSON bytes (upstream turns YAML into JSON before decoding,
+/// so the same field checks apply afterwards). JSON is YAML, so JSON bodies pass through.
+pub(crate) fn yaml_to_json(body: &[u8]) -> Result<Vec<u8>, String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let value: serde_json::Value = serde_saphyr::from_str(text).map_err(|e| e.to_string())?;
+    serde_json::to_vec(&value).map_err(|e| e.to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -141,5 +155,17 @@ mod tests {
         assert_eq!(q["x"], "");
         assert_eq!(percent_decode("100%"), "100%");
         assert_eq!(percent_decode("%zz"), "%zz");
+    }
+
+    #[test]
+    fn converts_yaml_bodies() {
+        assert!(is_yaml("application/yaml; charset=utf-8"));
+        assert!(!is_yaml("application/apply-patch+yaml"));
+        let json =
+            yaml_to_json(b"apiVersion: v1\nkind: ConfigMap\ndata:\n  a: \"1\"\n  n: 2\n").expect("yaml");
+        let value: serde_json::Value = serde_json::from_slice(&json).expect("json");
+        assert_eq!(value["data"]["a"], "1");
+        assert_eq!(value["data"]["n"], 2);
+        assert!(yaml_to_json(b"a: [").is_err());
     }
 }

@@ -168,8 +168,8 @@ pub(crate) async fn handle(
         }
         (Method::PATCH, Some(name)) if is_apply(&headers) => {
             require(&res, "patch", verb_allowed("patch"))?;
-            let applied: Value = serde_json::from_slice(&body)
-                .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+            let mut warnings = Vec::new();
+            let applied = field_check::decode_apply(&body, &res, validation, &mut warnings).await?;
             let request = ApplyRequest {
                 // Required for apply, as upstream: a missing manager is refused with 422.
                 field_manager: query.get("fieldManager").map_or("", String::as_str),
@@ -183,7 +183,8 @@ pub(crate) async fn handle(
             } else {
                 StatusCode::OK
             };
-            Ok(object_response(&res, &obj, format, code))
+            let response = object_response(&res, &obj, format, code);
+            Ok(field_check::with_warnings(response, &warnings))
         }
         (Method::PATCH, Some(name)) => {
             require(&res, "patch", verb_allowed("patch"))?;
@@ -347,6 +348,9 @@ pub(super) fn decode_body(headers: &HeaderMap, body: &[u8]) -> Result<Value, Api
     match base {
         "application/json" | "" => serde_json::from_slice(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding request body: {e}"))),
+        "application/yaml" => super::request::yaml_to_json(body)
+            .and_then(|json| serde_json::from_slice(&json).map_err(|e| e.to_string()))
+            .map_err(|e| ApiError::bad_request(format!("error decoding YAML request body: {e}"))),
         super::protobuf::MEDIA_TYPE => super::protobuf::decode(body),
         _ => Err(ApiError::unsupported_media_type(&[
             "application/json",

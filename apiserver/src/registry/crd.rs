@@ -14,10 +14,10 @@ use rudder_store::ListOptions;
 use serde_json::{Value, json};
 use tokio::sync::broadcast::error::RecvError;
 
-use super::strategy::Plain;
 use super::watch_cache::{EventType, Fanout, WatchCache};
 use super::write::WriteOptions;
 use super::{Registry, Resource, object};
+use crate::crd::strategy::{CustomResourceStrategy, VersionConversion, VersionSchema};
 
 /// The finalizer that holds a deleted definition until its objects are gone.
 pub(crate) const CLEANUP_FINALIZER: &str = "customresourcecleanup.apiextensions.k8s.io";
@@ -116,9 +116,14 @@ async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
             }
         },
     };
-    let served = served_resources(crd, &cache);
+    let others: Vec<Value> = crds.cache.snapshot().0.iter().map(|o| o.value()).collect();
+    let (status, accepted) = crate::crd::naming::status_for(crd, &others);
+    let served = if accepted {
+        served_resources(crd, &cache)
+    } else {
+        Vec::new()
+    };
     registry.set_custom(&group, &plural, served);
-    let status = status_for(crd);
     if crd.get("status") != Some(&status) {
         let mut body = crd.clone();
         body["status"] = status;
@@ -161,6 +166,10 @@ fn served_resources(crd: &Value, cache: &Arc<WatchCache>) -> Vec<Arc<Resource>> 
     let namespaced = spec["scope"].as_str() != Some("Cluster");
     let storage_prefix = intern(&format!("/{group}/{plural}"));
     let versions = spec["versions"].as_array().cloned().unwrap_or_default();
+    let storage_version = versions
+        .iter()
+        .find(|v| v["storage"].as_bool() == Some(true))
+        .and_then(|v| v["name"].as_str());
     versions
         .iter()
         .filter(|v| v["served"].as_bool().unwrap_or(false))
@@ -187,59 +196,29 @@ fn served_resources(crd: &Value, cache: &Arc<WatchCache>) -> Vec<Arc<Resource>> 
                 storage_prefix,
                 field_selectors: &[],
             };
+            let api_version = format!("{group}/{version}");
+            let schema = Arc::new(VersionSchema::new(
+                &api_version,
+                kind,
+                v.pointer("/schema/openAPIV3Schema"),
+            ));
+            let needs_conversion =
+                storage_version != Some(version) || schema.schema.as_ref().is_some_and(|s| s.has_defaults());
+            let conversion: Option<Arc<dyn super::conversion::Conversion>> = needs_conversion.then(|| {
+                Arc::new(VersionConversion {
+                    storage_api_version: format!("{group}/{}", storage_version.unwrap_or(version)),
+                    served: schema.clone(),
+                }) as Arc<dyn super::conversion::Conversion>
+            });
             Some(Arc::new(Resource {
                 info,
-                // Custom resources always track their generation.
-                strategy: Arc::new(Plain { generation: true }),
+                strategy: Arc::new(CustomResourceStrategy { version: schema }),
                 cache: cache.clone(),
-                conversion: None,
+                conversion,
                 printer: Some(Arc::new(CustomResourceColumns::for_crd_version(crd, version))),
             }))
         })
         .collect()
-}
-
-/// `NamesAccepted` and `Established`, the accepted names and the stored versions.
-fn status_for(crd: &Value) -> Value {
-    let spec = &crd["spec"];
-    let mut accepted = spec["names"].clone();
-    if accepted
-        .get("singular")
-        .and_then(Value::as_str)
-        .is_none_or(str::is_empty)
-    {
-        accepted["singular"] = json!(spec["names"]["kind"].as_str().unwrap_or_default().to_lowercase());
-    }
-    if accepted.get("listKind").is_none() {
-        accepted["listKind"] = json!(format!(
-            "{}List",
-            spec["names"]["kind"].as_str().unwrap_or_default()
-        ));
-    }
-    let existing = &crd["status"];
-    let since = |kind: &str| {
-        existing["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == kind && c["status"] == "True"))
-            .and_then(|c| c.get("lastTransitionTime").cloned())
-            .unwrap_or_else(|| json!(object::now_rfc3339()))
-    };
-    let mut stored: Vec<Value> = existing["storedVersions"].as_array().cloned().unwrap_or_default();
-    for v in spec["versions"].as_array().into_iter().flatten() {
-        if v["storage"].as_bool() == Some(true) && !stored.contains(&v["name"]) {
-            stored.push(v["name"].clone());
-        }
-    }
-    json!({
-        "acceptedNames": accepted,
-        "conditions": [
-            { "type": "NamesAccepted", "status": "True", "reason": "NoConflicts",
-              "message": "no conflicts found", "lastTransitionTime": since("NamesAccepted") },
-            { "type": "Established", "status": "True", "reason": "InitialNamesAccepted",
-              "message": "the initial names have been accepted", "lastTransitionTime": since("Established") },
-        ],
-        "storedVersions": stored,
-    })
 }
 
 /// Deletes every object of a custom resource (all versions share one prefix).
@@ -312,21 +291,4 @@ fn intern_subresources(items: Vec<SubresourceInfo>) -> &'static [SubresourceInfo
     let leaked: &'static [SubresourceInfo] = Box::leak(items.into_boxed_slice());
     lists.push(leaked);
     leaked
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn status_accepts_names_and_records_the_storage_version() {
-        let crd = json!({"spec": {"group": "example.com", "names": {"kind": "Widget", "plural": "widgets"},
-            "versions": [{"name": "v1", "served": true, "storage": true}]}});
-        let status = status_for(&crd);
-        assert_eq!(status["acceptedNames"]["singular"], "widget");
-        assert_eq!(status["acceptedNames"]["listKind"], "WidgetList");
-        assert_eq!(status["storedVersions"], json!(["v1"]));
-        assert_eq!(status["conditions"][1]["type"], "Established");
-        assert!(std::ptr::eq(intern("x-y"), intern("x-y")));
-    }
 }

@@ -48,6 +48,12 @@ pub(crate) trait Strategy: Send + Sync + 'static {
         rudder_api::validation::name_is_dns_subdomain
     }
 
+    /// The field schema of a kind the built-in OpenAPI does not describe (custom resources),
+    /// for pruning and `fieldValidation`.
+    fn field_schema(&self) -> Option<super::fields::SchemaRef<'static>> {
+        None
+    }
+
     /// Whether `metadata.generation` tracks changes of the desired state.
     fn tracks_generation(&self) -> bool {
         false

@@ -1,8 +1,8 @@
 //! CustomResourceDefinitions: a new definition carries upstream's cleanup finalizer, so that
-//! deleting it first removes every custom object (see `registry::crd`); `spec.group`, names and
-//! versions are required.
+//! deleting it first removes every custom object (see `registry::crd`); validation and defaults
+//! are upstream's (see `crate::crd::definition`).
 
-use rudder_api::validation::{FieldError, FieldPath};
+use rudder_api::validation::FieldError;
 use serde_json::{Value, json};
 
 use super::super::crd::CLEANUP_FINALIZER;
@@ -24,51 +24,15 @@ impl Strategy for Crds {
         }
     }
 
-    fn validate(&self, obj: &Value, _old: Option<&Value>, _write: WriteKind) -> Vec<FieldError> {
-        let spec = FieldPath::new("spec");
-        let mut errors = Vec::new();
-        let group = obj["spec"]["group"].as_str().unwrap_or_default();
-        let plural = obj["spec"]["names"]["plural"].as_str().unwrap_or_default();
-        if group.is_empty() {
-            errors.push(FieldError::required(&spec.child("group"), ""));
+    fn default(&self, obj: &mut Value) {
+        crate::crd::definition::default(obj);
+    }
+
+    fn validate(&self, obj: &Value, old: Option<&Value>, write: WriteKind) -> Vec<FieldError> {
+        if write == WriteKind::StatusUpdate {
+            return Vec::new();
         }
-        if plural.is_empty() {
-            errors.push(FieldError::required(&spec.child("names").child("plural"), ""));
-        }
-        if obj["spec"]["names"]["kind"]
-            .as_str()
-            .unwrap_or_default()
-            .is_empty()
-        {
-            errors.push(FieldError::required(&spec.child("names").child("kind"), ""));
-        }
-        let name = obj["metadata"]["name"].as_str().unwrap_or_default();
-        if !group.is_empty() && !plural.is_empty() && name != format!("{plural}.{group}") {
-            errors.push(FieldError::invalid(
-                &FieldPath::new("metadata").child("name"),
-                name,
-                "must be spec.names.plural+\".\"+spec.group",
-            ));
-        }
-        let versions = obj["spec"]["versions"].as_array().cloned().unwrap_or_default();
-        if versions.is_empty() {
-            errors.push(FieldError::required(
-                &spec.child("versions"),
-                "must have exactly one version marked as storage version",
-            ));
-        } else if versions
-            .iter()
-            .filter(|v| v["storage"].as_bool() == Some(true))
-            .count()
-            != 1
-        {
-            errors.push(FieldError::invalid(
-                &spec.child("versions"),
-                rudder_api::validation::BadValue::from_json(&Value::Array(versions)),
-                "must have exactly one version marked as storage version",
-            ));
-        }
-        errors
+        crate::crd::definition::validate_definition(obj, old)
     }
 
     fn tracks_generation(&self) -> bool {
