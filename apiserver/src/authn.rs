@@ -424,6 +424,17 @@ impl Authenticator {
         }
     }
 
+    /// A bearer token alone (TokenReview): the user with `system:authenticated`, `Ok(None)` when
+    /// no token authenticator knows it.
+    pub(crate) fn authenticate_bearer(&self, token: &str) -> Result<Option<UserInfo>, AuthnError> {
+        Ok(self.authenticate_token(token)?.map(with_authenticated_group))
+    }
+
+    /// Upstream's `AuthenticatedGroupAdder`, for users authenticated outside [`Self::authenticate`].
+    pub(crate) fn add_authenticated_group(&self, user: UserInfo) -> UserInfo {
+        with_authenticated_group(user)
+    }
+
     /// Upstream's token union: the first authenticator that knows the token wins; errors from
     /// others only matter if none does.
     fn authenticate_token(&self, token: &str) -> Result<Option<UserInfo>, AuthnError> {

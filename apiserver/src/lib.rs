@@ -4,7 +4,13 @@
 //! with their watch caches, makes sure the bootstrap namespaces exist, and serves HTTPS until
 //! shutdown. [`start`] does the same but returns once serving, for tests and embedding.
 
+mod auth_http;
 pub mod authn;
+mod authn_reviews;
+mod authn_sa;
+mod authn_sa_keys;
+mod authn_token_request;
+pub mod authz;
 mod bootstrap;
 mod crd;
 mod errors;
@@ -103,12 +109,19 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
             (tls, Some(client_ca), Some(kubeconfig))
         }
     };
+    let registry = Arc::new(registry);
+    let sa_tokens = service_account_tokens(&config, &registry).context("loading service-account keys")?;
     let authenticator = authn::Authenticator::new(client_ca.as_deref(), config.token_auth_file.as_deref())
-        .context("loading authentication")?;
+        .context("loading authentication")?
+        .with_token_authenticator(sa_tokens.clone());
+    let authorizer = authz::Authorizer::new(&config.auth.authorization_modes, &registry);
     let metrics = metrics::Metrics::new(prometheus::Registry::new())?;
     let state = Arc::new(http::AppState {
-        registry: Arc::new(registry),
+        registry,
         authenticator,
+        authorizer,
+        sa_tokens: Some(sa_tokens),
+        anonymous_auth: config.auth.anonymous_auth,
         metrics,
         shutdown: shutdown.clone(),
         advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
@@ -117,6 +130,11 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
     bootstrap::ensure(&state.registry, local_addr.port())
         .await
         .context("creating bootstrap objects")?;
+    authz::policy::ensure(&state.registry)
+        .await
+        .context("reconciling the default RBAC policy")?;
+    authz::aggregation::reconcile(&state.registry).await;
+    authz::aggregation::spawn(state.registry.clone(), shutdown.clone());
     registry::crd::spawn(state.registry.clone(), shutdown.clone());
     state.ready.store(true, Ordering::Release);
 
@@ -128,6 +146,31 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         admin_kubeconfig,
         task,
     })
+}
+
+/// The service-account token signer and verifier: the configured signing key, or `sa.key` in
+/// the certificate directory (generated when missing).
+fn service_account_tokens(
+    config: &Config,
+    registry: &Arc<registry::Registry>,
+) -> anyhow::Result<Arc<authn_sa::ServiceAccountTokens>> {
+    let auth = &config.auth;
+    let signing_path = match &auth.service_account_signing_key_file {
+        Some(path) => path.clone(),
+        None => authn_sa_keys::ensure_generated(&config.cert_dir)?,
+    };
+    let signer = authn_sa_keys::load_signing_key(&signing_path)?;
+    let mut verifiers = Vec::new();
+    for path in &auth.service_account_key_files {
+        verifiers.extend(authn_sa_keys::load_public_keys(path)?);
+    }
+    Ok(Arc::new(authn_sa::ServiceAccountTokens::new(
+        signer,
+        verifiers,
+        auth.service_account_issuers.clone(),
+        auth.api_audiences.clone(),
+        Some(registry.clone()),
+    )))
 }
 
 async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use axum::Router;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -25,6 +25,7 @@ use rudder_component::shutdown::Shutdown;
 use serde_json::json;
 
 use crate::authn::Authenticator;
+use crate::authz::Authorizer;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
 use response::ErrorResponse;
@@ -33,6 +34,11 @@ use response::ErrorResponse;
 pub(crate) struct AppState {
     pub(crate) registry: Arc<Registry>,
     pub(crate) authenticator: Authenticator,
+    pub(crate) authorizer: Authorizer,
+    /// Issues TokenRequest tokens and reviews them.
+    pub(crate) sa_tokens: Option<Arc<crate::authn_sa::ServiceAccountTokens>>,
+    /// `--anonymous-auth`: requests without credentials proceed as `system:anonymous`.
+    pub(crate) anonymous_auth: bool,
     pub(crate) metrics: Metrics,
     pub(crate) shutdown: Shutdown,
     /// `host:port` clients reach us at, for legacy discovery's serverAddressByClientCIDRs.
@@ -50,19 +56,21 @@ impl std::fmt::Debug for AppState {
 }
 
 /// The full router with its handler chain. Layers run outermost first: metrics, then
-/// authentication, then the route.
+/// authentication and authorization, then the route. Health probes stay open to
+/// unauthenticated callers (load balancers, liveness probes) whatever `--anonymous-auth` says.
 pub(crate) fn router(state: Arc<AppState>) -> Router {
     let open = Router::new()
-        .route("/version", get(version))
         .route("/healthz", get(healthz))
         .route("/livez", get(healthz))
         .route("/readyz", get(readyz));
     let api = Router::new()
+        .route("/version", get(version))
         .route("/metrics", get(metrics))
         .merge(discovery::routes())
         .merge(crate::openapi::routes())
+        .merge(crate::auth_http::routes())
         .fallback(resource::handle)
-        .layer(middleware::from_fn_with_state(state.clone(), authenticate));
+        .layer(middleware::from_fn_with_state(state.clone(), crate::auth_http::filter));
     open.merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Outermost: a bug in a handler answers 500 with a Status instead of dropping the
@@ -137,20 +145,9 @@ fn plain(code: StatusCode, text: &'static str) -> Response {
     response
 }
 
-/// Authenticates every request but the open endpoints; anonymous requests get 401.
-async fn authenticate(State(state): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
-    let peer = request
-        .extensions()
-        .get::<rudder_component::serve::PeerIdentity>()
-        .cloned()
-        .unwrap_or_else(|| rudder_component::serve::PeerIdentity::anonymous(([0, 0, 0, 0], 0).into()));
-    match state.authenticator.authenticate(&peer, request.headers()) {
-        Ok(Some(user)) => {
-            request.extensions_mut().insert(user);
-            next.run(request).await
-        }
-        Ok(None) | Err(_) => ErrorResponse(ApiError::unauthorized("Unauthorized")).into_response(),
-    }
+/// Decodes a request body (JSON or protobuf) for handlers outside this module.
+pub(crate) fn decode_request_body(headers: &HeaderMap, body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    resource::decode_body(headers, body)
 }
 
 /// Records `apiserver_request_total` and `apiserver_request_duration_seconds`.

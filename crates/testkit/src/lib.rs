@@ -33,6 +33,16 @@ impl TestApiServer {
     }
 
     pub async fn start_on(backend: Backend) -> TestApiServer {
+        Self::start_configured(backend, |_| {}).await
+    }
+
+    /// Starts a server on the embedded store after `configure` adjusted its configuration
+    /// (authorization modes, anonymous requests, service-account keys).
+    pub async fn start_with(configure: impl FnOnce(&mut Config)) -> TestApiServer {
+        Self::start_configured(Backend::Embedded, configure).await
+    }
+
+    async fn start_configured(backend: Backend, configure: impl FnOnce(&mut Config)) -> TestApiServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let etcd = match backend {
             Backend::Embedded => None,
@@ -51,7 +61,7 @@ impl TestApiServer {
                 prefix: "/registry".into(),
             },
         };
-        let config = Config {
+        let mut config = Config {
             bind_address: [127, 0, 0, 1].into(),
             secure_port: 0,
             advertise_address: None,
@@ -59,10 +69,12 @@ impl TestApiServer {
             tls: TlsSource::Generated,
             client_ca_file: None,
             token_auth_file: None,
+            auth: rudder_apiserver::options::AuthConfig::default(),
             store,
             service_range: ([10, 96, 0, 0].into(), 24),
             node_port_range: (30000, 32767),
         };
+        configure(&mut config);
         let (trigger, shutdown) = Shutdown::new();
         let server = rudder_apiserver::start(config, shutdown)
             .await
@@ -87,6 +99,57 @@ impl TestApiServer {
     /// The admin client for another kubeconfig-reading tool.
     pub fn kubeconfig_path(&self) -> &std::path::Path {
         &self.kubeconfig
+    }
+
+    /// The generated PKI directory (`ca.crt`, `ca.key`, `sa.key`, ...).
+    pub fn cert_dir(&self) -> PathBuf {
+        self._dir.path().join("pki")
+    }
+
+    /// A kubeconfig for `user` in `groups` (besides `system:authenticated`), with a client
+    /// certificate signed by the server's CA, written next to the server's state.
+    pub fn user_kubeconfig(&self, user: &str, groups: &[&str]) -> PathBuf {
+        let pki = self.cert_dir();
+        let ca = rudder_apiserver::pki::CertificateAuthority::load(
+            &pki.join(rudder_apiserver::pki::CA_CERT),
+            &pki.join(rudder_apiserver::pki::CA_KEY),
+        )
+        .expect("load the test CA");
+        let (cert, key) = rudder_apiserver::pki::sign_client_cert(&ca, user, groups).expect("sign client cert");
+        let file = user.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
+        let path = self._dir.path().join(format!("{file}.kubeconfig"));
+        rudder_apiserver::pki::write_kubeconfig(
+            &path,
+            "rudder",
+            &format!("https://{}", self.addr),
+            ca.cert_pem(),
+            &cert,
+            &key,
+        )
+        .expect("write user kubeconfig");
+        path
+    }
+
+    /// A client authenticating as `user` in `groups`.
+    pub async fn client_for(&self, user: &str, groups: &[&str]) -> kube::Client {
+        client_from(&self.user_kubeconfig(user, groups)).await
+    }
+
+    /// A client with a bearer token instead of a certificate (service-account tokens).
+    pub async fn token_client(&self, token: &str) -> kube::Client {
+        let pki = self.cert_dir();
+        let ca = std::fs::read_to_string(pki.join(rudder_apiserver::pki::CA_CERT)).expect("read CA");
+        let path = self._dir.path().join(format!("token-{}.kubeconfig", token.len()));
+        rudder_apiserver::pki::write_token_kubeconfig(
+            &path,
+            "rudder",
+            &format!("https://{}", self.addr),
+            &ca,
+            "token-user",
+            token,
+        )
+        .expect("write token kubeconfig");
+        client_from(&path).await
     }
 }
 

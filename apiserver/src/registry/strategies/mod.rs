@@ -7,6 +7,7 @@ mod jobs;
 mod namespaces;
 mod pods;
 mod podspec;
+mod rbac;
 mod service_alloc;
 mod service_validation;
 mod services;
@@ -61,6 +62,13 @@ pub(crate) fn for_resource(
         ("batch", "Job") => Arc::new(jobs::Jobs),
         ("batch", "CronJob") => Arc::new(jobs::CronJobs),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Arc::new(crds::Crds),
+        ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Arc::new(rbac::Rbac { binding: None }),
+        ("rbac.authorization.k8s.io", "RoleBinding") => Arc::new(rbac::Rbac {
+            binding: Some("RoleBinding"),
+        }),
+        ("rbac.authorization.k8s.io", "ClusterRoleBinding") => Arc::new(rbac::Rbac {
+            binding: Some("ClusterRoleBinding"),
+        }),
         _ => {
             let has_spec_status = info.subresource("status").is_some();
             Arc::new(Plain {
