@@ -9,6 +9,7 @@ use crate::controllers::{ControllersConfig, Selection, SelectionError};
 use rudder_client::ClientError;
 use rudder_client::duration::parse_go_duration;
 use rudder_client::leader::{LeaderElectionConfig, LeaderElectionFlags};
+use rudder_client::ratelimit::RateLimit;
 
 /// kube-controller-manager's `--secure-port` default (upstream `KubeControllerManagerPort`).
 pub const DEFAULT_SECURE_PORT: u16 = 10257;
@@ -36,6 +37,13 @@ pub struct Options {
 
     #[command(flatten)]
     pub leader_election: LeaderElectionFlags,
+
+    /// QPS to use while talking with kubernetes apiserver (negative: no client-side limit).
+    #[arg(long, default_value_t = 20.0, allow_negative_numbers = true)]
+    pub kube_api_qps: f32,
+    /// Burst to use while talking with kubernetes apiserver.
+    #[arg(long, default_value_t = 30)]
+    pub kube_api_burst: u32,
 
     /// Controllers to enable: `*` enables every default-on controller, `foo` enables foo,
     /// `-foo` disables foo. Names and aliases are upstream's (`deployment`, `deployment-controller`).
@@ -133,6 +141,8 @@ pub enum ConfigError {
     MissingClusterCidr,
     #[error("--{flag} must be at least 1")]
     ZeroConcurrency { flag: &'static str },
+    #[error("{0}")]
+    RateLimit(#[source] ClientError),
 }
 
 /// The validated configuration `run` starts from.
@@ -144,6 +154,8 @@ pub struct Config {
     pub secure_port: u16,
     /// `None` with `--leader-elect=false`.
     pub leader_election: Option<LeaderElectionConfig>,
+    /// `--kube-api-qps`/`--kube-api-burst`; `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
     /// Which controllers run.
     pub controllers: Selection,
     /// Settings the controllers read.
@@ -229,6 +241,8 @@ impl Options {
                 .leader_election
                 .config("kube-controller-manager")
                 .map_err(ConfigError::LeaderElection)?,
+            rate_limit: RateLimit::new(self.kube_api_qps, self.kube_api_burst)
+                .map_err(ConfigError::RateLimit)?,
             controllers: Selection::parse(&self.controllers)?,
             controllers_config,
         })
@@ -236,8 +250,8 @@ impl Options {
 }
 
 impl Config {
-    /// Upstream defaults with only `controllers` running, no leader election and no serving:
-    /// what integration tests start in-process.
+    /// Upstream defaults with only `controllers` running, no leader election, no serving and
+    /// no client-side rate limit: what integration tests start in-process.
     pub fn for_tests(controllers: &[&str]) -> Config {
         let names: Vec<String> = controllers.iter().map(|s| (*s).to_string()).collect();
         let options = <Options as clap::Parser>::parse_from(["kube-controller-manager"]);
@@ -248,6 +262,7 @@ impl Config {
         };
         config.leader_election = None;
         config.secure_port = 0;
+        config.rate_limit = None;
         config.controllers = Selection::parse(&names).unwrap_or_else(|e| panic!("test controllers: {e}"));
         config
     }
@@ -286,6 +301,25 @@ mod tests {
         );
         assert_eq!(c.controllers_config.concurrent_deployment_syncs, 5);
         assert!(c.controllers.is_enabled("deployment"));
+        assert_eq!(c.rate_limit, Some(RateLimit { qps: 20.0, burst: 30 }));
+    }
+
+    #[test]
+    fn kube_api_qps_and_burst() {
+        let c = parse(&["--kube-api-qps=100", "--kube-api-burst=200"]).expect("valid");
+        assert_eq!(
+            c.rate_limit,
+            Some(RateLimit {
+                qps: 100.0,
+                burst: 200
+            })
+        );
+        let c = parse(&["--kube-api-qps=-1"]).expect("valid");
+        assert_eq!(c.rate_limit, None);
+        assert!(matches!(
+            parse(&["--kube-api-qps=0"]),
+            Err(ConfigError::RateLimit(_))
+        ));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub enum RunError {
 /// Connects to the apiserver, starts every enabled controller, and returns when `shutdown` fires
 /// and every controller has stopped.
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
-    let client = rudder_client::connect(config.kubeconfig.as_deref())
+    let client = rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit)
         .await
         .map_err(|e| RunError::Client(e.to_string()))?;
     // Health and metrics are served whether or not this instance leads, as upstream does.

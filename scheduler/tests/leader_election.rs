@@ -44,8 +44,9 @@ impl ClusterApi for Counting {
     }
 }
 
-fn elected(client: &kube::Client, api: Arc<Counting>) -> Config {
+fn elected(client: &kube::Client, identity: &str, api: Arc<Counting>) -> Config {
     let mut le = LeaderElectionConfig::new("kube-system", "kube-scheduler");
+    le.identity = identity.to_string();
     le.lease_duration = Duration::from_secs(3);
     le.renew_deadline = Duration::from_secs(2);
     le.retry_period = Duration::from_millis(500);
@@ -54,6 +55,15 @@ fn elected(client: &kube::Client, api: Arc<Counting>) -> Config {
         api: Some(api),
         ..Config::for_client(client.clone())
     }
+}
+
+async fn holder(client: &kube::Client) -> Option<String> {
+    let lease =
+        kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(client.clone(), "kube-system")
+            .get_opt("kube-scheduler")
+            .await
+            .ok()??;
+    lease.spec?.holder_identity
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -69,18 +79,13 @@ async fn only_the_leader_binds_and_the_standby_takes_over() {
         inner: KubeApi::new(c.clone()),
         binds: AtomicUsize::new(0),
     });
-    let sched_a = start_scheduler(elected(c, a.clone()));
+    let mut sched_a = start_scheduler(elected(c, "sched-a", a.clone()));
     // Let A take the lease first, then start the standby.
     eventually("a leads", WAIT, || async {
-        let lease =
-            kube::Api::<k8s_openapi::api::coordination::v1::Lease>::namespaced(c.clone(), "kube-system")
-                .get_opt("kube-scheduler")
-                .await
-                .ok()??;
-        lease.spec?.holder_identity.filter(|h| !h.is_empty())
+        (holder(c).await.as_deref() == Some("sched-a")).then_some(())
     })
     .await;
-    let _sched_b = start_scheduler(elected(c, b.clone()));
+    let _sched_b = start_scheduler(elected(c, "sched-b", b.clone()));
 
     for i in 0..3 {
         create_pod(c, &format!("first-{i}"), "100m", json!({})).await;
@@ -91,8 +96,15 @@ async fn only_the_leader_binds_and_the_standby_takes_over() {
     assert_eq!(a.binds.load(Ordering::SeqCst), 3);
     assert_eq!(b.binds.load(Ordering::SeqCst), 0);
 
-    // The leader stops and releases the lease: the standby leads and binds new pods.
-    drop(sched_a);
+    // The leader stops and releases the lease (upstream ReleaseOnCancel): right after it
+    // returned the lease no longer names it, well before its 3s duration would have run out.
+    sched_a.trigger.trigger();
+    (&mut sched_a.task).await.expect("scheduler a");
+    assert_ne!(holder(c).await.as_deref(), Some("sched-a"));
+    eventually("b leads", WAIT, || async {
+        (holder(c).await.as_deref() == Some("sched-b")).then_some(())
+    })
+    .await;
     create_pod(c, "second", "100m", json!({})).await;
     wait_bound(c, "second").await;
     assert_eq!(b.binds.load(Ordering::SeqCst), 1);

@@ -7,6 +7,7 @@
 //! - [`leader`]: Lease-based leader election (`coordination.k8s.io/v1`).
 //! - [`events`]: Event recorders for `core/v1` and `events.k8s.io/v1`.
 //! - [`serving`]: HTTPS `/healthz`, `/livez`, `/readyz`, `/metrics`.
+//! - [`ratelimit`]: client-side token-bucket rate limit (`--kube-api-qps`, `--kube-api-burst`).
 //! - [`duration`]: Go duration strings (`1m30s`) for upstream-compatible flags.
 //!
 //! Metrics go to [`prometheus::default_registry()`], each family registered once per process,
@@ -29,7 +30,7 @@
 //! Additions: `Informer::{has_synced, set_transform}`, `InformerFactory::informer_with`,
 //! `informer::strip_managed_fields`, `InformerFactory::client`, `Change::object`,
 //! `WorkQueue::{is_empty, is_shutting_down, name}`, `serving::{serve_on, router}`,
-//! `duration::format_go_duration`.
+//! `duration::format_go_duration`, `connect_with` and [`ratelimit`].
 
 pub mod connect;
 pub mod duration;
@@ -39,10 +40,11 @@ mod host;
 pub mod informer;
 pub mod leader;
 mod metrics;
+pub mod ratelimit;
 pub mod serving;
 pub mod workqueue;
 
-pub use connect::connect;
+pub use connect::{connect, connect_with};
 pub use error::ClientError;
 pub use informer::{Change, Informer, InformerFactory, Subscription};
 pub use workqueue::{RateLimiter, WorkQueue};

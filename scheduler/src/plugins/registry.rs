@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::framework::{FilterPlugin, PostFilterPlugin, PreFilterPlugin, PreScorePlugin, ScorePlugin};
 
 use super::balanced_allocation::BalancedAllocation;
-use super::default_preemption::DefaultPreemption;
+use super::default_preemption::{DefaultPreemption, PdbLister};
 use super::image_locality::ImageLocality;
 use super::inter_pod_affinity::InterPodAffinity;
 use super::names::*;
@@ -24,6 +24,8 @@ use super::volume_binding::{VolumeBinding, VolumeLister};
 pub struct PluginDeps {
     pub volumes: Option<Arc<dyn VolumeLister>>,
     pub workloads: Option<Arc<dyn WorkloadSelectors>>,
+    /// PodDisruptionBudgets for DefaultPreemption's victim choice.
+    pub pdbs: Option<Arc<dyn PdbLister>>,
 }
 
 /// A no-claims lister for profiles built without volume informers.
@@ -150,7 +152,10 @@ pub fn build(name: &str, deps: &PluginDeps) -> Option<Registered> {
             }
         }
         DEFAULT_PREEMPTION => Registered {
-            post_filter: Some(Arc::new(DefaultPreemption::default())),
+            post_filter: Some(Arc::new(DefaultPreemption {
+                pdbs: deps.pdbs.clone(),
+                ..DefaultPreemption::default()
+            })),
             ..Registered::default()
         },
         _ => return None,

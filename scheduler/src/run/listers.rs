@@ -7,10 +7,12 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
     PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
 };
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::runtime::reflector::{ObjectRef, Store};
 
 use crate::framework::selectors::Selector;
+use crate::plugins::default_preemption::PdbLister;
 use crate::plugins::pod_topology_spread::WorkloadSelectors;
 use crate::plugins::volume_binding::VolumeLister;
 
@@ -32,6 +34,21 @@ impl VolumeLister for StoreVolumes {
 
     fn volume(&self, name: &str) -> Option<Arc<PersistentVolume>> {
         self.volumes.get(&ObjectRef::new(name))
+    }
+}
+
+/// PodDisruptionBudgets from their informer.
+pub struct StorePdbs(pub Store<PodDisruptionBudget>);
+
+impl std::fmt::Debug for StorePdbs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StorePdbs").finish()
+    }
+}
+
+impl PdbLister for StorePdbs {
+    fn list(&self) -> Vec<Arc<PodDisruptionBudget>> {
+        self.0.state()
     }
 }
 

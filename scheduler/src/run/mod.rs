@@ -14,6 +14,7 @@ use k8s_openapi::api::apps::v1::{ReplicaSet, StatefulSet};
 use k8s_openapi::api::core::v1::{
     Namespace, Node, PersistentVolume, PersistentVolumeClaim, Pod, ReplicationController, Service,
 };
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use parking_lot::Mutex;
 use rudder_client::informer::strip_managed_fields;
@@ -29,7 +30,7 @@ use crate::config::options::Config;
 use crate::plugins::registry::PluginDeps;
 use crate::profile::{Profile, ProfileError};
 use crate::queue::{ClusterEvent, SchedulingQueue};
-use listers::{PriorityLookup, StorePriorities, StoreVolumes, StoreWorkloads};
+use listers::{PriorityLookup, StorePdbs, StorePriorities, StoreVolumes, StoreWorkloads};
 
 /// The lease name of `--leader-elect` (upstream's default `--leader-elect-resource-name`).
 pub const LEASE_NAME: &str = "kube-scheduler";
@@ -99,6 +100,9 @@ pub async fn run_scheduler(
             replica_sets: factory.informer::<ReplicaSet>().store(),
             stateful_sets: factory.informer::<StatefulSet>().store(),
         })),
+        pdbs: Some(Arc::new(StorePdbs(
+            factory.informer::<PodDisruptionBudget>().store(),
+        ))),
     };
     let mut profiles = HashMap::new();
     for p in &config.profiles {

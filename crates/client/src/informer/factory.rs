@@ -20,6 +20,8 @@ pub struct InformerFactory {
 
 struct Inner {
     client: kube::Client,
+    /// `Some(n)`: informers list in pages of `n` (see [`InformerFactory::with_list_pages`]).
+    list_pages: Option<u32>,
     state: Mutex<State>,
 }
 
@@ -52,6 +54,23 @@ impl InformerFactory {
         Self {
             inner: Arc::new(Inner {
                 client,
+                list_pages: None,
+                state: Mutex::new(State::default()),
+            }),
+        }
+    }
+
+    /// A factory whose informers list in pages of `page_size` objects (a paginated read without
+    /// `resourceVersion`, as client-go's pager does) instead of one `resourceVersion=0` list
+    /// from the apiserver's watch cache, which comes back whole whatever the limit. A process
+    /// caching a big collection then never holds the whole list response at once: only one
+    /// page is decoded at a time and each object is transformed as it arrives, which keeps
+    /// its peak memory near the size of the trimmed cache.
+    pub fn with_list_pages(client: kube::Client, page_size: u32) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                client,
+                list_pages: Some(page_size.max(1)),
                 state: Mutex::new(State::default()),
             }),
         }
@@ -105,8 +124,9 @@ impl InformerFactory {
         state.names.push(super::metrics::resource_label::<K>());
         let starter: Starter = {
             let (informer, client) = (informer.clone(), self.inner.client.clone());
+            let pages = self.inner.list_pages;
             Box::new(move |handle: &Handle, shutdown: Shutdown| {
-                handle.spawn(run::run(informer, client, shutdown));
+                handle.spawn(run::run(informer, client, pages, shutdown));
             })
         };
         match &state.started {

@@ -16,29 +16,47 @@ use super::metrics::{InformerMetrics, resource_label};
 use super::{Change, Informer, Shared};
 use crate::Object;
 
-/// Run `informer` until `shutdown`. Does nothing if it is already running.
-pub(crate) async fn run<K: Object>(informer: Informer<K>, client: kube::Client, shutdown: Shutdown) {
+/// Run `informer` until `shutdown`. Does nothing if it is already running. `list_pages`:
+/// list in pages of that size from storage rather than whole from the watch cache.
+pub(crate) async fn run<K: Object>(
+    informer: Informer<K>,
+    client: kube::Client,
+    list_pages: Option<u32>,
+    shutdown: Shutdown,
+) {
     let shared = informer.shared().clone();
     let Some(writer) = shared.writer.lock().take() else {
         return;
     };
     let resource = resource_label::<K>();
     let span = tracing::info_span!("informer", resource = %resource);
-    run_with(shared, writer, client, shutdown, InformerMetrics::new(&resource))
-        .instrument(span)
-        .await;
+    let config = match list_pages {
+        // Like client-go's reflector: list from the watch cache (resourceVersion=0), then watch.
+        None => watcher::Config::default().any_semantic(),
+        // A paginated list (resourceVersion unset, limit and continue), then watch.
+        Some(n) => watcher::Config::default().page_size(n),
+    };
+    run_with(
+        shared,
+        writer,
+        client,
+        config,
+        shutdown,
+        InformerMetrics::new(&resource),
+    )
+    .instrument(span)
+    .await;
 }
 
 async fn run_with<K: Object>(
     shared: Arc<Shared<K>>,
     mut writer: Writer<K>,
     client: kube::Client,
+    config: watcher::Config,
     shutdown: Shutdown,
     metrics: InformerMetrics,
 ) {
-    // Like client-go's reflector: list from the watch cache (resourceVersion=0), then watch;
-    // the watcher relists on 410 Gone, and errors back off 800ms..30s with jitter.
-    let config = watcher::Config::default().any_semantic();
+    // The watcher relists on 410 Gone, and errors back off 800ms..30s with jitter.
     let stream = watcher::watcher(Api::<K>::all(client), config).default_backoff();
     futures::pin_mut!(stream);
     tracing::debug!("informer started");

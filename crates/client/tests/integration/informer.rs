@@ -226,3 +226,49 @@ async fn a_transform_strips_managed_fields_before_the_store_and_subscribers() {
     assert!(factory.informer_with::<ConfigMap>(|_| {}).is_err());
     trigger.trigger();
 }
+
+#[tokio::test]
+async fn paged_lists_load_every_object_then_watch() {
+    let server = TestApiServer::start().await;
+    let ns: Namespace =
+        serde_json::from_value(serde_json::json!({"metadata": {"name": "paged"}})).expect("namespace");
+    Api::<Namespace>::all(server.client.clone())
+        .create(&PostParams::default(), &ns)
+        .await
+        .expect("create namespace");
+    let api: Api<ConfigMap> = Api::namespaced(server.client.clone(), "paged");
+    for i in 0..7 {
+        let mut cm = config_map(&format!("cm-{i}"), "1");
+        cm.metadata.namespace = Some("paged".into());
+        api.create(&PostParams::default(), &cm).await.expect("create");
+    }
+    // Pages of 2: the list takes several continue round trips.
+    let factory = InformerFactory::with_list_pages(server.client.clone(), 2);
+    let informer = factory.informer::<ConfigMap>();
+    let (trigger, shutdown) = Shutdown::new();
+    factory.start(shutdown);
+    tokio::time::timeout(WAIT, informer.wait_synced())
+        .await
+        .expect("synced");
+    let in_ns = |informer: &rudder_client::Informer<ConfigMap>| {
+        informer
+            .store()
+            .state()
+            .iter()
+            .filter(|cm| cm.metadata.namespace.as_deref() == Some("paged"))
+            .count()
+    };
+    assert_eq!(in_ns(&informer), 7);
+
+    // And it watches from the list's revision on.
+    let mut cm = config_map("later", "1");
+    cm.metadata.namespace = Some("paged".into());
+    api.create(&PostParams::default(), &cm)
+        .await
+        .expect("create later");
+    eventually("the watched object is cached", WAIT, || async {
+        (in_ns(&informer) == 8).then_some(())
+    })
+    .await;
+    trigger.trigger();
+}

@@ -1,5 +1,5 @@
 //! Victim ordering and candidate choice (upstream `MoreImportantPod` and
-//! `pickOneNodeForPreemption`, without PodDisruptionBudgets).
+//! `pickOneNodeForPreemption`).
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -35,8 +35,9 @@ pub(super) fn sort_most_important_first(pods: &mut [Arc<PodInfo>]) {
     pods.sort_by(|a, b| more_important(a, b));
 }
 
-/// Picks the candidate whose eviction hurts least: lowest highest-priority victim, then lowest
-/// priority sum, then fewest victims, then the latest start among its top-priority victims.
+/// Picks the candidate whose eviction hurts least: fewest PodDisruptionBudget violations, then
+/// lowest highest-priority victim, then lowest priority sum, then fewest victims, then the
+/// latest start among its top-priority victims, then the first.
 pub(super) fn pick_one(candidates: &[Candidate]) -> Option<&Candidate> {
     if let Some(free) = candidates.iter().find(|c| c.victims.is_empty()) {
         return Some(free);
@@ -62,6 +63,7 @@ pub(super) fn pick_one(candidates: &[Candidate]) -> Option<&Candidate> {
         let min = best.iter().map(|c| key(c)).min();
         best.retain(|c| Some(key(c)) == min);
     };
+    keep_min(&mut best, &|c| c.num_pdb_violations as i64);
     keep_min(&mut best, &|c| i64::from(highest(c)));
     keep_min(&mut best, &sum);
     keep_min(&mut best, &|c| c.victims.len() as i64);

@@ -7,6 +7,7 @@ use crate::framework::FilterPlugin;
 use crate::framework::node_info::testing::*;
 use crate::plugins::node_resources_fit::NodeResourcesFit;
 use crate::plugins::taint_toleration::TaintToleration;
+use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 
 /// A handle running NodeResourcesFit and TaintToleration.
 struct Fit;
@@ -116,4 +117,168 @@ fn not_helpful_messages() {
         r.status.message(),
         "preemption: not eligible due to preemptionPolicy=Never."
     );
+}
+
+/// A fixed list of budgets.
+#[derive(Debug)]
+struct Pdbs(Vec<Arc<PodDisruptionBudget>>);
+impl PdbLister for Pdbs {
+    fn list(&self) -> Vec<Arc<PodDisruptionBudget>> {
+        self.0.clone()
+    }
+}
+
+/// A budget in `default` selecting `app=<app>` with `allowed` disruptions left.
+fn budget(app: &str, allowed: i32) -> Arc<PodDisruptionBudget> {
+    Arc::new(
+        serde_json::from_value(json!({
+            "metadata": {"name": app, "namespace": "default"},
+            "spec": {"selector": {"matchLabels": {"app": app}}},
+            "status": {"disruptionsAllowed": allowed, "currentHealthy": 0, "desiredHealthy": 0, "expectedPods": 0}
+        }))
+        .expect("pdb"),
+    )
+}
+
+fn app_pod(name: &str, cpu: &str, priority: i32, app: &str) -> Arc<PodInfo> {
+    pod(
+        name,
+        cpu,
+        json!({"metadata": {"labels": {"app": app}}, "spec": {"priority": priority},
+               "status": {"startTime": "2026-01-01T00:00:00Z"}}),
+    )
+}
+
+fn preempt_with(
+    preemption: DefaultPreemption,
+    pdbs: Vec<Arc<PodDisruptionBudget>>,
+    snapshot: &Snapshot,
+    incoming: &PodInfo,
+) -> PostFilterResult {
+    let preemption = DefaultPreemption {
+        pdbs: Some(Arc::new(Pdbs(pdbs))),
+        ..preemption
+    };
+    let d = diagnose(incoming, snapshot);
+    preemption.post_filter(&CycleState::default(), incoming, snapshot, &d, &Fit)
+}
+
+#[test]
+fn budgets_steer_victims_and_nodes() {
+    struct Case {
+        name: &'static str,
+        nodes: Vec<(&'static str, Vec<Arc<PodInfo>>)>,
+        pdbs: Vec<Arc<PodDisruptionBudget>>,
+        /// Dry-run only this many nodes unless none found so far keeps every budget.
+        candidates: usize,
+        node: &'static str,
+        victims: Vec<&'static str>,
+    }
+    let cases = vec![
+        Case {
+            name: "without budgets the least important pod goes",
+            nodes: vec![(
+                "n1",
+                vec![app_pod("web", "500m", 10, "web"), app_pod("db", "500m", 5, "db")],
+            )],
+            pdbs: vec![],
+            candidates: 100,
+            node: "n1",
+            victims: vec!["db"],
+        },
+        Case {
+            name: "a pod whose budget is exhausted is reprieved first, a more important one goes",
+            nodes: vec![(
+                "n1",
+                vec![app_pod("web", "500m", 10, "web"), app_pod("db", "500m", 5, "db")],
+            )],
+            pdbs: vec![budget("db", 0)],
+            candidates: 100,
+            node: "n1",
+            victims: vec!["web"],
+        },
+        Case {
+            name: "a budget with a disruption left does not protect",
+            nodes: vec![(
+                "n1",
+                vec![app_pod("web", "500m", 10, "web"), app_pod("db", "500m", 5, "db")],
+            )],
+            pdbs: vec![budget("db", 1)],
+            candidates: 100,
+            node: "n1",
+            victims: vec!["db"],
+        },
+        Case {
+            name: "if every choice violates, preemption still happens",
+            nodes: vec![(
+                "n1",
+                vec![app_pod("web", "500m", 10, "web"), app_pod("db", "500m", 5, "db")],
+            )],
+            pdbs: vec![budget("db", 0), budget("web", 0)],
+            candidates: 100,
+            node: "n1",
+            victims: vec!["db"],
+        },
+        Case {
+            name: "fewest violations beats lower victim priority",
+            nodes: vec![
+                ("n1", vec![app_pod("low", "1", 1, "db")]),
+                ("n2", vec![app_pod("mid", "1", 50, "web")]),
+            ],
+            pdbs: vec![budget("db", 0)],
+            candidates: 100,
+            node: "n2",
+            victims: vec!["mid"],
+        },
+        Case {
+            name: "the dry run goes on past the candidate count until a node keeps every budget",
+            nodes: vec![
+                ("n1", vec![app_pod("low", "1", 1, "db")]),
+                ("n2", vec![app_pod("mid", "1", 50, "web")]),
+            ],
+            pdbs: vec![budget("db", 0)],
+            candidates: 1,
+            node: "n2",
+            victims: vec!["mid"],
+        },
+    ];
+    for case in cases {
+        let nodes = case
+            .nodes
+            .iter()
+            .map(|(name, pods)| Arc::new(node_info(node(name, "1", "1Gi", json!({})), pods)))
+            .collect();
+        let snapshot = Snapshot::from_nodes(nodes);
+        let incoming = prio("hi", "500m", 100, "2026-03-01T00:00:00Z");
+        let preemption = DefaultPreemption {
+            min_candidate_nodes_percentage: 0,
+            min_candidate_nodes_absolute: case.candidates,
+            pdbs: None,
+        };
+        let r = preempt_with(preemption, case.pdbs, &snapshot, &incoming);
+        assert!(r.status.is_success(), "{}: {:?}", case.name, r.status);
+        assert_eq!(r.nominated_node.as_deref(), Some(case.node), "{}", case.name);
+        let victims: Vec<&str> = r.victims.iter().map(|v| v.name()).collect();
+        assert_eq!(victims, case.victims, "{}", case.name);
+    }
+}
+
+#[test]
+fn select_victims_counts_violations_and_orders_most_important_first() {
+    let pods = vec![
+        app_pod("a", "250m", 30, "web"),
+        app_pod("b", "250m", 20, "db"),
+        app_pod("c", "250m", 10, "web"),
+        app_pod("d", "250m", 5, "db"),
+    ];
+    let n = node_info(node("n", "1", "1Gi", json!({})), &pods);
+    // Needs 750m: three of the four must go, one may stay.
+    let incoming = prio("hi", "750m", 100, "2026-03-01T00:00:00Z");
+    let (victims, violations) = DefaultPreemption::default()
+        .select_victims(&CycleState::default(), &incoming, &n, &[budget("db", 0)], &Fit)
+        .expect("fits after preemption");
+    // db pods b and d violate: b (more important) is reprieved; d cannot be and counts.
+    let names: Vec<&str> = victims.iter().map(|v| v.name()).collect();
+    assert_eq!(names, vec!["a", "c", "d"]);
+    assert_eq!(violations, 1);
 }
