@@ -31,7 +31,10 @@ use rudder_store::Store;
 use rudder_store::embedded::{EmbeddedOptions, EmbeddedStore};
 use rudder_store::etcd::{EtcdOptions, EtcdStore};
 
-use crate::options::{Config, StoreConfig, TlsSource};
+use crate::options::{Config, KubeletClientConfig, StoreConfig, TlsSource};
+
+/// The user the generated kubelet client certificate names (kubeadm's).
+const KUBELET_CLIENT_USER: &str = "kube-apiserver-kubelet-client";
 
 /// A running server.
 #[derive(Debug)]
@@ -55,8 +58,18 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
     start(config, shutdown).await?.wait().await
 }
 
+/// [`run`] with the kubelet client flags (`--kubelet-client-certificate` and friends).
+pub async fn run_with(config: Config, kubelet: KubeletClientConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+    start_with(config, kubelet, shutdown).await?.wait().await
+}
+
 /// Opens storage, prepares TLS and starts serving; returns once the listener is bound.
 pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server> {
+    start_with(config, KubeletClientConfig::default(), shutdown).await
+}
+
+/// [`start`] with the kubelet client settings.
+pub async fn start_with(config: Config, kubelet: KubeletClientConfig, shutdown: Shutdown) -> anyhow::Result<Server> {
     let store = open_store(&config.store).await?;
     let settings = registry::strategies::Settings {
         service_range: config.service_range,
@@ -78,10 +91,10 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
             config.bind_address
         });
 
-    let (tls, client_ca, admin_kubeconfig) = match &config.tls {
+    let (tls, client_ca, admin_kubeconfig, kubelet_identity) = match &config.tls {
         TlsSource::Files { cert, key } => {
             let tls = rudder_component::tls::load_server_config(cert, key, config.client_ca_file.as_deref())?;
-            (tls, config.client_ca_file.clone(), None)
+            (tls, config.client_ca_file.clone(), None, None)
         }
         TlsSource::Generated => {
             let hosts = serving_hosts(&config, advertise_ip);
@@ -106,9 +119,19 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
                 &pki.admin_key_pem,
             )
             .context("writing admin.kubeconfig")?;
-            (tls, Some(client_ca), Some(kubeconfig))
+            // As kubeadm's apiserver-kubelet-client: kubelets trusting the cluster CA accept it.
+            let kubelet_identity = match &kubelet.client_cert {
+                Some(_) => None,
+                None => Some(
+                    pki::sign_client_cert(&pki.ca()?, KUBELET_CLIENT_USER, &[pki::ADMIN_GROUP])
+                        .context("issuing the kubelet client certificate")?,
+                ),
+            };
+            (tls, Some(client_ca), Some(kubeconfig), kubelet_identity)
         }
     };
+    let kubelet_client =
+        http::KubeletClient::new(&kubelet, kubelet_identity).context("setting up the kubelet client")?;
     let registry = Arc::new(registry);
     let sa_tokens = service_account_tokens(&config, &registry).context("loading service-account keys")?;
     let authenticator = authn::Authenticator::new(client_ca.as_deref(), config.token_auth_file.as_deref())
@@ -126,6 +149,7 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
         shutdown: shutdown.clone(),
         advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
         ready: AtomicBool::new(false),
+        kubelet: kubelet_client,
     });
     bootstrap::ensure(&state.registry, local_addr.port())
         .await

@@ -5,6 +5,13 @@ use rudder_component::shutdown::Shutdown;
 fn main() -> std::process::ExitCode {
     let options = Options::parse();
     rudder_component::telemetry::init(options.verbosity, false);
+    let kubelet = match options.kubelet.clone().into_config() {
+        Ok(kubelet) => kubelet,
+        Err(e) => {
+            eprintln!("kube-apiserver: invalid configuration: {e}");
+            return std::process::ExitCode::from(64);
+        }
+    };
     let config = match options.into_config() {
         Ok(config) => config,
         Err(e) => {
@@ -32,7 +39,7 @@ fn main() -> std::process::ExitCode {
             return std::process::ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(rudder_apiserver::run(config, shutdown)) {
+    match runtime.block_on(rudder_apiserver::run_with(config, kubelet, shutdown)) {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("kube-apiserver: {e:#}");

@@ -95,7 +95,84 @@ pub struct Options {
     /// Log verbosity, as upstream's -v.
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
+
+    #[command(flatten)]
+    pub kubelet: KubeletClientOptions,
 }
+
+/// How the apiserver reaches kubelets (logs, exec, attach, port-forward, nodes/proxy); the
+/// flags are upstream's.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct KubeletClientOptions {
+    /// Path to a client cert file for TLS to kubelets.
+    #[arg(long = "kubelet-client-certificate")]
+    pub client_certificate: Option<PathBuf>,
+
+    /// Path to a client key file for TLS to kubelets.
+    #[arg(long = "kubelet-client-key")]
+    pub client_key: Option<PathBuf>,
+
+    /// Path to a cert file for the certificate authority of kubelets' serving certificates.
+    /// Without it the kubelet's certificate is not verified, as upstream.
+    #[arg(long = "kubelet-certificate-authority")]
+    pub certificate_authority: Option<PathBuf>,
+
+    /// The preferred NodeAddressTypes to use for kubelet connections. (Upstream's default
+    /// starts with Hostname; kubeadm's InternalIP-first order is the default here, since node
+    /// names need not resolve.)
+    #[arg(
+        long = "kubelet-preferred-address-types",
+        value_delimiter = ',',
+        default_value = "InternalIP,ExternalIP,Hostname,InternalDNS,ExternalDNS"
+    )]
+    pub preferred_address_types: Vec<String>,
+}
+
+/// The validated kubelet client settings.
+#[derive(Debug, Clone)]
+pub struct KubeletClientConfig {
+    /// Client certificate and key files; `None` authenticates with the generated CA's
+    /// `kube-apiserver-kubelet-client` certificate when the PKI is generated, else not at all.
+    pub client_cert: Option<(PathBuf, PathBuf)>,
+    pub certificate_authority: Option<PathBuf>,
+    pub preferred_address_types: Vec<String>,
+}
+
+impl Default for KubeletClientConfig {
+    fn default() -> Self {
+        KubeletClientConfig {
+            client_cert: None,
+            certificate_authority: None,
+            preferred_address_types: ["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
+}
+
+impl KubeletClientOptions {
+    pub fn into_config(self) -> Result<KubeletClientConfig, ConfigError> {
+        let client_cert = match (self.client_certificate, self.client_key) {
+            (Some(cert), Some(key)) => Some((cert, key)),
+            (None, None) => None,
+            _ => return Err(ConfigError::PartialKubeletClientCert),
+        };
+        const TYPES: [&str; 5] = ["Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS"];
+        if let Some(bad) = self
+            .preferred_address_types
+            .iter()
+            .find(|t| !TYPES.contains(&t.as_str()))
+        {
+            return Err(ConfigError::AddressType(bad.clone()));
+        }
+        Ok(KubeletClientConfig {
+            client_cert,
+            certificate_authority: self.certificate_authority,
+            preferred_address_types: self.preferred_address_types,
+        })
+    }
+}
+
 
 /// Why the flags do not make a working configuration.
 #[derive(Debug, thiserror::Error)]
@@ -106,6 +183,10 @@ pub enum ConfigError {
     ServiceRange(String),
     #[error("invalid --service-node-port-range {0:?}: expected a range such as 30000-32767")]
     NodePortRange(String),
+    #[error("--kubelet-client-certificate and --kubelet-client-key must be given together")]
+    PartialKubeletClientCert,
+    #[error("--kubelet-preferred-address-types: unknown address type {0:?}")]
+    AddressType(String),
     #[error(transparent)]
     AuthorizationMode(#[from] crate::authz::ModeError),
 }

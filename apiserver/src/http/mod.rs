@@ -5,6 +5,7 @@ mod discovery;
 mod field_check;
 mod pod_subresources;
 mod protobuf;
+mod proxy;
 pub(crate) mod request;
 mod resource;
 pub(crate) mod response;
@@ -28,6 +29,7 @@ use crate::authn::Authenticator;
 use crate::authz::Authorizer;
 use crate::metrics::Metrics;
 use crate::registry::Registry;
+pub(crate) use proxy::KubeletClient;
 use response::ErrorResponse;
 
 /// What every handler shares.
@@ -45,6 +47,8 @@ pub(crate) struct AppState {
     pub(crate) advertise: String,
     /// Set once start-up work (bootstrap objects) is done.
     pub(crate) ready: std::sync::atomic::AtomicBool,
+    /// How logs, exec, attach, port-forward and nodes/proxy reach kubelets.
+    pub(crate) kubelet: KubeletClient,
 }
 
 impl std::fmt::Debug for AppState {
@@ -68,6 +72,7 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .route("/metrics", get(metrics))
         .merge(discovery::routes())
         .merge(crate::openapi::routes())
+        .merge(proxy::routes())
         .merge(crate::auth_http::routes())
         .fallback(resource::handle)
         .layer(middleware::from_fn_with_state(state.clone(), crate::auth_http::filter));

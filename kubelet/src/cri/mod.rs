@@ -94,6 +94,28 @@ pub trait RuntimeService: Send + Sync + std::fmt::Debug {
         cmd: Vec<String>,
         timeout_seconds: i64,
     ) -> Result<api::ExecSyncResponse>;
+    /// CRI `Exec`, `Attach` and `PortForward` answer with the URL of the runtime's streaming
+    /// server, where the client's upgraded connection is served. Runtimes without one (the
+    /// fake) refuse.
+    async fn exec(&self, req: api::ExecRequest) -> Result<String> {
+        let _ = req;
+        Err(no_streaming("Exec"))
+    }
+    async fn attach(&self, req: api::AttachRequest) -> Result<String> {
+        let _ = req;
+        Err(no_streaming("Attach"))
+    }
+    async fn port_forward(&self, req: api::PortForwardRequest) -> Result<String> {
+        let _ = req;
+        Err(no_streaming("PortForward"))
+    }
+}
+
+fn no_streaming(op: &'static str) -> CriError {
+    CriError::Runtime {
+        op,
+        message: "this runtime has no streaming server".into(),
+    }
 }
 
 /// CRI `ImageService`.

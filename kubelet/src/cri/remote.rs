@@ -254,6 +254,39 @@ impl RuntimeService for RemoteRuntime {
             .map_err(|s| CriError::rpc("ExecSync", s))?
             .into_inner())
     }
+
+    async fn exec(&self, req: api::ExecRequest) -> Result<String> {
+        Ok(self
+            .runtime
+            .clone()
+            .exec(req)
+            .await
+            .map_err(|s| CriError::rpc("Exec", s))?
+            .into_inner()
+            .url)
+    }
+
+    async fn attach(&self, req: api::AttachRequest) -> Result<String> {
+        Ok(self
+            .runtime
+            .clone()
+            .attach(req)
+            .await
+            .map_err(|s| CriError::rpc("Attach", s))?
+            .into_inner()
+            .url)
+    }
+
+    async fn port_forward(&self, req: api::PortForwardRequest) -> Result<String> {
+        Ok(self
+            .runtime
+            .clone()
+            .port_forward(req)
+            .await
+            .map_err(|s| CriError::rpc("PortForward", s))?
+            .into_inner()
+            .url)
+    }
 }
 
 #[async_trait::async_trait]

@@ -1,8 +1,12 @@
-//! The kubelet's HTTPS server on `--port` (10250): /healthz (and /livez, /readyz, /metrics)
-//! and /containerLogs/{namespace}/{pod}/{container}, which the apiserver's `pods/log` proxies
-//! to. TLS with a self-signed certificate kept in memory, as upstream without --tls-cert-file.
+//! The kubelet's HTTPS server on `--port` (10250): /healthz (and /livez, /readyz, /metrics),
+//! /containerLogs/{namespace}/{pod}/{container}, and the streaming endpoints /exec, /attach and
+//! /portForward, which the apiserver's `pods/log`, `pods/exec`, `pods/attach` and
+//! `pods/portforward` proxy to. TLS with a self-signed certificate kept in memory, as upstream
+//! without --tls-cert-file.
 
 pub mod logs;
+pub mod streaming;
+pub mod upgrade_proxy;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -14,7 +18,7 @@ use axum::body::Body;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{MethodFilter, get, on};
 use rudder_component::certs::{CertificateAuthority, sign_serving_cert};
 use rudder_component::shutdown::Shutdown;
 use serde::Deserialize;
@@ -171,10 +175,33 @@ async fn container_logs(
 }
 
 pub fn router(runtime: Arc<dyn RuntimeService>) -> Router {
+    // WebSocket clients upgrade with GET, SPDY clients with POST.
+    let stream = MethodFilter::GET.or(MethodFilter::POST);
     let logs = Router::new()
         .route(
             "/containerLogs/{namespace}/{pod}/{container}",
             get(container_logs),
+        )
+        .route("/exec/{namespace}/{pod}/{container}", on(stream, streaming::exec))
+        .route(
+            "/exec/{namespace}/{pod}/{uid}/{container}",
+            on(stream, streaming::exec_uid),
+        )
+        .route(
+            "/attach/{namespace}/{pod}/{container}",
+            on(stream, streaming::attach),
+        )
+        .route(
+            "/attach/{namespace}/{pod}/{uid}/{container}",
+            on(stream, streaming::attach_uid),
+        )
+        .route(
+            "/portForward/{namespace}/{pod}",
+            on(stream, streaming::port_forward),
+        )
+        .route(
+            "/portForward/{namespace}/{pod}/{uid}",
+            on(stream, streaming::port_forward_uid),
         )
         .with_state(AppState { runtime });
     rudder_client::serving::router().merge(logs)

@@ -1,0 +1,301 @@
+//! `kubectl logs`, `exec`, `attach` and `port-forward` end to end: stock kubectl 1.27 (SPDY)
+//! and 1.33 (WebSocket first, then SPDY) → the in-process apiserver → the kubelet's HTTPS
+//! server → containerd's streaming server, with a real pod on a containerd the test starts.
+
+mod support;
+
+use std::path::PathBuf;
+use std::process::Stdio;
+use std::time::Duration;
+
+use serde_json::json;
+use support::cluster::{NODE, TestNode};
+use support::containerd::BUSYBOX;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+/// `kubectl.1.NN` beside the `kubectl` on PATH (google-cloud-sdk ships them), if present.
+fn kubectl_binary(version: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    let kubectl = std::env::split_paths(&path)
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())?;
+    let real = std::fs::canonicalize(kubectl).ok()?;
+    let versioned = real.parent()?.join(format!("kubectl.{version}"));
+    versioned.is_file().then_some(versioned)
+}
+
+struct Kubectl {
+    bin: PathBuf,
+    kubeconfig: PathBuf,
+    cache: tempfile::TempDir,
+    version: &'static str,
+}
+
+struct Out {
+    code: Option<i32>,
+    stdout: String,
+    stderr: String,
+}
+
+impl Kubectl {
+    fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(&self.bin);
+        cmd.arg("--kubeconfig")
+            .arg(&self.kubeconfig)
+            .arg("--cache-dir")
+            .arg(self.cache.path())
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        cmd
+    }
+
+    /// Runs to completion (30 s at most) with `stdin` as input.
+    async fn run(&self, args: &[&str], stdin: &str) -> Out {
+        let mut child = self.command(args).spawn().expect("spawn kubectl");
+        let mut input = child.stdin.take().expect("stdin");
+        input.write_all(stdin.as_bytes()).await.expect("write stdin");
+        drop(input);
+        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {} {args:?} did not finish", self.version))
+            .expect("kubectl output");
+        Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
+    }
+
+    /// Starts a long-running command and reads its stdout until `until` holds for what was
+    /// read; returns it and kills the command.
+    async fn read_until(&self, args: &[&str], until: impl Fn(&str) -> bool) -> String {
+        let mut child = self.command(args).spawn().expect("spawn kubectl");
+        let mut stdout = child.stdout.take().expect("stdout");
+        let mut seen = String::new();
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+        let mut buf = [0u8; 4096];
+        while !until(&seen) {
+            match tokio::time::timeout_at(deadline, stdout.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
+                other => {
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ =
+                            tokio::time::timeout(Duration::from_secs(2), e.read_to_string(&mut err)).await;
+                    }
+                    panic!(
+                        "kubectl {} {args:?}: stdout ended ({other:?}) after {seen:?}; stderr: {err}",
+                        self.version
+                    );
+                }
+            }
+        }
+        let _ = child.kill().await;
+        seen
+    }
+}
+
+async fn http_get(port: u16, path: &str) -> String {
+    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
+        .await
+        .expect("connect to the forwarded port");
+    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
+        .await
+        .expect("send request");
+    let mut out = String::new();
+    s.read_to_string(&mut out).await.expect("read response");
+    out
+}
+
+async fn port_forward_check(k: &Kubectl) {
+    let mut child = k
+        .command(&["port-forward", "pod/web", ":8080"])
+        .spawn()
+        .expect("spawn port-forward");
+    let stdout = child.stdout.take().expect("stdout");
+    let mut lines = BufReader::new(stdout).lines();
+    // "Forwarding from 127.0.0.1:41234 -> 8080"
+    let line = tokio::time::timeout(Duration::from_secs(30), lines.next_line())
+        .await
+        .expect("port-forward announces its port")
+        .expect("read port-forward output")
+        .expect("a line");
+    let port: u16 = line
+        .split("127.0.0.1:")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|p| p.parse().ok())
+        .unwrap_or_else(|| panic!("kubectl {}: unexpected port-forward output {line:?}", k.version));
+    // Two connections over the one forwarding session.
+    for _ in 0..2 {
+        let page = http_get(port, "/index.html").await;
+        assert!(
+            page.contains("hello-from-pod"),
+            "kubectl {}: port-forward answer {page:?}",
+            k.version
+        );
+    }
+    let _ = child.kill().await;
+}
+
+async fn kubectl_suite(node: &TestNode, k: &Kubectl) {
+    let v = k.version;
+    // logs: the only-container default, a named container, tail, and an unknown container.
+    let out = k.run(&["logs", "web", "-c", "web"], "").await;
+    assert_eq!(out.code, Some(0), "kubectl {v} logs: {}", out.stderr);
+    assert!(
+        out.stdout.contains("web-started"),
+        "kubectl {v} logs: {:?}",
+        out.stdout
+    );
+    let out = k.run(&["logs", "web", "-c", "ticker", "--tail=1"], "").await;
+    assert_eq!(out.code, Some(0), "kubectl {v} logs --tail: {}", out.stderr);
+    assert_eq!(
+        out.stdout.lines().count(),
+        1,
+        "kubectl {v} logs --tail=1: {:?}",
+        out.stdout
+    );
+    assert!(out.stdout.starts_with("tick "), "{:?}", out.stdout);
+    let out = k.run(&["logs", "web", "-c", "nope"], "").await;
+    assert_eq!(out.code, Some(1));
+    assert!(
+        out.stderr.contains("container nope is not valid for pod web"),
+        "kubectl {v}: {}",
+        out.stderr
+    );
+    // logs -f streams new lines as they are written.
+    let followed = k
+        .read_until(&["logs", "-f", "web", "-c", "ticker", "--tail=0"], |s| {
+            s.lines().filter(|l| l.starts_with("tick ")).count() >= 3
+        })
+        .await;
+    assert!(followed.lines().all(|l| l.starts_with("tick ")), "{followed:?}");
+
+    // exec: exit codes, stdout and stderr apart, stdin.
+    let out = k
+        .run(&["exec", "web", "-c", "web", "--", "sh", "-c", "exit 3"], "")
+        .await;
+    assert_eq!(out.code, Some(3), "kubectl {v} exec exit 3: {}", out.stderr);
+    let out = k
+        .run(
+            &[
+                "exec",
+                "web",
+                "-c",
+                "web",
+                "--",
+                "sh",
+                "-c",
+                "echo to-out; echo to-err >&2",
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(out.code, Some(0), "kubectl {v} exec: {}", out.stderr);
+    assert_eq!(out.stdout, "to-out\n", "kubectl {v} exec stdout");
+    assert!(
+        out.stderr.contains("to-err"),
+        "kubectl {v} exec stderr: {:?}",
+        out.stderr
+    );
+    let out = k
+        .run(&["exec", "-i", "web", "-c", "web", "--", "cat"], "piped-in\n")
+        .await;
+    assert_eq!(out.code, Some(0), "kubectl {v} exec -i: {}", out.stderr);
+    assert_eq!(out.stdout, "piped-in\n", "kubectl {v} exec -i");
+    let out = k.run(&["exec", "web", "-c", "nope", "--", "true"], "").await;
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("container nope is not valid for pod web"),
+        "kubectl {v}: {}",
+        out.stderr
+    );
+    let out = k.run(&["exec", "pending", "--", "true"], "").await;
+    assert_ne!(out.code, Some(0));
+    assert!(
+        out.stderr.contains("pod pending does not have a host assigned"),
+        "kubectl {v}: {}",
+        out.stderr
+    );
+
+    // attach: the running container's output arrives.
+    let attached = k
+        .read_until(&["attach", "web", "-c", "ticker"], |s| s.contains("tick "))
+        .await;
+    assert!(attached.contains("tick "), "{attached:?}");
+
+    port_forward_check(k).await;
+
+    // nodes/proxy to the kubelet.
+    let path = format!("/api/v1/nodes/{NODE}/proxy/healthz");
+    let out = k.run(&["get", "--raw", &path], "").await;
+    assert_eq!(
+        (out.code, out.stdout.as_str()),
+        (Some(0), "ok"),
+        "kubectl {v}: {}",
+        out.stderr
+    );
+    let _ = node;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kubectl_logs_exec_attach_port_forward_on_1_27_and_1_33() {
+    let versions: Vec<(&'static str, PathBuf)> = ["1.27", "1.33"]
+        .into_iter()
+        .filter_map(|v| kubectl_binary(v).map(|b| (v, b)))
+        .collect();
+    if versions.len() < 2 {
+        eprintln!("SKIPPED: kubectl.1.27 and kubectl.1.33 are needed beside kubectl on PATH");
+        return;
+    }
+    let Some(node) = TestNode::start().await else {
+        return;
+    };
+    node.create(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "web", "namespace": "default"},
+        "spec": {
+            "terminationGracePeriodSeconds": 1,
+            "containers": [
+                {"name": "web", "image": BUSYBOX, "command": ["sh", "-c",
+                    "mkdir -p /www && echo hello-from-pod > /www/index.html && echo web-started && exec httpd -f -p 8080 -h /www"]},
+                {"name": "ticker", "image": BUSYBOX, "command": ["sh", "-c",
+                    "trap 'exit 0' TERM; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.2; done"]}
+            ]
+        }
+    }))
+    .await;
+    // Never scheduled: no node name and no scheduler in this test.
+    let pending: k8s_openapi::api::core::v1::Pod = serde_json::from_value(json!({
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "pending", "namespace": "default"},
+        "spec": {"containers": [{"name": "c", "image": BUSYBOX}]}
+    }))
+    .expect("pod");
+    node.pods()
+        .create(&Default::default(), &pending)
+        .await
+        .expect("create pending pod");
+    node.wait_pod("web", "pod Running", Duration::from_secs(60), |p| {
+        p.status.as_ref().and_then(|s| s.phase.as_deref()) == Some("Running")
+            && p.status
+                .as_ref()
+                .and_then(|s| s.container_statuses.as_ref())
+                .is_some_and(|cs| cs.len() == 2 && cs.iter().all(|c| c.ready))
+    })
+    .await;
+    for (version, bin) in versions {
+        let k = Kubectl {
+            bin,
+            kubeconfig: node.server.kubeconfig.clone(),
+            cache: tempfile::tempdir().expect("cache dir"),
+            version,
+        };
+        kubectl_suite(&node, &k).await;
+    }
+    node.delete_all_and_check_clean().await;
+}
