@@ -15,6 +15,7 @@
 //! Nothing is built at start-up: each document is generated on its first request, off the async
 //! workers, and only its serialized bytes are kept.
 
+mod custom;
 mod extensions;
 mod gnostic;
 mod operations;
@@ -31,7 +32,7 @@ use std::time::{Duration, SystemTime};
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, RawQuery};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -162,11 +163,12 @@ fn v3_documents() -> &'static V3Documents {
 fn build_v3() -> V3Documents {
     let schemas = schemas::Schemas::build();
     let apis = operations::group_versions(&schemas);
+    build_v3_from(&schemas, &apis)
+}
+
+fn build_v3_from(schemas: &schemas::Schemas, apis: &[operations::GroupVersionApi]) -> V3Documents {
     let mut documents: Vec<(String, Cached)> = Vec::new();
-    v3::documents(&schemas, &apis, |key, doc| {
-        documents.push((key, Cached::new(doc)))
-    });
-    drop(schemas);
+    v3::documents(schemas, apis, |key, doc| documents.push((key, Cached::new(doc))));
     let mut paths = Map::new();
     for (key, doc) in &documents {
         paths.insert(
@@ -196,7 +198,12 @@ enum V2Format {
     Protobuf,
 }
 
-async fn serve_v2(headers: HeaderMap) -> Response {
+async fn serve_v2(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    serve_v2_with(custom::current(&state.registry), headers).await
+}
+
+/// `/openapi/v2` with the custom resources served now (`None`: built-ins only).
+async fn serve_v2_with(custom: Option<Arc<custom::CustomSet>>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     let offered = [JSON, PROTOBUF_DEPRECATED, PROTOBUF];
     let Some(chosen) = negotiate(accept, &offered) else {
@@ -207,27 +214,111 @@ async fn serve_v2(headers: HeaderMap) -> Response {
     } else {
         V2Format::Protobuf
     };
+    let content_type = if format == V2Format::Json { JSON } else { PROTOBUF };
+    if let Some(set) = custom {
+        let doc = built_with(move || {
+            let cell = match format {
+                V2Format::Json => &set.v2_json,
+                V2Format::Protobuf => &set.v2_protobuf,
+            };
+            let doc = cell.get_or_init(|| {
+                let (schemas, apis) = set.build();
+                let encode = match format {
+                    V2Format::Json => v2::json,
+                    V2Format::Protobuf => v2::protobuf,
+                };
+                Cached::new(encode(&schemas, &apis))
+            });
+            (doc.body.clone(), doc.hash.clone(), doc.built)
+        })
+        .await;
+        return match doc {
+            Ok((body, hash, built)) => document(
+                &headers,
+                &Cached { body, hash, built },
+                content_type,
+                Caching::Revalidate,
+            ),
+            Err(e) => e.into_response(),
+        };
+    }
     let result = match format {
         V2Format::Json => built(v2_json).await,
         V2Format::Protobuf => built(v2_protobuf).await,
     };
     match result {
-        Ok(doc) => {
-            let content_type = if format == V2Format::Json { JSON } else { PROTOBUF };
-            document(&headers, doc, content_type, Caching::Revalidate)
-        }
+        Ok(doc) => document(&headers, doc, content_type, Caching::Revalidate),
         Err(e) => e.into_response(),
     }
 }
 
-async fn serve_v3_index(headers: HeaderMap) -> Response {
-    match built(v3_documents).await {
-        Ok(docs) => document(&headers, &docs.index, JSON, Caching::Revalidate),
+/// The v3 documents with the custom resources served now (the built-in ones without any).
+async fn v3_current(custom: Option<Arc<custom::CustomSet>>) -> Result<V3Ref, ErrorResponse> {
+    match custom {
+        None => built(v3_documents).await.map(V3Ref::Static),
+        Some(set) => {
+            let ready = set.clone();
+            built_with(move || {
+                ready.v3.get_or_init(|| {
+                    let (schemas, apis) = ready.build();
+                    build_v3_from(&schemas, &apis)
+                });
+            })
+            .await?;
+            Ok(V3Ref::Custom(set))
+        }
+    }
+}
+
+/// Built-in documents, or those of one set of custom resources.
+enum V3Ref {
+    Static(&'static V3Documents),
+    Custom(Arc<custom::CustomSet>),
+}
+
+impl V3Ref {
+    fn get(&self) -> Option<&V3Documents> {
+        match self {
+            V3Ref::Static(docs) => Some(docs),
+            V3Ref::Custom(set) => set.v3.get(),
+        }
+    }
+}
+
+/// Runs a build closure off the async workers.
+async fn built_with<T: Send + 'static>(
+    build: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ErrorResponse> {
+    tokio::task::spawn_blocking(build)
+        .await
+        .map_err(|e| ErrorResponse(ApiError::internal(format!("building the OpenAPI document: {e}"))))
+}
+
+async fn serve_v3_index(State(state): State<Arc<AppState>>, headers: HeaderMap) -> Response {
+    serve_v3_index_with(custom::current(&state.registry), headers).await
+}
+
+async fn serve_v3_index_with(custom: Option<Arc<custom::CustomSet>>, headers: HeaderMap) -> Response {
+    match v3_current(custom).await {
+        Ok(docs) => match docs.get() {
+            Some(docs) => document(&headers, &docs.index, JSON, Caching::Revalidate),
+            None => ErrorResponse(ApiError::internal("the OpenAPI documents are not built")).into_response(),
+        },
         Err(e) => e.into_response(),
     }
 }
 
 async fn serve_v3_group_version(
+    State(state): State<Arc<AppState>>,
+    path: Path<String>,
+    query: RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    serve_v3_group_version_with(custom::current(&state.registry), path, query, headers).await
+}
+
+async fn serve_v3_group_version_with(
+    custom: Option<Arc<custom::CustomSet>>,
     Path(group_version): Path<String>,
     RawQuery(query): RawQuery,
     headers: HeaderMap,
@@ -236,9 +327,12 @@ async fn serve_v3_group_version(
     if negotiate(accept, &[JSON]).is_none() {
         return ErrorResponse(ApiError::not_acceptable(&[JSON])).into_response();
     }
-    let docs = match built(v3_documents).await {
+    let docs = match v3_current(custom).await {
         Ok(docs) => docs,
         Err(e) => return e.into_response(),
+    };
+    let Some(docs) = docs.get() else {
+        return ErrorResponse(ApiError::internal("the OpenAPI documents are not built")).into_response();
     };
     let key = group_version.trim_matches('/');
     let Some((key, doc)) = docs.documents.iter().find(|(k, _)| k == key) else {

@@ -115,6 +115,29 @@ pub(super) fn group_versions(schemas: &Schemas) -> Vec<GroupVersionApi> {
     out
 }
 
+/// The group-versions of served custom resources, each with its root and resource paths.
+pub(super) fn custom_group_versions(schemas: &Schemas, infos: &[ResourceInfo]) -> Vec<GroupVersionApi> {
+    let mut out: Vec<GroupVersionApi> = Vec::new();
+    for r in infos {
+        let index = match out
+            .iter()
+            .position(|api| api.group == r.group && api.version == r.version)
+        {
+            Some(i) => i,
+            None => {
+                out.push(GroupVersionApi {
+                    group: r.group,
+                    version: r.version,
+                    paths: vec![root(r.group, r.version)],
+                });
+                out.len() - 1
+            }
+        };
+        resource_paths(schemas, r, &mut out[index].paths);
+    }
+    out
+}
+
 /// `/api/v1/` or `/apis/<group>/<version>/`: the group-version's resource list.
 fn root(group: &str, version: &str) -> PathItem {
     let names = Names::new(group, version);

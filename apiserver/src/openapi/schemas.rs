@@ -89,6 +89,50 @@ impl Schemas {
         &self.kinds
     }
 
+    /// Adds the definitions of served custom resources (and their lists), named as upstream
+    /// names them (`com.example.v1.Widget`) from each version's `openAPIV3Schema`.
+    pub(super) fn add_custom(&mut self, kinds: &[super::custom::CustomKind]) {
+        for k in kinds {
+            let r = &k.info;
+            let name = custom_definition_name(r.group, r.version, r.kind);
+            let mut def =
+                k.schema.clone().filter(Value::is_object).unwrap_or_else(
+                    || json!({"type": "object", "x-kubernetes-preserve-unknown-fields": true}),
+                );
+            if let Value::Object(map) = &mut def {
+                let props = map.entry("properties").or_insert_with(|| json!({}));
+                if let Value::Object(props) = props {
+                    props.insert(
+                        "apiVersion".into(),
+                        json!({"description": API_VERSION_DOC, "type": "string"}),
+                    );
+                    props.insert("kind".into(), json!({"description": KIND_DOC, "type": "string"}));
+                    let mut metadata = reference("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta");
+                    metadata["description"] = "Standard object's metadata.".into();
+                    props.insert("metadata".into(), metadata);
+                }
+                map.insert(GVK_EXTENSION.into(), json!([gvk(r.group, r.version, r.kind)]));
+            }
+            self.defs.insert(name.clone(), def);
+            let list_kind = r.list_kind();
+            let list_name = format!("{name}List");
+            let list = list_schema(&name, r.kind, r.plural, gvk(r.group, r.version, &list_kind));
+            self.defs.insert(list_name.clone(), list);
+            self.kinds.push(KindSchema {
+                group: r.group,
+                version: r.version,
+                kind: r.kind.to_string(),
+                name,
+            });
+            self.kinds.push(KindSchema {
+                group: r.group,
+                version: r.version,
+                kind: list_kind,
+                name: list_name,
+            });
+        }
+    }
+
     /// Adds `<Kind>List` for every listable resource of the table.
     fn add_list_kinds(&mut self) {
         for r in RESOURCES.iter().filter(|r| r.has_verb("list")) {
@@ -110,6 +154,13 @@ impl Schemas {
             });
         }
     }
+}
+
+/// Upstream's definition name of a custom kind: the group reversed, then version and kind
+/// (`example.com`, `v1`, `Widget` → `com.example.v1.Widget`).
+pub(super) fn custom_definition_name(group: &str, version: &str, kind: &str) -> String {
+    let reversed: Vec<&str> = group.split('.').rev().collect();
+    format!("{}.{version}.{kind}", reversed.join("."))
 }
 
 /// `x-kubernetes-group-version-kind`: a list on definitions, an object on operations.

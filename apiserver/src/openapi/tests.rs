@@ -409,34 +409,34 @@ fn headers(pairs: &[(header::HeaderName, &str)]) -> HeaderMap {
 
 #[tokio::test]
 async fn v2_negotiates_json_and_protobuf_and_revalidates() {
-    let json = serve_v2(headers(&[(header::ACCEPT, "application/json")])).await;
+    let json = serve_v2_with(None, headers(&[(header::ACCEPT, "application/json")])).await;
     assert_eq!(json.status(), StatusCode::OK);
     assert_eq!(json.headers()[header::CONTENT_TYPE], "application/json");
     let etag = json.headers()[header::ETAG].to_str().expect("etag").to_string();
     assert_eq!(json.headers()[header::CACHE_CONTROL], "no-cache, private");
 
-    let pb = serve_v2(headers(&[(header::ACCEPT, PROTOBUF_DEPRECATED)])).await;
+    let pb = serve_v2_with(None, headers(&[(header::ACCEPT, PROTOBUF_DEPRECATED)])).await;
     assert_eq!(pb.status(), StatusCode::OK);
     assert_eq!(pb.headers()[header::CONTENT_TYPE], PROTOBUF);
     let pb_etag = pb.headers()[header::ETAG].to_str().expect("etag").to_string();
     assert_ne!(pb_etag, etag, "each representation has its own ETag");
 
-    let again = serve_v2(headers(&[
-        (header::ACCEPT, PROTOBUF),
-        (header::IF_NONE_MATCH, &pb_etag),
-    ]))
+    let again = serve_v2_with(
+        None,
+        headers(&[(header::ACCEPT, PROTOBUF), (header::IF_NONE_MATCH, &pb_etag)]),
+    )
     .await;
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
-    let stale = serve_v2(headers(&[(header::IF_NONE_MATCH, "\"old\"")])).await;
+    let stale = serve_v2_with(None, headers(&[(header::IF_NONE_MATCH, "\"old\"")])).await;
     assert_eq!(stale.status(), StatusCode::OK);
 
-    let refused = serve_v2(headers(&[(header::ACCEPT, "text/html")])).await;
+    let refused = serve_v2_with(None, headers(&[(header::ACCEPT, "text/html")])).await;
     assert_eq!(refused.status(), StatusCode::NOT_ACCEPTABLE);
 }
 
 #[tokio::test]
 async fn v3_documents_are_immutable_under_their_hash() {
-    let index = serve_v3_index(HeaderMap::new()).await;
+    let index = serve_v3_index_with(None, HeaderMap::new()).await;
     assert_eq!(index.status(), StatusCode::OK);
     let docs = v3_documents();
     let (_, apps) = docs
@@ -445,7 +445,7 @@ async fn v3_documents_are_immutable_under_their_hash() {
         .find(|(k, _)| k == "apis/apps/v1")
         .expect("apps/v1");
     let get = |query: Option<String>, h: HeaderMap| {
-        serve_v3_group_version(Path("apis/apps/v1".to_string()), RawQuery(query), h)
+        serve_v3_group_version_with(None, Path("apis/apps/v1".to_string()), RawQuery(query), h)
     };
     let hashed = get(Some(format!("hash={}", apps.hash)), HeaderMap::new()).await;
     assert_eq!(hashed.status(), StatusCode::OK);
@@ -463,7 +463,13 @@ async fn v3_documents_are_immutable_under_their_hash() {
     let cached = get(None, headers(&[(header::IF_NONE_MATCH, &etag)])).await;
     assert_eq!(cached.status(), StatusCode::NOT_MODIFIED);
 
-    let missing = serve_v3_group_version(Path("apis/nope/v1".into()), RawQuery(None), HeaderMap::new()).await;
+    let missing = serve_v3_group_version_with(
+        None,
+        Path("apis/nope/v1".into()),
+        RawQuery(None),
+        HeaderMap::new(),
+    )
+    .await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);
 }
 
