@@ -79,3 +79,14 @@ e2e: deps ## every conformance-style e2e test on fresh rkind clusters (release b
 bench-cluster: deps ## rkind: create -> all nodes Ready, 10-replica Deployment -> Running, idle RSS per component
 	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
 	RKIND_BIN_DIR=$(CURDIR)/target/release CARGO_INCREMENTAL=0 $(CARGO) bench -p rudder-e2e --bench cluster
+
+# Deployment onto VMs (deploy/): PKI tool, systemd units, installer, and the nspawn-machine e2e.
+.PHONY: deploy-lint vm-e2e
+deploy-lint: ## rudder-pki tests, systemd-analyze verify on deploy/systemd, every unit flag accepted by our binaries
+	CARGO_INCREMENTAL=0 $(CARGO) build -p rudder-apiserver -p rudder-controller-manager -p rudder-scheduler -p rudder-kubelet -p rudder-proxy
+	CARGO_INCREMENTAL=0 $(CARGO) test -p rudder-pki -- --include-ignored
+	bash -n deploy/install.sh deploy/vm/vm.sh deploy/vm/e2e.sh
+
+vm-e2e: ## deploy the HA layout (3 control-plane + 1 worker nspawn machines) with deploy/install.sh, check nodes, a workload and failover (needs root)
+	CARGO_INCREMENTAL=0 $(CARGO) build -p rudder-apiserver -p rudder-controller-manager -p rudder-scheduler -p rudder-kubelet -p rudder-proxy -p rudder-pki
+	RUDDER_BIN_DIR=$(CURDIR)/target/debug deploy/vm/e2e.sh

@@ -44,7 +44,7 @@ done
 
 # --- inventory ----------------------------------------------------------------------------------
 CLUSTER_NAME=kubernetes SERVICE_CIDR=10.96.0.0/12 CLUSTER_CIDR=10.244.0.0/16 CLUSTER_DNS=10.96.0.10
-CONTROL_PLANE_ENDPOINT="" TRANSPORT=ssh SSH_USER=root SSH_OPTS=""
+CONTROL_PLANE_ENDPOINT="" TRANSPORT=ssh SSH_USER=root SSH_OPTS="" CGROUP_DRIVER=systemd CONTAINERD_CONFIG=""
 cp_names=() cp_ips=() cp_targets=() w_names=() w_ips=() w_targets=()
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -53,7 +53,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     read -r -a f <<<"$line" || true
     [ ${#f[@]} -gt 0 ] || continue
     case "${f[0]}" in
-        CLUSTER_NAME=*|SERVICE_CIDR=*|CLUSTER_CIDR=*|CLUSTER_DNS=*|CONTROL_PLANE_ENDPOINT=*|TRANSPORT=*|SSH_USER=*)
+        CLUSTER_NAME=*|SERVICE_CIDR=*|CLUSTER_CIDR=*|CLUSTER_DNS=*|CONTROL_PLANE_ENDPOINT=*|TRANSPORT=*|SSH_USER=*|CGROUP_DRIVER=*|CONTAINERD_CONFIG=*)
             key=${f[0]%%=*}; printf -v "$key" '%s' "${f[0]#*=}" ;;
         SSH_OPTS=*) SSH_OPTS=${line#*=} ;;
         control-plane|worker)
@@ -69,6 +69,8 @@ while IFS= read -r line || [ -n "$line" ]; do
 done <"$inventory"
 [ ${#cp_names[@]} -gt 0 ] || die "$inventory: no control-plane line"
 case "$TRANSPORT" in ssh|nsenter|dir) ;; *) die "unknown TRANSPORT=$TRANSPORT (ssh, nsenter or dir)" ;; esac
+case "$CGROUP_DRIVER" in systemd|cgroupfs) ;; *) die "unknown CGROUP_DRIVER=$CGROUP_DRIVER (systemd or cgroupfs)" ;; esac
+[ -z "$CONTAINERD_CONFIG" ] || [ -r "$CONTAINERD_CONFIG" ] || die "cannot read CONTAINERD_CONFIG=$CONTAINERD_CONFIG"
 [ -n "$pki_dir" ] || pki_dir=$PWD/rudder-$CLUSTER_NAME
 
 # --- binaries -----------------------------------------------------------------------------------
@@ -151,6 +153,7 @@ ETCD_INITIAL_CLUSTER=$(join "${etcd_cluster[@]}")
 SERVICE_CIDR=$SERVICE_CIDR
 CLUSTER_CIDR=$CLUSTER_CIDR
 CLUSTER_DNS=$CLUSTER_DNS
+CGROUP_DRIVER=$CGROUP_DRIVER
 EOF
     chmod 0644 "$s/etc/rudder/node.env"
     if [ "$role" = control-plane ]; then
@@ -176,6 +179,10 @@ EOF
         for u in kubelet kube-proxy; do
             install -m 0644 "$here/systemd/$u.service" "$s/etc/systemd/system/$u.service"
         done
+        if [ -n "$CONTAINERD_CONFIG" ]; then
+            mkdir -p "$s/etc/containerd"
+            install -m 0644 "$CONTAINERD_CONFIG" "$s/etc/containerd/config.toml"
+        fi
     fi
     echo "$s"
 }
@@ -232,7 +239,8 @@ for k in "${!w_names[@]}"; do
     s=$(stage "$name" "$ip" worker)
     push "$t" "$s"
     if [ $start -eq 1 ]; then
-        run "$t" "systemctl daemon-reload && systemctl enable --now containerd kubelet kube-proxy"
+        # restart: containerd may have been running with the packaged configuration.
+        run "$t" "systemctl daemon-reload && systemctl enable containerd kubelet kube-proxy && systemctl restart containerd && systemctl restart kubelet kube-proxy"
     else
         run "$t" "systemctl daemon-reload && systemctl enable containerd kubelet kube-proxy"
     fi
