@@ -17,11 +17,10 @@ use super::history;
 use super::plan::{self, Observed, new_pod};
 use crate::controllers::util::ObjectKey;
 use crate::controllers::util::api::{ignore_not_found, is_conflict, is_not_found};
+use crate::controllers::util::claim::{ClaimError, Claimant, claim_pods as claim_pods_util};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
 use crate::controllers::util::expectations::Expectations;
-use crate::controllers::util::owner::{
-    Claim, adopt_patch, claim, is_controlled_by, new_controller_ref, release_patch,
-};
+use crate::controllers::util::owner::{adopt_patch, is_controlled_by, new_controller_ref};
 use crate::controllers::util::selector;
 use crate::controllers::util::worker::Requeue;
 
@@ -30,12 +29,8 @@ const API_CONCURRENCY: usize = 64;
 /// A failed sync (retried with backoff).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("adopting or releasing pod {pod}: {source}")]
-    Claim {
-        pod: String,
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
     #[error("writing controller revision {name}: {source}")]
     Revision {
         name: String,
@@ -260,42 +255,13 @@ async fn apply(
 /// Pods the DaemonSet controls after adopting matching orphans and releasing ours that
 /// stopped matching.
 async fn claim_pods(shared: &Shared, ds: &DaemonSet, api: &Api<Pod>) -> Result<Vec<Arc<Pod>>, SyncError> {
-    let uid = ds.metadata.uid.clone().unwrap_or_default();
-    let deleting = ds.metadata.deletion_timestamp.is_some();
-    let ns = ds.metadata.namespace.as_deref();
     let sel = selector::matcher(ds.spec.as_ref().map(|s| &s.selector));
-    let mut out = Vec::new();
-    for p in shared.pods.state() {
-        if p.metadata.namespace.as_deref() != ns {
-            continue;
-        }
-        let matches = selector::matches(&sel, p.metadata.labels.as_ref());
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match claim(&uid, deleting, matches, &p.metadata) {
-            Claim::Keep => out.push(p),
-            Claim::Ignore => {}
-            Claim::Adopt => {
-                let patch = adopt_patch(&p.metadata, &new_controller_ref(ds));
-                let adopted = api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|source| SyncError::Claim {
-                        pod: name.clone(),
-                        source,
-                    })?;
-                out.push(Arc::new(adopted));
-            }
-            Claim::Release => {
-                let patch = release_patch(&p.metadata, &uid);
-                ignore_not_found(
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await,
-                )
-                .map_err(|source| SyncError::Claim { pod: name, source })?;
-            }
-        }
-    }
-    Ok(out)
+    let claimant = Claimant {
+        owner: &ds.metadata,
+        matches: |p: &Pod| selector::matches(&sel, p.metadata.labels.as_ref()),
+        adopt: |p: &Pod| Patch::Merge(adopt_patch(&p.metadata, &new_controller_ref(ds))),
+    };
+    Ok(claim_pods_util(shared.pods.state(), claimant, api).await?)
 }
 
 /// Per DaemonSet and node, how long to leave a failed daemon pod before killing it again

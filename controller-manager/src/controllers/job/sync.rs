@@ -19,10 +19,11 @@ use super::pods::TRACKING_FINALIZER;
 use super::policy::BackoffRecord;
 use super::tracking;
 use crate::controllers::util::ObjectKey;
-use crate::controllers::util::api::{ignore_not_found, is_not_found};
+use crate::controllers::util::api::is_not_found;
+use crate::controllers::util::claim::{ClaimError, Claimant, claim_pods as claim_pods_util};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
 use crate::controllers::util::expectations::Expectations;
-use crate::controllers::util::owner::{Claim, claim, new_controller_ref, release_patch};
+use crate::controllers::util::owner::new_controller_ref;
 use crate::controllers::util::selector;
 use crate::controllers::util::worker::Requeue;
 
@@ -35,12 +36,8 @@ const API_CONCURRENCY: usize = 64;
 /// A failed sync (retried with backoff).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("adopting or releasing pod {pod}: {source}")]
-    Claim {
-        pod: String,
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
     #[error("creating pods: {0}")]
     Create(#[source] kube::Error),
     #[error("deleting pod {pod}: {source}")]
@@ -262,46 +259,20 @@ fn record_finished(
 /// Pods the Job controls after adopting matching orphans (with the tracking finalizer) and
 /// releasing pods that no longer match.
 async fn claim_pods(shared: &Shared, job: &Job, api: &Api<Pod>) -> Result<Vec<Arc<Pod>>, SyncError> {
-    let uid = job.metadata.uid.clone().unwrap_or_default();
-    let deleting = job.metadata.deletion_timestamp.is_some();
-    let ns = job.metadata.namespace.as_deref();
     let sel = selector::matcher(job.spec.as_ref().and_then(|s| s.selector.as_ref()));
-    let mut out = Vec::new();
-    for p in shared.pods.state() {
-        if p.metadata.namespace.as_deref() != ns {
-            continue;
-        }
-        let matches = selector::matches(&sel, p.metadata.labels.as_ref());
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match claim(&uid, deleting, matches, &p.metadata) {
-            Claim::Keep => out.push(p),
-            Claim::Ignore => {}
-            Claim::Adopt => {
-                let patch = json!({"metadata": {
-                    "uid": p.metadata.uid,
-                    "ownerReferences": [new_controller_ref(job)],
-                    "finalizers": [TRACKING_FINALIZER],
-                }});
-                let adopted = api
-                    .patch(&name, &PatchParams::default(), &Patch::Strategic(&patch))
-                    .await
-                    .map_err(|source| SyncError::Claim {
-                        pod: name.clone(),
-                        source,
-                    })?;
-                out.push(Arc::new(adopted));
-            }
-            Claim::Release => {
-                let patch = release_patch(&p.metadata, &uid);
-                ignore_not_found(
-                    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await,
-                )
-                .map_err(|source| SyncError::Claim { pod: name, source })?;
-            }
-        }
-    }
-    Ok(out)
+    let claimant = Claimant {
+        owner: &job.metadata,
+        matches: |p: &Pod| selector::matches(&sel, p.metadata.labels.as_ref()),
+        // Adopted pods get the tracking finalizer too (upstream adopts with a strategic patch).
+        adopt: |p: &Pod| {
+            Patch::Strategic(json!({"metadata": {
+                "uid": p.metadata.uid,
+                "ownerReferences": [new_controller_ref(job)],
+                "finalizers": [TRACKING_FINALIZER],
+            }}))
+        },
+    };
+    Ok(claim_pods_util(shared.pods.state(), claimant, api).await?)
 }
 
 /// Deletes and creates pods as planned; lowers `status.active` for creations that failed.

@@ -11,9 +11,10 @@ use super::owner::ReplicaOwner;
 use super::plan::{self, Scale};
 use crate::controllers::util::ObjectKey;
 use crate::controllers::util::api::{ignore_not_found, is_not_found};
+use crate::controllers::util::claim::{ClaimError, Claimant, claim_pods};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
 use crate::controllers::util::expectations::Expectations;
-use crate::controllers::util::owner::{Claim, adopt_patch, claim, new_controller_ref, release_patch};
+use crate::controllers::util::owner::{adopt_patch, new_controller_ref};
 use crate::controllers::util::worker::Requeue;
 use crate::controllers::util::{pod, selector, template};
 
@@ -23,12 +24,8 @@ const API_CONCURRENCY: usize = 64;
 /// A failed sync (retried with backoff).
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum SyncError {
-    #[error("adopting or releasing pod {pod}: {source}")]
-    Claim {
-        pod: String,
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
     #[error("creating pods: {0}")]
     Create(#[source] kube::Error),
     #[error("deleting pod {pod}: {source}")]
@@ -61,44 +58,18 @@ pub(crate) async fn sync<O: ReplicaOwner>(
     let span = tracing::debug_span!("sync", controller = O::COMPONENT, object = %key);
     let _enter = span.enter();
     let meta = owner.meta();
-    let uid = meta.uid.clone().unwrap_or_default();
     let deleting = meta.deletion_timestamp.is_some();
     let selector = owner.selector();
     let pods_api: Api<Pod> = Api::namespaced(shared.client.clone(), &key.namespace);
 
     // Claim: adopt matching orphans, release ours that stopped matching.
-    let mut active: Vec<Arc<Pod>> = Vec::new();
-    for p in shared.pods.state() {
-        if p.metadata.namespace.as_deref() != Some(key.namespace.as_str()) || !pod::is_active(&p) {
-            continue;
-        }
-        let matches = selector::matches(&selector, p.metadata.labels.as_ref());
-        let name = p.metadata.name.clone().unwrap_or_default();
-        match claim(&uid, deleting, matches, &p.metadata) {
-            Claim::Keep => active.push(p),
-            Claim::Ignore => {}
-            Claim::Adopt => {
-                let patch = adopt_patch(&p.metadata, &new_controller_ref(owner.as_ref()));
-                pods_api
-                    .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|source| SyncError::Claim {
-                        pod: name.clone(),
-                        source,
-                    })?;
-                active.push(p);
-            }
-            Claim::Release => {
-                let patch = release_patch(&p.metadata, &uid);
-                ignore_not_found(
-                    pods_api
-                        .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await,
-                )
-                .map_err(|source| SyncError::Claim { pod: name, source })?;
-            }
-        }
-    }
+    let claimant = Claimant {
+        owner: meta,
+        matches: |p: &Pod| selector::matches(&selector, p.metadata.labels.as_ref()),
+        adopt: |p: &Pod| Patch::Merge(adopt_patch(&p.metadata, &new_controller_ref(owner.as_ref()))),
+    };
+    let candidates = shared.pods.state().into_iter().filter(|p| pod::is_active(p));
+    let active = claim_pods(candidates, claimant, &pods_api).await?;
     let active_refs: Vec<&Pod> = active.iter().map(AsRef::as_ref).collect();
 
     let mut result = Ok(());

@@ -15,22 +15,17 @@ use super::identity::{ordinal_of, set_name};
 use super::plan::{self, Observed};
 use crate::controllers::util::ObjectKey;
 use crate::controllers::util::api::{ignore_not_found, is_conflict, is_not_found};
+use crate::controllers::util::claim::{ClaimError, Claimant, claim_pods as claim_pods_util};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
-use crate::controllers::util::owner::{
-    Claim, adopt_patch, claim, is_controlled_by, new_controller_ref, release_patch,
-};
+use crate::controllers::util::owner::{adopt_patch, is_controlled_by, new_controller_ref};
 use crate::controllers::util::selector;
 use crate::controllers::util::worker::Requeue;
 
 /// A failed sync (retried with backoff).
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("adopting or releasing pod {pod}: {source}")]
-    Claim {
-        pod: String,
-        #[source]
-        source: kube::Error,
-    },
+    #[error(transparent)]
+    Claim(#[from] ClaimError),
     #[error("writing controller revision {name}: {source}")]
     Revision {
         name: String,
@@ -281,41 +276,15 @@ async fn bump_collision_count(shared: &Shared, key: &ObjectKey, set: &StatefulSe
 /// Pods the set controls, after adopting orphans that match its selector and name pattern
 /// and releasing ours that stopped matching (upstream `ClaimPods` with `isMemberOf`).
 async fn claim_pods(shared: &Shared, set: &StatefulSet, api: &Api<Pod>) -> Result<Vec<Arc<Pod>>, SyncError> {
-    let uid = set.metadata.uid.clone().unwrap_or_default();
-    let deleting = set.metadata.deletion_timestamp.is_some();
-    let ns = set.metadata.namespace.as_deref();
     let name = set_name(set);
     let sel = selector::matcher(set.spec.as_ref().map(|s| &s.selector));
-    let mut out = Vec::new();
-    for p in shared.pods.state() {
-        if p.metadata.namespace.as_deref() != ns {
-            continue;
-        }
-        let matches = selector::matches(&sel, p.metadata.labels.as_ref()) && ordinal_of(name, &p).is_some();
-        let pname = p.metadata.name.clone().unwrap_or_default();
-        match claim(&uid, deleting, matches, &p.metadata) {
-            Claim::Keep => out.push(p),
-            Claim::Ignore => {}
-            Claim::Adopt => {
-                let patch = adopt_patch(&p.metadata, &new_controller_ref(set));
-                let adopted = api
-                    .patch(&pname, &PatchParams::default(), &Patch::Merge(&patch))
-                    .await
-                    .map_err(|source| SyncError::Claim {
-                        pod: pname.clone(),
-                        source,
-                    })?;
-                out.push(Arc::new(adopted));
-            }
-            Claim::Release => {
-                let patch = release_patch(&p.metadata, &uid);
-                ignore_not_found(
-                    api.patch(&pname, &PatchParams::default(), &Patch::Merge(&patch))
-                        .await,
-                )
-                .map_err(|source| SyncError::Claim { pod: pname, source })?;
-            }
-        }
-    }
-    Ok(out)
+    let claimant = Claimant {
+        owner: &set.metadata,
+        // Upstream's isMemberOf: a pod of another set with a matching selector is not ours.
+        matches: |p: &Pod| {
+            selector::matches(&sel, p.metadata.labels.as_ref()) && ordinal_of(name, p).is_some()
+        },
+        adopt: |p: &Pod| Patch::Merge(adopt_patch(&p.metadata, &new_controller_ref(set))),
+    };
+    Ok(claim_pods_util(shared.pods.state(), claimant, api).await?)
 }

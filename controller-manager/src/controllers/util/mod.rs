@@ -4,6 +4,7 @@
 //!
 //! - [`owner`]: controllerRef lookup, building a controllerRef, and the adopt/release decision
 //!   (`ClaimPods`) as a pure function, plus the patch bodies that carry it out.
+//! - [`claim`]: `claim_pods`, the adopt/release decision carried out against the API.
 //! - [`pod`]: active / ready / available checks, and upstream's order of pods to delete first.
 //! - [`template`]: a Pod from a PodTemplateSpec (generateName, labels, ownerRefs).
 //! - [`expectations`]: `ControllerExpectations`: creates and deletes in flight per controller key,
@@ -14,6 +15,7 @@
 //! - [`events`]: the event recorder controllers use (`ctx.recorder("...-controller")`).
 
 pub mod api;
+pub mod claim;
 pub mod events;
 pub mod expectations;
 pub mod key;
