@@ -71,7 +71,9 @@ pub(crate) fn check(authorizer: &Authorizer, attrs: &Attributes, object: &Value)
                 "Role" => ("roles", namespace.as_str()),
                 _ => ("clusterroles", ""),
             };
-            let bind = Attributes::resource(&attrs.user, "bind", GROUP, resource, role_namespace, role_name);
+            // Checked in the binding's namespace (cluster-wide for ClusterRoleBindings), which
+            // lets `bind` on a ClusterRole be delegated per namespace, as upstream.
+            let bind = Attributes::resource(&attrs.user, "bind", GROUP, resource, &namespace, role_name);
             if authorizer.allows(&bind) {
                 return Ok(());
             }

@@ -68,7 +68,11 @@ impl Caches {
     pub(crate) fn of(registry: &Registry) -> Option<Self> {
         RESOURCES
             .iter()
-            .map(|plural| registry.get_resource(GROUP, "v1", plural).map(|r| r.cache.clone()))
+            .map(|plural| {
+                registry
+                    .get_resource(GROUP, "v1", plural)
+                    .map(|r| r.cache.clone())
+            })
             .collect::<Option<Vec<_>>>()
             .map(Caches)
     }
