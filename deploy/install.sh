@@ -149,7 +149,7 @@ stage() {
     cat >"$s/etc/rudder/node.env" <<EOF
 NODE_NAME=$name
 NODE_IP=$ip
-ETCD_INITIAL_CLUSTER=$(join "${etcd_cluster[@]}")
+INITIAL_CLUSTER=$(join "${etcd_cluster[@]}")
 SERVICE_CIDR=$SERVICE_CIDR
 CLUSTER_CIDR=$CLUSTER_CIDR
 CLUSTER_DNS=$CLUSTER_DNS
@@ -222,10 +222,22 @@ if [ $start -eq 1 ]; then
             kubectl --kubeconfig "$pki_dir/super-admin.conf" get --raw /readyz >/dev/null 2>&1 && break
             sleep 1
         done
-        kubectl --kubeconfig "$pki_dir/super-admin.conf" create clusterrolebinding kubeadm:cluster-admins \
-            --clusterrole=cluster-admin --group=kubeadm:cluster-admins --dry-run=client -o yaml \
-            | kubectl --kubeconfig "$pki_dir/super-admin.conf" apply -f - >&2 \
-            || log "WARNING: could not create the kubeadm:cluster-admins ClusterRoleBinding"
+        sa=(kubectl --kubeconfig "$pki_dir/super-admin.conf")
+        "${sa[@]}" get clusterrolebinding kubeadm:cluster-admins >/dev/null 2>&1 \
+            || "${sa[@]}" create clusterrolebinding kubeadm:cluster-admins \
+                --clusterrole=cluster-admin --group=kubeadm:cluster-admins >&2 \
+            || "${sa[@]}" get clusterrolebinding kubeadm:cluster-admins >/dev/null \
+            || die "could not create the kubeadm:cluster-admins ClusterRoleBinding"
+        # kube-controller-manager cannot yet run each controller under its own service account
+        # (upstream's --use-service-account-credentials, which kubeadm sets), so its own identity
+        # gets what those accounts would have: every system:controller:* role. Remove these
+        # bindings once the flag exists.
+        for role in $("${sa[@]}" get clusterroles -o name | sed -n 's|^clusterrole.rbac.authorization.k8s.io/system:controller:||p'); do
+            "${sa[@]}" get clusterrolebinding "rudder:kube-controller-manager:$role" >/dev/null 2>&1 \
+                || "${sa[@]}" create clusterrolebinding "rudder:kube-controller-manager:$role" \
+                    --clusterrole="system:controller:$role" --user=system:kube-controller-manager >/dev/null
+        done
+        log "RBAC: kubeadm:cluster-admins bound; controller roles bound to system:kube-controller-manager"
     else
         log "kubectl not found here: create the kubeadm:cluster-admins ClusterRoleBinding by hand (see README)"
     fi

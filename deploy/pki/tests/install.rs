@@ -157,7 +157,7 @@ fn every_machine_gets_its_own_files_and_units() {
         assert!(env.contains(&format!("NODE_NAME={name}\n")), "{env}");
         assert!(env.contains(&format!("NODE_IP=10.77.0.1{}\n", i + 1)), "{env}");
         assert!(
-            env.contains("ETCD_INITIAL_CLUSTER=cp1=https://10.77.0.11:2380,cp2=https://10.77.0.12:2380,cp3=https://10.77.0.13:2380\n"),
+            env.contains("INITIAL_CLUSTER=cp1=https://10.77.0.11:2380,cp2=https://10.77.0.12:2380,cp3=https://10.77.0.13:2380\n"),
             "{env}"
         );
         assert!(
