@@ -65,6 +65,10 @@ pub struct Config {
     pub kube_reserved: Amounts,
     pub system_reserved: Amounts,
     pub max_pods: i64,
+    /// Hard eviction thresholds (--eviction-hard / evictionHard).
+    pub eviction_hard: crate::eviction::Thresholds,
+    /// How often the eviction manager looks at the signals (upstream 10 s).
+    pub eviction_monitoring_period: Duration,
     pub cni: CniConfig,
     /// How often node status is computed (upstream nodeStatusUpdateFrequency, 10 s).
     pub node_status_update_frequency: Duration,
@@ -111,6 +115,8 @@ impl Config {
             kube_reserved: Amounts::new(),
             system_reserved: Amounts::new(),
             max_pods: 110,
+            eviction_hard: Default::default(),
+            eviction_monitoring_period: Duration::from_secs(10),
             cni: CniConfig {
                 conf_dir: "/etc/cni/net.d".into(),
                 bridge: "cni0".into(),

@@ -71,6 +71,9 @@ pub struct Options {
     pub system_reserved: Option<String>,
     #[arg(long)]
     pub max_pods: Option<i64>,
+    /// `memory.available<100Mi,nodefs.available<10%,...`
+    #[arg(long)]
+    pub eviction_hard: Option<String>,
     /// Rudder: the runtime's CNI config dir, where the kubelet writes its bridge conflist.
     #[arg(long, default_value = "/etc/cni/net.d")]
     pub cni_conf_dir: PathBuf,
@@ -105,6 +108,7 @@ struct KubeletConfiguration {
     kube_reserved: BTreeMap<String, String>,
     system_reserved: BTreeMap<String, String>,
     max_pods: Option<i64>,
+    eviction_hard: BTreeMap<String, String>,
     pod_logs_dir: Option<PathBuf>,
 }
 
@@ -288,6 +292,12 @@ impl Options {
         c.kube_reserved = parse_reserved("--kube-reserved", &kube)?;
         c.system_reserved = parse_reserved("--system-reserved", &system)?;
         c.max_pods = self.max_pods.or(file.max_pods).unwrap_or(110);
+        let eviction = match &self.eviction_hard {
+            Some(s) => crate::eviction::parse_flag(s).map_err(|why| invalid("--eviction-hard", s, &why))?,
+            None => file.eviction_hard,
+        };
+        c.eviction_hard = crate::eviction::parse(&eviction)
+            .map_err(|why| invalid("--eviction-hard", &format!("{eviction:?}"), &why))?;
         c.cni.conf_dir = self.cni_conf_dir;
         c.cni.bridge = self.cni_bridge;
         c.cni.ipam_dir = self.cni_ipam_dir;
@@ -327,6 +337,7 @@ mod tests {
             "--kube-reserved=cpu=100m,memory=256Mi",
             "--system-reserved=cpu=1",
             "--container-runtime-endpoint=unix:///x.sock",
+            "--eviction-hard=memory.available<1Gi,nodefs.available<5%",
         ])
         .into_config()
         .unwrap();
@@ -334,6 +345,14 @@ mod tests {
         assert_eq!(c.port, 10251);
         assert!(!c.fail_swap_on);
         assert_eq!(c.cluster_dns, vec!["10.96.0.10".parse::<IpAddr>().unwrap()]);
+        assert_eq!(
+            c.eviction_hard.memory_available,
+            crate::eviction::Threshold::Bytes(1 << 30)
+        );
+        assert_eq!(
+            c.eviction_hard.nodefs_available,
+            crate::eviction::Threshold::Percent(5.0)
+        );
         assert_eq!(c.register_with_taints.len(), 2);
         assert_eq!(c.register_with_taints[0].value.as_deref(), Some("infra"));
         assert_eq!(c.register_with_taints[1].key, "gpu");
@@ -390,5 +409,16 @@ mod tests {
         assert!(opts(&["--pod-cidr=10.0.0.0"]).into_config().is_err());
         assert!(opts(&["--cgroup-driver=foo"]).into_config().is_err());
         assert!(opts(&["--runtime=docker"]).into_config().is_err());
+        assert!(
+            opts(&["--eviction-hard=memory.available=1Gi"])
+                .into_config()
+                .is_err()
+        );
+        assert!(opts(&["--eviction-hard=memory.free<1Gi"]).into_config().is_err());
+        assert!(
+            opts(&["--eviction-hard=nodefs.available<150%"])
+                .into_config()
+                .is_err()
+        );
     }
 }

@@ -7,7 +7,8 @@ use k8s_openapi::api::core::v1::{NodeAddress, NodeCondition, NodeSystemInfo};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use k8s_openapi::jiff::Timestamp;
 
-use super::machine::{EVICTION_MEMORY_BYTES, Machine};
+use super::machine::Machine;
+use crate::eviction::{self, Thresholds};
 
 /// The version this kubelet reports (the API version the workspace is built for).
 pub const KUBELET_VERSION: &str = "v1.33.0";
@@ -80,10 +81,26 @@ pub struct Health {
     /// Why the node is not ready (runtime or network), if it is not.
     pub not_ready: Option<String>,
     pub memory_available_bytes: i64,
+    pub memory_capacity_bytes: i64,
     pub fs_available_bytes: i64,
     pub fs_capacity_bytes: i64,
     pub pid_max: i64,
     pub processes: i64,
+}
+
+impl Health {
+    /// The machine's figures, with the runtime's readiness.
+    pub fn of(m: &Machine, not_ready: Option<String>) -> Health {
+        Health {
+            not_ready,
+            memory_available_bytes: m.memory_available_bytes,
+            memory_capacity_bytes: m.memory_bytes,
+            fs_available_bytes: m.fs_available_bytes,
+            fs_capacity_bytes: m.fs_capacity_bytes,
+            pid_max: m.pid_max,
+            processes: m.processes,
+        }
+    }
 }
 
 fn cond(
@@ -112,13 +129,12 @@ fn cond(
 }
 
 /// MemoryPressure, DiskPressure, PIDPressure and Ready, with upstream's reasons and messages
-/// and the default hard eviction thresholds (memory.available<100Mi, nodefs.available<10%,
+/// and the hard eviction thresholds (by default memory.available<100Mi, nodefs.available<10%,
 /// pid.available<10%).
-pub fn conditions(h: &Health, prev: &[NodeCondition], now: Timestamp) -> Vec<NodeCondition> {
+pub fn conditions(h: &Health, t: &Thresholds, prev: &[NodeCondition], now: Timestamp) -> Vec<NodeCondition> {
     let now = Time(now);
-    let mem = h.memory_available_bytes < EVICTION_MEMORY_BYTES;
-    let disk = h.fs_capacity_bytes > 0 && h.fs_available_bytes * 10 < h.fs_capacity_bytes;
-    let pid = h.pid_max > 0 && (h.pid_max - h.processes) * 10 < h.pid_max;
+    let s = eviction::signals(h, t);
+    let (mem, disk, pid) = (s.memory.is_some(), s.disk.is_some(), s.pid.is_some());
     let mut out = vec![
         if mem {
             cond(
@@ -213,6 +229,7 @@ mod tests {
         Health {
             not_ready: None,
             memory_available_bytes: 1 << 30,
+            memory_capacity_bytes: 2 << 30,
             fs_available_bytes: 50,
             fs_capacity_bytes: 100,
             pid_max: 1000,
@@ -223,7 +240,7 @@ mod tests {
     #[test]
     fn conditions_table() {
         let t0 = Timestamp::from_second(1000).unwrap();
-        let c = conditions(&healthy(), &[], t0);
+        let c = conditions(&healthy(), &Thresholds::default(), &[], t0);
         let by = |c: &[NodeCondition], t: &str| c.iter().find(|x| x.type_ == t).unwrap().clone();
         assert_eq!(by(&c, "Ready").status, "True");
         assert_eq!(by(&c, "Ready").reason.as_deref(), Some("KubeletReady"));
@@ -237,7 +254,7 @@ mod tests {
         bad.processes = 950;
         bad.not_ready = Some("container runtime network not ready".into());
         let t1 = Timestamp::from_second(2000).unwrap();
-        let c2 = conditions(&bad, &c, t1);
+        let c2 = conditions(&bad, &Thresholds::default(), &c, t1);
         assert_eq!(
             by(&c2, "MemoryPressure").reason.as_deref(),
             Some("KubeletHasInsufficientMemory")
@@ -249,7 +266,7 @@ mod tests {
         assert!(!same_conditions(&c, &c2));
 
         // Unchanged status keeps its transition time; only heartbeats move.
-        let c3 = conditions(&healthy(), &c, t1);
+        let c3 = conditions(&healthy(), &Thresholds::default(), &c, t1);
         assert_eq!(by(&c3, "Ready").last_transition_time, Some(Time(t0)));
         assert_eq!(by(&c3, "Ready").last_heartbeat_time, Some(Time(t1)));
         assert!(same_conditions(&c, &c3));

@@ -93,10 +93,6 @@ impl Machine {
 /// Resource name → amount in base units (millicores for cpu).
 pub type Amounts = BTreeMap<String, i64>;
 
-/// Upstream's default hard eviction thresholds, which allocatable also subtracts:
-/// memory.available<100Mi, nodefs.available<10%.
-pub const EVICTION_MEMORY_BYTES: i64 = 100 * 1024 * 1024;
-
 /// Capacity of the node: cpu (millicores), memory, ephemeral-storage, pods, hugepages.
 pub fn capacity(m: &Machine, max_pods: i64) -> Amounts {
     Amounts::from([
@@ -111,16 +107,21 @@ pub fn capacity(m: &Machine, max_pods: i64) -> Amounts {
 
 /// Allocatable = capacity − kube-reserved − system-reserved − hard eviction thresholds,
 /// never below zero (upstream's NodeAllocatable).
-pub fn allocatable(capacity: &Amounts, kube_reserved: &Amounts, system_reserved: &Amounts) -> Amounts {
+pub fn allocatable(
+    capacity: &Amounts,
+    kube_reserved: &Amounts,
+    system_reserved: &Amounts,
+    eviction: &crate::eviction::Thresholds,
+) -> Amounts {
     capacity
         .iter()
         .map(|(k, v)| {
             let mut a = *v - kube_reserved.get(k).unwrap_or(&0) - system_reserved.get(k).unwrap_or(&0);
             if k == "memory" {
-                a -= EVICTION_MEMORY_BYTES;
+                a -= eviction.memory_available.amount(*v);
             }
             if k == "ephemeral-storage" {
-                a -= v / 10;
+                a -= eviction.nodefs_available.amount(*v);
             }
             (k.clone(), a.max(0))
         })
@@ -171,12 +172,13 @@ mod tests {
         let cap = capacity(&m, 110);
         let kube = Amounts::from([("cpu".into(), 100), ("memory".into(), 256 << 20)]);
         let sys = Amounts::from([("cpu".into(), 200)]);
-        let a = allocatable(&cap, &kube, &sys);
+        let t = crate::eviction::Thresholds::default();
+        let a = allocatable(&cap, &kube, &sys, &t);
         assert_eq!(a["cpu"], 1700);
-        assert_eq!(a["memory"], (4 << 30) - (256 << 20) - EVICTION_MEMORY_BYTES);
+        assert_eq!(a["memory"], (4 << 30) - (256 << 20) - (100 << 20));
         assert_eq!(a["ephemeral-storage"], 900);
         assert_eq!(a["pods"], 110);
         let huge = Amounts::from([("cpu".into(), 99_000)]);
-        assert_eq!(allocatable(&cap, &huge, &sys)["cpu"], 0);
+        assert_eq!(allocatable(&cap, &huge, &sys, &t)["cpu"], 0);
     }
 }

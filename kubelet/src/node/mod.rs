@@ -55,7 +55,12 @@ impl NodeAgent {
     pub fn new(config: Arc<Config>, client: kube::Client, runtime: Arc<dyn RuntimeService>) -> Self {
         let machine = Machine::read(&config.root_dir);
         let cap = machine::capacity(&machine, config.max_pods);
-        let alloc = machine::allocatable(&cap, &config.kube_reserved, &config.system_reserved);
+        let alloc = machine::allocatable(
+            &cap,
+            &config.kube_reserved,
+            &config.system_reserved,
+            &config.eviction_hard,
+        );
         let facts = NodeFacts {
             name: config.node_name.clone(),
             ip: config.node_ip.unwrap_or_else(build::detect_node_ip),
@@ -78,12 +83,17 @@ impl NodeAgent {
         runtime_version: &str,
     ) -> NodeStatus {
         let cap = machine::capacity(machine, self.config.max_pods);
-        let alloc = machine::allocatable(&cap, &self.config.kube_reserved, &self.config.system_reserved);
+        let alloc = machine::allocatable(
+            &cap,
+            &self.config.kube_reserved,
+            &self.config.system_reserved,
+            &self.config.eviction_hard,
+        );
         NodeStatus {
             addresses: Some(build::addresses(self.facts.ip, &self.config.node_name)),
             capacity: Some(machine::to_quantities(&cap)),
             allocatable: Some(machine::to_quantities(&alloc)),
-            conditions: Some(build::conditions(health, prev, now())),
+            conditions: Some(build::conditions(health, &self.config.eviction_hard, prev, now())),
             daemon_endpoints: Some(NodeDaemonEndpoints {
                 kubelet_endpoint: Some(DaemonEndpoint {
                     port: i32::from(self.config.port),
@@ -161,17 +171,7 @@ impl NodeAgent {
                 (why, version)
             }
         };
-        (
-            build::Health {
-                not_ready,
-                memory_available_bytes: machine.memory_available_bytes,
-                fs_available_bytes: machine.fs_available_bytes,
-                fs_capacity_bytes: machine.fs_capacity_bytes,
-                pid_max: machine.pid_max,
-                processes: machine.processes,
-            },
-            version,
-        )
+        (build::Health::of(machine, not_ready), version)
     }
 
     /// Writes the CNI conflist once the pod CIDR is known (flag, or node.spec.podCIDR).

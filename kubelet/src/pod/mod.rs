@@ -13,6 +13,7 @@ pub mod pleg;
 pub mod probe;
 pub mod pull_secrets;
 pub mod runtime;
+pub mod service_env;
 pub mod spec;
 pub mod static_pods;
 pub mod status;
@@ -101,6 +102,7 @@ struct Handle {
     tx: watch::Sender<Option<Arc<Pod>>>,
     /// Wakes the worker when the relist saw its pod's runtime state change.
     wake: Arc<tokio::sync::Notify>,
+    evict: worker::EvictSlot,
     task: tokio::task::JoinHandle<()>,
 }
 
@@ -130,8 +132,17 @@ impl PodManager {
         let (tx, rx) = watch::channel(Some(pod));
         let w = worker::Worker::new(self.ctx.clone(), uid.clone());
         let wake = w.waker();
+        let evict = w.evict_slot();
         let task = tokio::spawn(w.run(rx, shutdown.clone()));
-        workers.insert(uid, Handle { tx, wake, task });
+        workers.insert(
+            uid,
+            Handle {
+                tx,
+                wake,
+                evict,
+                task,
+            },
+        );
     }
 
     /// Removes sandboxes and pod directories of pods that have no worker.
@@ -169,6 +180,32 @@ impl PodManager {
                     volumes::teardown(&d.path());
                 }
             }
+        }
+    }
+
+    /// The eviction manager's round: under a hard threshold, evicts one pod (upstream's
+    /// ranking) and remembers it, so each round reclaims from a new pod.
+    fn evict_under_pressure(&self, workers: &HashMap<String, Handle>, evicted: &mut HashSet<String>) {
+        let machine = crate::node::machine::Machine::read(&self.ctx.config.root_dir);
+        let health = crate::node::build::Health::of(&machine, None);
+        let signals = crate::eviction::signals(&health, &self.ctx.config.eviction_hard);
+        let Some(pressure) = signals.memory.or(signals.disk).or(signals.pid) else {
+            return;
+        };
+        let pods: Vec<Arc<Pod>> = workers
+            .iter()
+            .filter(|(uid, h)| !evicted.contains(*uid) && !h.task.is_finished())
+            .filter_map(|(_, h)| h.tx.borrow().clone())
+            .collect();
+        let Some(victim) = crate::eviction::victim(pods.iter().map(|p| p.as_ref())) else {
+            return;
+        };
+        let uid = names::uid(victim);
+        if let Some(h) = workers.get(&uid) {
+            info!(pod = %names::name(victim), namespace = %names::namespace(victim), resource = pressure.resource, "eviction manager: evicting");
+            *h.evict.lock() = Some(pressure);
+            h.wake.notify_one();
+            evicted.insert(uid);
         }
     }
 
@@ -276,9 +313,16 @@ impl PodManager {
         let mut relist = tokio::time::interval(self.ctx.config.pleg_relist_period);
         relist.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut last_relist = HashMap::new();
+        let mut eviction_tick = tokio::time::interval(self.ctx.config.eviction_monitoring_period);
+        eviction_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut evicted: HashSet<String> = HashSet::new();
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
+                _ = eviction_tick.tick() => if synced {
+                    evicted.retain(|uid| workers.contains_key(uid));
+                    self.evict_under_pressure(&workers, &mut evicted);
+                },
                 _ = relist.tick() => match pleg::relist(self.ctx.runtime.as_ref()).await {
                     Ok(now) => {
                         for uid in pleg::changed(&last_relist, &now) {

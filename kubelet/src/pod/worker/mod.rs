@@ -20,6 +20,7 @@ use super::env::{self, Sources};
 use super::observed::{Observed, State};
 use super::{PodContext, dns, hooks, names, plan, probe, runtime, spec, status, volumes};
 
+mod evict;
 mod images;
 mod probers;
 mod sources;
@@ -48,7 +49,18 @@ pub struct Worker {
     volume_error: Option<String>,
     sandbox_attempts: u32,
     last_backoff: HashMap<String, String>,
+    /// When the worker began, and how long each startup step took to finish from then (logged
+    /// once when the pod is first reported Running: where pod start latency goes).
+    born: tokio::time::Instant,
+    startup_marks: Vec<(String, Duration)>,
+    reported_running: bool,
+    /// Set by the eviction manager; once evicted the pod stays Failed and never runs again.
+    evict_slot: EvictSlot,
+    evicted: bool,
 }
+
+/// Where the eviction manager leaves the reason to evict a worker's pod.
+pub type EvictSlot = Arc<parking_lot::Mutex<Option<crate::eviction::Pressure>>>;
 
 impl std::fmt::Debug for Worker {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -79,6 +91,11 @@ impl Worker {
             volume_error: None,
             sandbox_attempts: 0,
             last_backoff: HashMap::new(),
+            born: tokio::time::Instant::now(),
+            startup_marks: Vec::new(),
+            reported_running: false,
+            evict_slot: Default::default(),
+            evicted: false,
         }
     }
 
@@ -97,6 +114,11 @@ impl Worker {
     /// Wakes the worker for a fresh look (probe results, runtime state changes).
     pub fn waker(&self) -> Arc<Notify> {
         self.notify.clone()
+    }
+
+    /// Where to ask this worker to evict its pod (then wake it).
+    pub fn evict_slot(&self) -> EvictSlot {
+        self.evict_slot.clone()
     }
 
     fn pod_dir(&self) -> PathBuf {
@@ -134,11 +156,20 @@ impl Worker {
                 }
                 Some(pod) => {
                     last_pod = Some(pod.clone());
-                    match self.sync(&pod).await {
-                        Ok(w) => w,
-                        Err(e) => {
-                            warn!(pod = %names::name(&pod), namespace = %names::namespace(&pod), error = %e, "sync pod");
-                            Some(Duration::from_secs(1))
+                    let pressure = self.evict_slot.lock().take();
+                    if let Some(p) = pressure.filter(|_| !self.evicted) {
+                        self.evict(&pod, &p).await;
+                    }
+                    if self.evicted {
+                        // Failed for good: wait for the object's deletion.
+                        None
+                    } else {
+                        match self.sync(&pod).await {
+                            Ok(w) => w,
+                            Err(e) => {
+                                warn!(pod = %names::name(&pod), namespace = %names::namespace(&pod), error = %e, "sync pod");
+                                Some(Duration::from_secs(1))
+                            }
                         }
                     }
                 }
@@ -168,6 +199,9 @@ impl Worker {
     /// One round: observe, plan, act, report. Returns when to look again at the latest.
     async fn sync(&mut self, pod: &Pod) -> Result<Option<Duration>, crate::cri::CriError> {
         let rt = self.ctx.runtime.clone();
+        if self.startup_marks.is_empty() {
+            self.mark("first-sync");
+        }
         self.refresh_sources(pod).await;
         let pod_ip_hint = self
             .last_status
@@ -343,8 +377,32 @@ impl Worker {
             .patch_status(&names::name(pod), &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => self.last_status = Some(st),
+            Ok(_) => {
+                if !self.reported_running && st.phase.as_deref() == Some("Running") {
+                    self.reported_running = true;
+                    let steps: Vec<String> = self
+                        .startup_marks
+                        .iter()
+                        .map(|(step, at)| format!("{step}={}ms", at.as_millis()))
+                        .collect();
+                    info!(
+                        pod = %names::name(pod),
+                        namespace = %names::namespace(pod),
+                        running_reported_ms = self.born.elapsed().as_millis() as u64,
+                        steps = %steps.join(" "),
+                        "pod reported Running"
+                    );
+                }
+                self.last_status = Some(st);
+            }
             Err(e) => warn!(pod = %names::name(pod), error = %e, "update pod status"),
+        }
+    }
+
+    /// Notes that a startup step finished (only until the pod first runs).
+    fn mark(&mut self, step: impl Into<String>) {
+        if !self.reported_running {
+            self.startup_marks.push((step.into(), self.born.elapsed()));
         }
     }
 }

@@ -44,7 +44,10 @@ impl Worker {
         let cfg = spec::sandbox_config(pod, &self.ctx.config, self.sandbox_attempts, Some(dns));
         std::fs::create_dir_all(&cfg.log_directory).ok();
         self.sandbox_attempts += 1;
-        self.ctx.runtime.run_pod_sandbox(cfg).await
+        self.mark("dns+config");
+        let r = self.ctx.runtime.run_pod_sandbox(cfg).await;
+        self.mark("sandbox");
+        r
     }
 
     pub(super) async fn start_container(
@@ -54,10 +57,12 @@ impl Worker {
         obs: &Observed,
     ) -> Result<(), (String, String)> {
         self.ensure_image(pod, c).await?;
+        self.mark(format!("image[{}]", c.name));
         let Some(sandbox) = obs.ready_sandbox() else {
             return Err(("ContainerCreating".into(), String::new()));
         };
         self.load_services(pod).await;
+        self.mark("services");
         let env = env::environment(pod, c, &self.sources, &self.ctx.facts, &sandbox.ip)
             .map_err(|m| ("CreateContainerConfigError".to_string(), m))?;
         let vols = self.volumes.clone().unwrap_or_default();
@@ -80,6 +85,7 @@ impl Worker {
             .create_container(&sandbox.id, cfg, sandbox_cfg)
             .await
             .map_err(|e| ("CreateContainerError".to_string(), e.to_string()))?;
+        self.mark(format!("create[{}]", c.name));
         self.ctx.event(
             pod,
             Some(&c.name),
@@ -92,6 +98,7 @@ impl Worker {
                 .event(pod, Some(&c.name), true, "Failed", &format!("Error: {e}"));
             return Err(("RunContainerError".into(), e.to_string()));
         }
+        self.mark(format!("start[{}]", c.name));
         self.ctx.event(
             pod,
             Some(&c.name),
