@@ -6,20 +6,26 @@
 //!    with as many writers, in one run; each cell is measured in slices alternating apiserver and
 //!    raw store so that noise hits both alike. Target: apiserver >= 70% of the raw store at 64.
 //! 2. Watch delivery: 1,000 ConfigMap watches in one namespace over a few HTTP/2 connections
-//!    while one writer creates 500 ConfigMaps/s for 5 s; latency from just before the create call
-//!    to each watcher receiving the event. Target p99 < 100 ms.
+//!    while one writer creates 500 ConfigMaps/s for 5 s; latency from the create's commit
+//!    (acknowledgement) to each watcher receiving the event, as upstream's watch latency SLI, and
+//!    from just before the create call. Target p99 < 100 ms (from commit).
 //! 3. The apiserver's RSS idle after start and after creating 10,000 pods. Targets < 30 MiB and
 //!    < 100 MiB.
 //! 4. Time from spawning the process to `/readyz` answering 200 (fresh cert and data dirs, so
 //!    certificate generation counts). Target < 0.2 s.
+//! 5. Server-side apply vs a plain update (PUT) of the same ~50-field Deployment, 16 writers on
+//!    raw HTTP/2, slices alternating: writes/s, p50/p99, CPU per write. Target: apply costs at
+//!    most 2x an update (throughput and p99).
 //!
 //! Knobs for focused runs: `RUDDER_BENCH_SECS` (measuring time per create cell, default 3),
 //! `RUDDER_BENCH_BACKENDS` (`embedded,etcd`), `RUDDER_BENCH_PODS` (10000),
 //! `RUDDER_BENCH_WATCHERS` (1000), `RUDDER_BENCH_WATCH_BYTES` (sizes of the watched objects' data,
-//! one watch run each, default `900,64`: as the creates, and small objects), `RUDDER_BENCH_PHASES` (`pods,creates,watch`; the starts and idle
+//! one watch run each, default `900,64`: as the creates, and small objects), `RUDDER_BENCH_PHASES` (`pods,creates,apply,watch`; the starts and idle
 //! memory are always measured). Everything listens on 127.0.0.1; the apiservers and etcd are
 //! killed by PID and their temporary directories removed, also on Ctrl-C.
 
+#[path = "apiserver/apply.rs"]
+mod apply;
 #[path = "apiserver/load.rs"]
 mod load;
 #[path = "apiserver/process.rs"]
@@ -65,6 +71,7 @@ const NS_CREATES: &str = "bench";
 /// Watch run `i` uses namespace `bench-watch-<i>`.
 const NS_WATCH: &str = "bench-watch";
 const NS_PODS: &str = "bench-pods";
+const NS_APPLY: &str = "bench-apply";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Backend {
@@ -127,6 +134,8 @@ struct BackendResult {
     /// One cell per entry of [`ROWS`].
     cells: Vec<Cell>,
     watches: Vec<watch::WatchOutcome>,
+    /// Server-side apply vs update (issue 4).
+    apply: Option<apply::ApplyOutcome>,
     final_memory: Option<(u64, u64)>,
     problems: Vec<String>,
 }
@@ -195,7 +204,7 @@ fn settings() -> anyhow::Result<Settings> {
             })
             .collect::<anyhow::Result<_>>()?,
     };
-    let phases = env("RUDDER_BENCH_PHASES").unwrap_or_else(|| "pods,creates,watch".into());
+    let phases = env("RUDDER_BENCH_PHASES").unwrap_or_else(|| "pods,creates,apply,watch".into());
     Ok(Settings {
         phases: phases.split(',').map(|p| p.trim().to_string()).collect(),
         bin,
@@ -297,6 +306,21 @@ async fn bench_backend(
     if settings.runs("creates") {
         flush_page_cache().await;
         creates(name, &server, &client, &pids, etcd, settings, result).await?;
+    }
+    if settings.runs("apply") {
+        eprintln!(
+            "{name}: server-side apply vs update, {} writers ...",
+            apply::WRITERS
+        );
+        let tls = server.h2_tls()?;
+        let mut conns = Vec::new();
+        for _ in 0..4 {
+            conns.push(process::h2_connect(server.port, &tls).await?);
+        }
+        let window = apply::window(settings.measure, ROUNDS);
+        let outcome =
+            apply::apply_vs_update(&conns, &server.base_url(), NS_APPLY, window, ROUNDS, &pids).await?;
+        result.apply = Some(outcome);
     }
     if settings.runs("watch") {
         let tls = server.h2_tls()?;
@@ -433,7 +457,7 @@ async fn flush_page_cache() {
 async fn create_namespaces(client: &kube::Client, watch_runs: usize) -> anyhow::Result<()> {
     let namespaces: Api<Namespace> = Api::all(client.clone());
     let mut names: Vec<String> = (0..watch_runs).map(|i| format!("{NS_WATCH}-{i}")).collect();
-    names.extend([NS_CREATES.to_string(), NS_PODS.to_string()]);
+    names.extend([NS_CREATES.to_string(), NS_APPLY.to_string(), NS_PODS.to_string()]);
     for name in &names {
         let ns = Namespace {
             metadata: k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta {

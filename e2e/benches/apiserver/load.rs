@@ -19,7 +19,7 @@ use crate::process::{Cpu, H2, Pids};
 /// Size of the `data` value of every created ConfigMap: the object is about 1 KiB.
 pub(crate) const DATA_BYTES: usize = 900;
 /// Upper bound of operations per writer and slice, whatever the window.
-const MAX_OPS_PER_WRITER: usize = 100_000;
+pub(crate) const MAX_OPS_PER_WRITER: usize = 100_000;
 
 /// Where creates go.
 pub(crate) enum Target {

@@ -11,6 +11,8 @@ const IDLE_RSS_TARGET_MIB: f64 = 30.0;
 const PODS_RSS_TARGET_MIB: f64 = 100.0;
 const WATCH_P99_TARGET: Duration = Duration::from_millis(100);
 const RATIO_TARGET: f64 = 0.70;
+/// Server-side apply may cost at most this many times a plain update.
+const APPLY_COST_TARGET: f64 = 2.0;
 
 const METRIC: usize = 50;
 const VALUE: usize = 28;
@@ -233,23 +235,42 @@ pub(crate) fn render(
         row(
             o,
             &format!(
-                "watch: {} watchers, {}/s x {} s, {} B data: p50/p99",
+                "watch: {} watchers, {}/s x {} s, {} B data: p50/p99 from commit",
                 plan.watchers, plan.rate, plan.secs, plan.data_bytes
             ),
             each(&|r| match r.watches.get(i) {
-                Some(w) if !w.latencies.is_empty() => {
-                    format!("{}/{} ms (max {})", ms(w.p(0.50)), ms(w.p(0.99)), ms(w.p(1.0)))
-                }
+                Some(w) if !w.from_commit.is_empty() => format!(
+                    "{}/{} ms (max {})",
+                    ms(w.p_commit(0.50)),
+                    ms(w.p_commit(0.99)),
+                    ms(w.p_commit(1.0))
+                ),
                 _ => "-".into(),
             }),
             &format!(
                 "p99 < {} ms, all delivered: {}",
                 WATCH_P99_TARGET.as_millis(),
                 verdicts(&|r| r.watches.get(i).and_then(|w| {
-                    let p99 = w.p(0.99)?;
-                    Some(p99 < WATCH_P99_TARGET && w.latencies.len() == w.expected && w.expected > 0)
+                    let p99 = w.p_commit(0.99)?;
+                    Some(
+                        p99 < WATCH_P99_TARGET
+                            && w.latencies.len() == w.expected
+                            && w.from_commit.len() == w.expected
+                            && w.expected > 0,
+                    )
                 }))
             ),
+        );
+        row(
+            o,
+            "  p50/p99 from the create call (write path included)",
+            each(&|r| match r.watches.get(i) {
+                Some(w) if !w.latencies.is_empty() => {
+                    format!("{}/{} ms (max {})", ms(w.p(0.50)), ms(w.p(0.99)), ms(w.p(1.0)))
+                }
+                _ => "-".into(),
+            }),
+            "",
         );
         row(
             o,
@@ -307,6 +328,9 @@ pub(crate) fn render(
             "",
         );
     }
+    if settings.runs("apply") {
+        apply_rows(o, results, &row, &verdicts);
+    }
     row(o, "RSS at the end", each(&|r| memory(r.final_memory)), "");
     let _ = writeln!(o, "{line}");
 
@@ -330,6 +354,24 @@ pub(crate) fn render(
         );
     }
 
+    if settings.runs("apply") {
+        let _ = writeln!(
+            o,
+            "server-side apply / update of the same Deployment (target: apply costs <= {APPLY_COST_TARGET:.0}x):"
+        );
+        for r in results {
+            let line = match r.apply.as_ref().and_then(crate::apply::cost_ratios) {
+                Some((throughput, p99, cpu)) => format!(
+                    "update/apply writes/s {throughput:.2}x, apply/update p99 {p99:.2}x, apiserver CPU per write {} {}",
+                    cpu.map_or_else(|| "-".into(), |c| format!("{c:.2}x")),
+                    verdict(apply_met(r))
+                ),
+                None => "-".into(),
+            };
+            let _ = writeln!(o, "  {:<9} {line}", format!("{}:", r.name));
+        }
+    }
+
     let mut problems = Vec::new();
     for r in results {
         problems.extend(r.problems.iter().map(|p| format!("{}: {p}", r.name)));
@@ -347,6 +389,16 @@ pub(crate) fn render(
                 ));
             }
         }
+        if let Some(a) = &r.apply {
+            for (label, cell) in [("apply", &a.apply), ("update", &a.update)] {
+                if let Some(err) = &cell.first_error {
+                    problems.push(format!(
+                        "{}: {label}: {} errors, first: {err}",
+                        r.name, cell.errors
+                    ));
+                }
+            }
+        }
         for (w, plan) in r.watches.iter().zip(&settings.watches) {
             let label = format!("watch {} B", plan.data_bytes);
             problems.extend(w.problems.iter().map(|p| format!("{}: {label}: {p}", r.name)));
@@ -359,4 +411,57 @@ pub(crate) fn render(
         }
     }
     out
+}
+
+/// Whether apply cost at most [`APPLY_COST_TARGET`] times an update, in throughput and p99.
+fn apply_met(r: &BackendResult) -> Option<bool> {
+    let a = r.apply.as_ref()?;
+    let (throughput, p99, _) = crate::apply::cost_ratios(a)?;
+    let clean = a.apply.errors == 0 && a.update.errors == 0;
+    Some(clean && throughput <= APPLY_COST_TARGET && p99 <= APPLY_COST_TARGET)
+}
+
+type RowFn<'a> = dyn Fn(&mut String, &str, Vec<String>, &str) + 'a;
+type VerdictsFn<'a> = dyn Fn(&dyn Fn(&BackendResult) -> Option<bool>) -> String + 'a;
+
+/// The server-side apply rows (issue 4).
+fn apply_rows(o: &mut String, results: &[BackendResult], row: &RowFn<'_>, verdicts: &VerdictsFn<'_>) {
+    let each = |f: &dyn Fn(&crate::apply::ApplyOutcome) -> String| {
+        results
+            .iter()
+            .map(|r| r.apply.as_ref().map_or_else(|| "-".into(), f))
+            .collect::<Vec<_>>()
+    };
+    let fields = results
+        .iter()
+        .find_map(|r| r.apply.as_ref().map(|a| a.fields))
+        .unwrap_or_default();
+    let writers = crate::apply::WRITERS;
+    row(
+        o,
+        &format!("apply (SSA) x{writers}, {fields}-field Deployment"),
+        each(&|a| create_cell(Some(&a.apply))),
+        &format!(
+            "<= {APPLY_COST_TARGET:.0}x update: {}",
+            verdicts(&|r| apply_met(r))
+        ),
+    );
+    row(
+        o,
+        &format!("update (PUT) x{writers}, same Deployment"),
+        each(&|a| create_cell(Some(&a.update))),
+        "",
+    );
+    row(
+        o,
+        "  cpu/write apply (api|bench|etcd)",
+        each(&|a| cpu_cell(Some(&a.apply))),
+        "",
+    );
+    row(
+        o,
+        "  cpu/write update (api|bench|etcd)",
+        each(&|a| cpu_cell(Some(&a.update))),
+        "",
+    );
 }
