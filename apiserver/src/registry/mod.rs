@@ -12,6 +12,7 @@ mod list;
 pub(crate) mod object;
 pub(crate) mod raw;
 pub(crate) mod scale;
+mod stamp;
 pub(crate) mod strategies;
 pub(crate) mod strategy;
 pub(crate) mod watch_cache;

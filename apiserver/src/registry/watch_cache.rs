@@ -62,8 +62,36 @@ impl CachedObject {
     }
 }
 
+impl CachedObject {
+    /// An object from an encoding that already carries its resource version.
+    fn stamped(stamped: super::stamp::Stamped, revision: Revision) -> Arc<CachedObject> {
+        Arc::new(CachedObject {
+            json: stamped.json,
+            revision,
+            namespace: stamped.namespace,
+        })
+    }
+
+    /// An object from bytes this process just encoded from a `Value` (so known to be valid
+    /// JSON), stamped with `revision`.
+    pub(crate) fn from_encoded(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObject>> {
+        match super::stamp::stamp_valid(bytes, revision) {
+            Some(stamped) => Some(CachedObject::stamped(stamped, revision)),
+            None => decode_slow(bytes, revision),
+        }
+    }
+}
+
 /// Decodes a stored object and stamps its resource version.
 pub(crate) fn decode(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObject>> {
+    match super::stamp::stamp(bytes, revision) {
+        Some(stamped) => Some(CachedObject::stamped(stamped, revision)),
+        None => decode_slow(bytes, revision),
+    }
+}
+
+/// [`decode`] through a `Value`, for documents the splice does not handle.
+fn decode_slow(bytes: &[u8], revision: Revision) -> Option<Arc<CachedObject>> {
     let mut value: Value = serde_json::from_slice(bytes).ok()?;
     object::set_resource_version(&mut value, revision);
     let json = Bytes::from(serde_json::to_vec(&value).ok()?);
@@ -225,20 +253,16 @@ impl WatchCache {
             }
             WatchEvent::Delete { key, prev, .. } => {
                 let cached = state.objects.remove(&key);
-                let last = cached.as_ref().map(|o| o.value()).or_else(|| {
-                    prev.as_ref()
-                        .and_then(|kv| serde_json::from_slice::<Value>(&kv.value).ok())
-                });
-                let Some(mut last) = last else {
+                // Upstream sends a deleted object stamped with the deletion's revision.
+                let last = match (&cached, &prev) {
+                    (Some(o), _) => CachedObject::from_encoded(&o.json, revision),
+                    (None, Some(kv)) => decode(&kv.value, revision),
+                    (None, None) => None,
+                };
+                let Some(obj) = last else {
                     state.revision = revision;
                     return;
                 };
-                // Upstream sends a deleted object stamped with the deletion's revision.
-                object::set_resource_version(&mut last, revision);
-                let Ok(json) = serde_json::to_vec(&last) else {
-                    return;
-                };
-                let obj = CachedObject::new(last, Bytes::from(json), revision);
                 CacheEvent {
                     kind: EventType::Deleted,
                     object: obj,

@@ -147,12 +147,9 @@ impl Registry {
                 }
                 return echo(&obj, 0);
             }
-            match self
-                .store
-                .create(&key, encode_for_storage(&res.to_storage(&obj))?)
-                .await
-            {
-                Ok(kv) => return Ok(stamped(obj, kv.mod_revision)),
+            let stored = encode_for_storage(&res.to_storage(&obj))?;
+            match self.store.create(&key, stored.clone()).await {
+                Ok(kv) => return Ok(stamped(res, obj, &stored, kv.mod_revision)),
                 Err(StoreError::AlreadyExists { .. }) if generate && attempt < 8 => continue,
                 Err(StoreError::AlreadyExists { .. }) => {
                     return Err(ApiError::already_exists(res.info.group, res.info.plural, &name));
@@ -318,16 +315,13 @@ impl Registry {
                     Err(e) => Err(store_error(e)),
                 };
             }
+            let stored = encode_for_storage(&res.to_storage(&new))?;
             match self
                 .store
-                .update(
-                    &key,
-                    encode_for_storage(&res.to_storage(&new))?,
-                    current.mod_revision,
-                )
+                .update(&key, stored.clone(), current.mod_revision)
                 .await
             {
-                Ok(kv) => return Ok(stamped(new, kv.mod_revision)),
+                Ok(kv) => return Ok(stamped(res, new, &stored, kv.mod_revision)),
                 Err(StoreError::Conflict { .. }) if precondition.is_none() => continue,
                 Err(StoreError::Conflict { .. }) => {
                     return Err(ApiError::conflict(res.info.group, res.info.plural, name));
@@ -384,7 +378,7 @@ impl Registry {
                 }
             }
         }
-        let old_meta = meta(old).clone();
+        let old_meta = meta(old);
         {
             let m = meta_mut(new);
             for field in SYSTEM_FIELDS {
@@ -541,20 +535,38 @@ fn spec_changed(new: &Value, old: &Value) -> bool {
     strip(new) != strip(old)
 }
 
+/// Whether a write changes nothing but the resourceVersion (compared in place: cloning both
+/// objects to strip it cost as much as the comparison).
 fn same_object(new: &Value, old: &Value) -> bool {
-    let strip = |v: &Value| {
-        let mut v = v.clone();
-        if let Some(m) = v.get_mut("metadata").and_then(Value::as_object_mut) {
-            m.remove("resourceVersion");
+    fn same_but_rv(a: &Value, b: &Value, skip: Option<&str>) -> bool {
+        match (a.as_object(), b.as_object()) {
+            (Some(a), Some(b)) => {
+                let relevant = |m: &serde_json::Map<String, Value>| {
+                    m.len() - usize::from(skip.is_some_and(|k| m.contains_key(k)))
+                };
+                relevant(a) == relevant(b)
+                    && a.iter().filter(|(k, _)| Some(k.as_str()) != skip).all(|(k, v)| {
+                        b.get(k).is_some_and(|w| match (skip, k.as_str()) {
+                            (None, "metadata") => same_but_rv(v, w, Some("resourceVersion")),
+                            _ => v == w,
+                        })
+                    })
+            }
+            _ => a == b,
         }
-        v
-    };
-    strip(new) == strip(old)
+    }
+    same_but_rv(new, old, None)
 }
 
-/// The response object of a write: the object as written, with its new resourceVersion, encoded
-/// once (no storage round trip).
-fn stamped(mut obj: Value, revision: i64) -> Arc<CachedObject> {
+/// The response object of a write: the object as written, with its new resourceVersion. Without
+/// a version conversion that is the stored encoding with the revision spliced in (the object is
+/// not encoded a second time); no storage round trip either way.
+fn stamped(res: &Resource, mut obj: Value, stored: &bytes::Bytes, revision: i64) -> Arc<CachedObject> {
+    if res.conversion.is_none()
+        && let Some(written) = CachedObject::from_encoded(stored, revision)
+    {
+        return written;
+    }
     object::set_resource_version(&mut obj, revision);
     let json = serde_json::to_vec(&obj)
         .map(bytes::Bytes::from)
@@ -570,4 +582,49 @@ fn echo(obj: &Value, revision: i64) -> Result<Arc<CachedObject>, ApiError> {
 fn invalid(res: &Resource, obj: &Value, errors: Vec<validation::FieldError>) -> ApiError {
     let name = object::name(obj).unwrap_or_default();
     ApiError::invalid(res.info.group, res.info.kind, name, &errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::same_object;
+    use serde_json::json;
+
+    #[test]
+    fn same_object_ignores_only_the_resource_version() {
+        let base = json!({"kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "5"}, "data": {"k": "v"}});
+        let cases = [
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "9"}, "data": {"k": "v"}}),
+                true,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}}),
+                true,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "5"}, "data": {"k": "w"}}),
+                false,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "b", "resourceVersion": "5"}, "data": {"k": "v"}}),
+                false,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a", "uid": "u"}, "data": {"k": "v"}}),
+                false,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a", "resourceVersion": "5"}}),
+                false,
+            ),
+            (
+                json!({"kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "v"}, "resourceVersion": "5"}),
+                false,
+            ),
+        ];
+        for (new, same) in cases {
+            assert_eq!(same_object(&new, &base), same, "{new}");
+            assert_eq!(same_object(&base, &new), same, "{new} (reversed)");
+        }
+    }
 }
