@@ -48,6 +48,20 @@ fn target_dir() -> PathBuf {
         .unwrap_or_else(|| workspace_dir().join("target"))
 }
 
+static OVERRIDE: std::sync::Mutex<Option<PathBuf>> = std::sync::Mutex::new(None);
+
+/// Uses `dir` for every later `locate` in this process, as `$RKIND_BIN_DIR` would (tests: the
+/// environment cannot be changed safely in a threaded process).
+pub fn set_override(dir: &Path) {
+    if let Ok(mut o) = OVERRIDE.lock() {
+        *o = Some(dir.to_path_buf());
+    }
+}
+
+fn override_dir() -> Option<PathBuf> {
+    OVERRIDE.lock().ok().and_then(|o| o.clone())
+}
+
 fn complete(dir: &Path) -> bool {
     NAMES.iter().all(|n| dir.join(n).is_file())
 }
@@ -55,8 +69,8 @@ fn complete(dir: &Path) -> bool {
 /// Candidate dirs in order of preference.
 fn candidates() -> Vec<PathBuf> {
     let mut dirs = Vec::new();
-    if let Some(d) = std::env::var_os("RKIND_BIN_DIR") {
-        return vec![PathBuf::from(d)];
+    if let Some(d) = override_dir().or_else(|| std::env::var_os("RKIND_BIN_DIR").map(PathBuf::from)) {
+        return vec![d];
     }
     if let Ok(exe) = std::env::current_exe()
         && exe.file_name().is_some_and(|n| n == "rkind")
@@ -75,11 +89,11 @@ pub fn locate(progress: &dyn Fn(&str)) -> Result<Binaries, SysError> {
     if let Some(dir) = dirs.iter().find(|d| complete(d)) {
         return Ok(Binaries { dir: dir.clone() });
     }
-    if std::env::var_os("RKIND_BIN_DIR").is_some() {
+    if override_dir().is_some() || std::env::var_os("RKIND_BIN_DIR").is_some() {
         return Err(SysError::Failed {
             cmd: "locate binaries".into(),
             status: "incomplete".into(),
-            stderr: format!("$RKIND_BIN_DIR={} lacks one of {NAMES:?}", dirs[0].display()),
+            stderr: format!("{} (RKIND_BIN_DIR) lacks one of {NAMES:?}", dirs[0].display()),
         });
     }
     progress("building the release binaries (cargo build --release)");

@@ -195,6 +195,17 @@ async fn bring_up(
             &comp::etcd_args(plan, &layout),
             layout.log("etcd"),
         )?);
+        // The apiserver exits when its store is unreachable at start, so etcd answers first.
+        let addr = std::net::SocketAddr::from((plan.host_ip, 2379));
+        wait::until(
+            "etcd",
+            Duration::from_secs(30),
+            &control,
+            &marker,
+            || async move { Ok(tokio::net::TcpStream::connect(addr).await.is_ok()) },
+        )
+        .await?;
+        progress.step("etcd answering");
     }
     let apiserver = bins.path("kube-apiserver").display().to_string();
     control.push(start(
@@ -239,64 +250,43 @@ async fn bring_up(
         })
         .collect();
 
-    // The apiserver writes its admin kubeconfig once its PKI exists; copy it for the other
-    // components and users, and retry until a client built from the copy gets an answer.
-    let admin = layout.admin_kubeconfig();
-    let kubeconfig = layout.kubeconfig();
-    let client_slot = std::sync::Arc::new(std::sync::Mutex::new(None));
-    wait::until(
-        "kube-apiserver",
-        Duration::from_secs(30),
-        &control,
-        &marker,
-        || {
-            let (admin, kubeconfig, slot) = (admin.clone(), kubeconfig.clone(), client_slot.clone());
-            async move {
-                if !admin.exists() {
-                    return Ok(false);
-                }
-                std::fs::copy(&admin, &kubeconfig).map_err(|e| e.to_string())?;
-                let client = wait::client(&kubeconfig).await.map_err(|e| e.to_string())?;
-                client.apiserver_version().await.map_err(|e| e.to_string())?;
-                if let Ok(mut s) = slot.lock() {
-                    *s = Some(client);
-                }
-                Ok(true)
-            }
-        },
-    )
-    .await?;
-    let client = client_slot
-        .lock()
-        .ok()
-        .and_then(|mut s| s.take())
-        .ok_or_else(|| RkindError::Preflight("apiserver client lost".into()))?;
-    progress.step(&format!("kube-apiserver ready at {}", plan.apiserver_url()));
-
-    control.push(start(
-        st,
-        "kube-scheduler",
-        None,
-        &bins.path("kube-scheduler").display().to_string(),
-        &comp::scheduler_args(plan, &layout),
-        layout.log("kube-scheduler"),
-    )?);
-    control.push(start(
-        st,
-        "kube-controller-manager",
-        None,
-        &bins.path("kube-controller-manager").display().to_string(),
-        &comp::controller_manager_args(plan, &layout),
-        layout.log("kube-controller-manager"),
-    )?);
-
+    // Scheduler and controller-manager once the apiserver answers. Whatever happens, the image
+    // imports are joined before returning, so no `ctr` outlives a failed creation.
+    let up = async {
+        let client = wait_apiserver(&layout, &control, &marker).await?;
+        progress.step(&format!("kube-apiserver ready at {}", plan.apiserver_url()));
+        control.push(start(
+            st,
+            "kube-scheduler",
+            None,
+            &bins.path("kube-scheduler").display().to_string(),
+            &comp::scheduler_args(plan, &layout),
+            layout.log("kube-scheduler"),
+        )?);
+        control.push(start(
+            st,
+            "kube-controller-manager",
+            None,
+            &bins.path("kube-controller-manager").display().to_string(),
+            &comp::controller_manager_args(plan, &layout),
+            layout.log("kube-controller-manager"),
+        )?);
+        Ok::<_, RkindError>(client)
+    }
+    .await;
+    let mut imported = Ok(());
     for task in imports {
-        task.await.map_err(|e| SysError::Failed {
+        let r = task.await.map_err(|e| SysError::Failed {
             cmd: "import images".into(),
             status: "task".into(),
             stderr: e.to_string(),
-        })??;
+        });
+        if imported.is_ok() {
+            imported = r.and_then(|r| r);
+        }
     }
+    let client = up?;
+    imported?;
     progress.step("images loaded into every node");
 
     let mut node_procs = runtimes.clone();
@@ -358,6 +348,35 @@ async fn bring_up(
     st.ready = true;
     st.save()?;
     Ok(())
+}
+
+/// Waits for the apiserver's admin kubeconfig (written once its PKI exists), copies it for the
+/// other components and users, and retries until a client built from the copy gets an answer.
+async fn wait_apiserver(layout: &Layout, control: &[Proc], marker: &str) -> Result<kube::Client, RkindError> {
+    let admin = layout.admin_kubeconfig();
+    let kubeconfig = layout.kubeconfig();
+    let client_slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+    wait::until("kube-apiserver", Duration::from_secs(30), control, marker, || {
+        let (admin, kubeconfig, slot) = (admin.clone(), kubeconfig.clone(), client_slot.clone());
+        async move {
+            if !admin.exists() {
+                return Ok(false);
+            }
+            std::fs::copy(&admin, &kubeconfig).map_err(|e| e.to_string())?;
+            let client = wait::client(&kubeconfig).await.map_err(|e| e.to_string())?;
+            client.apiserver_version().await.map_err(|e| e.to_string())?;
+            if let Ok(mut s) = slot.lock() {
+                *s = Some(client);
+            }
+            Ok(true)
+        }
+    })
+    .await?;
+    client_slot
+        .lock()
+        .ok()
+        .and_then(|mut s| s.take())
+        .ok_or_else(|| RkindError::Preflight("apiserver client lost".into()))
 }
 
 /// Imports once the socket answers (the socket file appears slightly before containerd serves).

@@ -267,3 +267,39 @@ pub fn unmount_under(dir: &Path) {
 pub fn is_root() -> bool {
     rustix::process::geteuid().is_root()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn processes_are_stopped_only_when_they_carry_the_marker() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("sleep.log");
+        let marker = dir.path().display().to_string();
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", "sleep 30; :", &marker]);
+        let pid = spawn_daemon(cmd, &log).unwrap();
+        assert!(owned_and_alive(pid, &marker));
+        assert!(
+            !owned_and_alive(pid, "/some/other/cluster"),
+            "another cluster's marker"
+        );
+        // Not ours: nothing is signalled.
+        stop_all(&[pid], "/some/other/cluster", Duration::from_millis(100));
+        assert!(owned_and_alive(pid, &marker));
+        stop_all(&[pid], &marker, Duration::from_secs(2));
+        assert!(!owned_and_alive(pid, &marker), "stopped (and reaped)");
+        assert!(log.exists());
+    }
+
+    #[test]
+    fn failed_commands_carry_stderr() {
+        let err = cmd("sh", ["-c", "echo nope >&2; exit 4"]).unwrap_err();
+        assert!(
+            matches!(&err, SysError::Failed { stderr, .. } if stderr == "nope"),
+            "{err}"
+        );
+        assert_eq!(cmd("sh", ["-c", "echo yes"]).unwrap(), "yes\n");
+    }
+}
