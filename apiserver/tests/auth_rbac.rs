@@ -364,3 +364,127 @@ async fn access_reviews_answer_for_others_and_for_oneself() {
         json!(["system:authenticated"])
     );
 }
+
+#[tokio::test]
+async fn component_identities_hold_what_the_components_do() {
+    let server = TestApiServer::start().await;
+    // (user, groups, verb, group, resource, subresource, namespace, name)
+    let allowed = [
+        (
+            "system:kube-scheduler",
+            "create",
+            "",
+            "pods",
+            "binding",
+            "default",
+            "p",
+        ),
+        (
+            "system:kube-scheduler",
+            "patch",
+            "",
+            "pods",
+            "status",
+            "default",
+            "p",
+        ),
+        (
+            "system:kube-scheduler",
+            "watch",
+            "scheduling.k8s.io",
+            "priorityclasses",
+            "",
+            "",
+            "",
+        ),
+        (
+            "system:kube-scheduler",
+            "update",
+            "coordination.k8s.io",
+            "leases",
+            "",
+            "kube-system",
+            "kube-scheduler",
+        ),
+        (
+            "system:kube-proxy",
+            "watch",
+            "discovery.k8s.io",
+            "endpointslices",
+            "",
+            "",
+            "",
+        ),
+        ("system:kube-proxy", "list", "", "services", "", "", ""),
+        (
+            "system:kube-controller-manager",
+            "watch",
+            "apps",
+            "deployments",
+            "",
+            "",
+            "",
+        ),
+        (
+            "system:kube-controller-manager",
+            "create",
+            "",
+            "serviceaccounts",
+            "token",
+            "kube-system",
+            "x",
+        ),
+        (
+            "system:serviceaccount:kube-system:deployment-controller",
+            "patch",
+            "apps",
+            "replicasets",
+            "",
+            "ns",
+            "r",
+        ),
+        (
+            "system:serviceaccount:kube-system:namespace-controller",
+            "update",
+            "",
+            "namespaces",
+            "finalize",
+            "",
+            "ns",
+        ),
+    ];
+    let denied = [
+        (
+            "system:kube-scheduler",
+            "update",
+            "coordination.k8s.io",
+            "leases",
+            "",
+            "kube-system",
+            "kube-controller-manager",
+        ),
+        ("system:kube-proxy", "create", "", "pods", "", "default", ""),
+        (
+            "system:kube-controller-manager",
+            "create",
+            "apps",
+            "deployments",
+            "",
+            "default",
+            "",
+        ),
+    ];
+    let path = "/apis/authorization.k8s.io/v1/subjectaccessreviews";
+    for (cases, want) in [(&allowed[..], true), (&denied[..], false)] {
+        for (user, verb, group, resource, sub, ns, name) in cases {
+            let review = json!({"spec": {"user": user, "groups": ["system:authenticated"],
+                "resourceAttributes": {"verb": verb, "group": group, "resource": resource,
+                                       "subresource": sub, "namespace": ns, "name": name}}});
+            let answer = post_json(&server.client, path, review).await.expect("review");
+            assert_eq!(
+                answer["status"]["allowed"], want,
+                "{user} {verb} {group}/{resource}/{sub} in {ns:?}: {answer}"
+            );
+        }
+    }
+}

@@ -1,6 +1,10 @@
 //! Roles of the controllers in kube-controller-manager, one per controller and bound to its
 //! service account in kube-system (upstream `bootstrappolicy/controller_policy.go`), used when
-//! the controller-manager runs with `--use-service-account-credentials`.
+//! the controller-manager runs with `--use-service-account-credentials` (or, while it cannot,
+//! bound to its own user by the installer).
+//!
+//! The rules are upstream's, plus `patch` where upstream's controller updates and ours patches
+//! (status subresources, adoption of owned objects, PVC and revision patches).
 
 use super::{Rule, r};
 
@@ -23,7 +27,7 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
                 &["batch"],
                 &["jobs"],
             ),
-            r(&["update"], &["batch"], &["cronjobs/status"]),
+            r(&["update", "patch"], &["batch"], &["cronjobs/status"]),
             r(&["update"], &["batch"], &["cronjobs/finalizers"]),
             r(&["list", "delete"], &[""], &["pods"]),
             EVENTS,
@@ -34,7 +38,11 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "daemon-set-controller",
         &[
             r(READ, &["apps", "extensions"], &["daemonsets"]),
-            r(&["update"], &["apps", "extensions"], &["daemonsets/status"]),
+            r(
+                &["update", "patch"],
+                &["apps", "extensions"],
+                &["daemonsets/status"],
+            ),
             r(&["update"], &["apps", "extensions"], &["daemonsets/finalizers"]),
             r(READ, &[""], &["nodes"]),
             r(&["list", "watch", "create", "delete", "patch"], &[""], &["pods"]),
@@ -52,18 +60,22 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "deployment-controller",
         &[
             r(
-                &["get", "list", "watch", "update"],
+                &["get", "list", "watch", "update", "patch"],
                 &["apps", "extensions"],
                 &["deployments"],
             ),
-            r(&["update"], &["apps", "extensions"], &["deployments/status"]),
+            r(
+                &["update", "patch"],
+                &["apps", "extensions"],
+                &["deployments/status"],
+            ),
             r(&["update"], &["apps", "extensions"], &["deployments/finalizers"]),
             r(
                 &["get", "list", "watch", "create", "update", "patch", "delete"],
                 &["apps", "extensions"],
                 &["replicasets"],
             ),
-            r(&["get", "list", "watch", "update"], &[""], &["pods"]),
+            r(&["get", "list", "watch", "update", "patch"], &[""], &["pods"]),
             EVENTS,
         ],
     ),
@@ -78,7 +90,11 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
             ),
             r(READ, &[""], &["replicationcontrollers", "pods"]),
             r(READ, &["policy"], &["poddisruptionbudgets"]),
-            r(&["update"], &["policy"], &["poddisruptionbudgets/status"]),
+            r(
+                &["update", "patch"],
+                &["policy"],
+                &["poddisruptionbudgets/status"],
+            ),
             r(&["get"], &["*"], &["*/scale"]),
             r(&["patch", "update"], &[""], &["pods/status"]),
             EVENTS,
@@ -163,7 +179,11 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "namespace-controller",
         &[
             r(&["get", "list", "watch", "delete"], &[""], &["namespaces"]),
-            r(&["update"], &[""], &["namespaces/finalize", "namespaces/status"]),
+            r(
+                &["update", "patch"],
+                &[""],
+                &["namespaces/finalize", "namespaces/status"],
+            ),
             r(&["get", "list", "delete", "deletecollection"], &["*"], &["*"]),
         ],
     ),
@@ -187,13 +207,13 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
                 &[""],
                 &["persistentvolumes"],
             ),
-            r(&["update"], &[""], &["persistentvolumes/status"]),
+            r(&["update", "patch"], &[""], &["persistentvolumes/status"]),
             r(
-                &["get", "list", "watch", "update"],
+                &["get", "list", "watch", "update", "patch"],
                 &[""],
                 &["persistentvolumeclaims"],
             ),
-            r(&["update"], &[""], &["persistentvolumeclaims/status"]),
+            r(&["update", "patch"], &[""], &["persistentvolumeclaims/status"]),
             r(&["list", "watch", "get", "create", "delete"], &[""], &["pods"]),
             r(READ, &["storage.k8s.io"], &["storageclasses"]),
             r(READ, &[""], &["nodes"]),
@@ -214,11 +234,15 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "replicaset-controller",
         &[
             r(
-                &["get", "list", "watch", "update"],
+                &["get", "list", "watch", "update", "patch"],
                 &["apps", "extensions"],
                 &["replicasets"],
             ),
-            r(&["update"], &["apps", "extensions"], &["replicasets/status"]),
+            r(
+                &["update", "patch"],
+                &["apps", "extensions"],
+                &["replicasets/status"],
+            ),
             r(&["update"], &["apps", "extensions"], &["replicasets/finalizers"]),
             r(&["list", "watch", "patch", "create", "delete"], &[""], &["pods"]),
             EVENTS,
@@ -229,11 +253,11 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "replication-controller",
         &[
             r(
-                &["get", "list", "watch", "update"],
+                &["get", "list", "watch", "update", "patch"],
                 &[""],
                 &["replicationcontrollers"],
             ),
-            r(&["update"], &[""], &["replicationcontrollers/status"]),
+            r(&["update", "patch"], &[""], &["replicationcontrollers/status"]),
             r(&["update"], &[""], &["replicationcontrollers/finalizers"]),
             r(&["list", "watch", "patch", "create", "delete"], &[""], &["pods"]),
             EVENTS,
@@ -244,7 +268,7 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         "resourcequota-controller",
         &[
             r(&["list", "watch"], &["*"], &["*"]),
-            r(&["update"], &[""], &["resourcequotas/status"]),
+            r(&["update", "patch"], &[""], &["resourcequotas/status"]),
             EVENTS,
         ],
     ),
@@ -259,8 +283,8 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         &[
             r(&["list", "watch"], &[""], &["pods"]),
             r(&["get", "create", "delete", "update", "patch"], &[""], &["pods"]),
-            r(&["list", "watch"], &["apps"], &["statefulsets"]),
-            r(&["update"], &["apps"], &["statefulsets/status"]),
+            r(&["get", "list", "watch", "patch"], &["apps"], &["statefulsets"]),
+            r(&["update", "patch"], &["apps"], &["statefulsets/status"]),
             r(&["update"], &["apps"], &["statefulsets/finalizers"]),
             r(
                 &["get", "create", "delete", "update", "patch", "list", "watch"],
@@ -268,7 +292,7 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
                 &["controllerrevisions"],
             ),
             r(&["get", "create"], &[""], &["persistentvolumeclaims"]),
-            r(&["update", "delete"], &[""], &["persistentvolumeclaims"]),
+            r(&["update", "patch", "delete"], &[""], &["persistentvolumeclaims"]),
             EVENTS,
         ],
     ),

@@ -380,6 +380,8 @@ pub(crate) const CLUSTER_ROLES: &[RoleSpec] = &[
                 &["resource.k8s.io"],
                 &["resourceclaims", "resourceslices", "deviceclasses"],
             ),
+            // Rudder's scheduler resolves priorities from PriorityClasses itself.
+            r(READ, &["scheduling.k8s.io"], &["priorityclasses"]),
         ],
     ),
     RoleSpec::rules(
