@@ -146,8 +146,8 @@ up() {
     done
     for spec in "$@"; do
         spec=${spec%:worker}; name=${spec%%=*}
-        local i state=""
-        for i in $(seq 1 300); do
+        local state="" deadline=$(( $(date +%s) + 180 ))
+        while [ "$(date +%s)" -lt $deadline ]; do
             local l; l=$(leader "$name" || true)
             if [ -n "$l" ]; then
                 state=$(nsenter -t "$l" -a systemctl is-system-running 2>/dev/null || true)
@@ -190,6 +190,9 @@ down() {
     done
     ip link show "$BRIDGE" >/dev/null 2>&1 && ip link del "$BRIDGE" || true
     mountpoint -q /run/systemd/nspawn && umount /run/systemd/nspawn || true
+    # Keep the consoles of the last run for a post-mortem.
+    rm -rf "$VM_DIR/last-logs"; mkdir -p "$VM_DIR/last-logs"
+    for d in "$RUN"/*/console.log; do [ -e "$d" ] && cp "$d" "$VM_DIR/last-logs/$(basename "$(dirname "$d")").console.log"; done
     rm -rf "$RUN"
     log "machines stopped, overlays, cgroups and bridge removed"
 }
