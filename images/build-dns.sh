@@ -24,6 +24,8 @@ trap 'rm -rf "$W"' EXIT
 R=$W/rootfs
 mkdir -p "$R"/{bin,etc,tmp}
 cp "$BIN" "$R/bin/rudder-dns"
+# Debug info is most of a release binary's size; every node imports the image.
+strip "$R/bin/rudder-dns"
 # The dynamic loader and every library, at the paths the binary asks for.
 for lib in $(ldd "$BIN" | grep -o '/[^ ]*'); do
   mkdir -p "$R$(dirname "$lib")"
