@@ -33,6 +33,7 @@ pub(super) fn routes() -> Router<Arc<AppState>> {
         .route(&format!("{pod}/attach"), any(pod_attach))
         .route(&format!("{pod}/portforward"), any(pod_port_forward))
         .route("/api/v1/nodes/{name}/proxy", any(node_proxy))
+        .route("/api/v1/nodes/{name}/proxy/", any(node_proxy))
         .route("/api/v1/nodes/{name}/proxy/{*path}", any(node_proxy))
 }
 
@@ -227,9 +228,29 @@ async fn pod_stream(
     if !forward::is_upgrade(req.headers()) {
         return Err(ApiError::bad_request("Upgrade request required").into());
     }
+    if req.method() == Method::GET {
+        authorize_websocket_create(&state, &req)?;
+    }
     tracing::debug!(%namespace, %name, ?kind, %host, port, "proxying stream to the kubelet");
     let io = state.kubelet.connect(&host, port, false).await?;
     Ok(forward::forward(io, &join_host_port(&host, port), &path, req).await?)
+}
+
+/// A WebSocket stream (GET) must also be allowed to `create` the subresource, as SPDY's POST
+/// is: otherwise `get pods/exec` would grant exec. Upstream's
+/// `AuthorizePodWebsocketUpgradeCreatePermission` (on by default since 1.31).
+fn authorize_websocket_create(state: &AppState, req: &Request) -> Result<(), ApiError> {
+    let Some(user) = req.extensions().get::<crate::authn::UserInfo>() else {
+        return Err(ApiError::internal("no user on an authenticated request"));
+    };
+    let query = crate::http::request::query_map(req.uri().query());
+    let attrs = crate::authz::Attributes::from_request(user, &Method::POST, req.uri().path(), &query);
+    let decision = state.authorizer.authorize(&attrs);
+    if decision.allowed() {
+        Ok(())
+    } else {
+        Err(attrs.forbidden(decision.reason()))
+    }
 }
 
 /// `nodes/{name}[:port]/proxy/{path}`: any request to the node's kubelet (or another port
