@@ -98,8 +98,9 @@ kubectl get nodes -o wide >&2 || true
 
 # Every acknowledged write is recorded here and checked at the end.
 writes=()
-write() { # write NAME: create a ConfigMap; recorded only if the apiserver acknowledged it
-    if kubectl create configmap "$1" --from-literal=at="$(date +%s%N)" >/dev/null 2>&1; then writes+=("$1"); return 0; fi
+write() { # write NAME [KUBECTL ARGS]: create a ConfigMap; recorded only if acknowledged
+    local name=$1; shift
+    if kubectl "$@" create configmap "$name" --from-literal=at="$(date +%s%N)" >/dev/null 2>&1; then writes+=("$name"); return 0; fi
     return 1
 }
 scale_and_wait() { # scale_and_wait N
@@ -124,11 +125,13 @@ for i in 1 2 3; do write "etcd-down-$i" || fail "write with cp3's etcd stopped";
 scale_and_wait 3
 "$VM" exec cp3 systemctl start etcd
 
-step "kube-apiserver on cp2 stopped"
-"$VM" exec cp2 systemctl stop kube-apiserver
-for i in 1 2 3; do write "apiserver-down-$i" || fail "write with cp2's apiserver stopped"; done
-kubectl get nodes >&2
-"$VM" exec cp2 systemctl start kube-apiserver
+step "kube-apiserver on cp1 (the kubeconfigs' endpoint) stopped: clients use cp2's"
+"$VM" exec cp1 systemctl stop kube-apiserver
+cp2=(--server=https://10.78.0.12:6443)
+for i in 1 2 3; do write "apiserver-down-$i" "${cp2[@]}" || fail "write through cp2 with cp1's apiserver stopped"; done
+kubectl "${cp2[@]}" get nodes >&2
+"$VM" exec cp1 systemctl start kube-apiserver
+for i in $(seq 1 60); do kubectl get --raw /readyz >/dev/null 2>&1 && break; sleep 1; done
 
 holder_node() { # holder_node LEASE -> the machine whose component holds the lease
     local h
@@ -168,4 +171,15 @@ for name in "${writes[@]}"; do
     kubectl get configmap "$name" >/dev/null || fail "acknowledged write $name lost"
 done
 echo "${#writes[@]} acknowledged writes all present" >&2
+# Upstream's apiservers keep the kubernetes Service's endpoints listing every live apiserver
+# (through their leases); checked last, so a gap here does not hide the results above.
+step "the in-cluster kubernetes Service lists every apiserver"
+for i in $(seq 1 60); do
+    eps=$(kubectl get endpoints kubernetes -o jsonpath='{.subsets[*].addresses[*].ip}' 2>/dev/null || true)
+    [[ $eps == *10.78.0.11* && $eps == *10.78.0.12* && $eps == *10.78.0.13* ]] && break
+    sleep 1
+done
+echo "kubernetes endpoints: $eps" >&2
+[[ $eps == *10.78.0.11* && $eps == *10.78.0.12* && $eps == *10.78.0.13* ]] || fail "HA gap: the kubernetes Service endpoints ('$eps') do not list all three apiservers (everything before this passed)"
+
 echo "vm-e2e: PASSED" >&2
