@@ -7,8 +7,9 @@
 //!    the sampled nodes → Score → pick, then assume into the cache and refresh the snapshot, as
 //!    the scheduling loop does) over the same nodes and pods, in this process, without API writes.
 //! 3. End to end: the release `kube-scheduler` binary runs as a child process against that
-//!    apiserver (`--leader-elect=false --secure-port=0`); a watch counts pods bound. Reported
-//!    from the child's start (incl. its initial list of every pod) and from first to last bind.
+//!    apiserver (`--leader-elect=false --secure-port=0`, client QPS/burst 5000 as upstream's
+//!    scheduler_perf); a watch counts pods bound. Reported from the child's start (incl. its
+//!    initial list of every pod) and from first to last bind.
 //! 4. The child's peak RSS (VmHWM from /proc) — the scheduler's own memory, not the apiserver's.
 //!
 //! Knobs: `RUDDER_BENCH_NODES`, `RUDDER_BENCH_PODS`, `RUDDER_BENCH_TIMEOUT_SECS` (default 600).

@@ -80,6 +80,10 @@ pub(crate) async fn run_end_to_end(
         .arg(format!("--kubeconfig={}", server.kubeconfig.display()))
         .arg("--leader-elect=false")
         .arg("--secure-port=0")
+        // Like upstream's scheduler_perf, which raises the client's QPS/burst to 5000: the
+        // default 50/100 would measure the client-side limiter, not the scheduler.
+        .arg("--kube-api-qps=5000")
+        .arg("--kube-api-burst=5000")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()

@@ -51,11 +51,34 @@ pub struct LeaderElectionConfig {
     pub resource_namespace: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, Deserialize)]
+/// `clientConnection`: upstream defaults qps 50, burst 100.
+#[derive(Debug, Clone, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClientConnection {
     #[serde(default)]
     pub kubeconfig: Option<String>,
+    #[serde(default = "default_qps")]
+    pub qps: f32,
+    #[serde(default = "default_burst")]
+    pub burst: u32,
+}
+
+fn default_qps() -> f32 {
+    50.0
+}
+
+fn default_burst() -> u32 {
+    100
+}
+
+impl Default for ClientConnection {
+    fn default() -> Self {
+        ClientConnection {
+            kubeconfig: None,
+            qps: default_qps(),
+            burst: default_burst(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use clap::Parser;
 use rudder_client::leader::{LeaderElectionConfig, LeaderElectionFlags};
+use rudder_client::ratelimit::RateLimit;
 use rudder_client::serving::ServingFlags;
 
 use super::file::{ConfigFileError, KubeSchedulerConfiguration, ProfileConfig};
@@ -33,6 +34,16 @@ pub struct Options {
     #[command(flatten)]
     pub serving: ServingFlags,
 
+    /// QPS to use while talking with kubernetes apiserver (negative: no client-side limit).
+    /// Overrides `clientConnection.qps` of --config.
+    #[arg(long, allow_negative_numbers = true)]
+    pub kube_api_qps: Option<f32>,
+
+    /// Burst to use while talking with kubernetes apiserver. Overrides
+    /// `clientConnection.burst` of --config.
+    #[arg(long)]
+    pub kube_api_burst: Option<u32>,
+
     /// Concurrent bindings in flight (Rudder-specific; upstream binds without a limit but is
     /// throttled by --kube-api-qps).
     #[arg(long, default_value_t = 64)]
@@ -49,6 +60,8 @@ pub enum ConfigError {
     File(#[from] ConfigFileError),
     #[error(transparent)]
     LeaderElection(#[from] rudder_client::ClientError),
+    #[error("{0}")]
+    RateLimit(#[source] rudder_client::ClientError),
 }
 
 /// Everything `run` needs, validated.
@@ -63,6 +76,8 @@ pub struct Config {
     pub profiles: Vec<ProfileConfig>,
     pub percentage_of_nodes_to_score: Option<u32>,
     pub bind_concurrency: usize,
+    /// Client-side rate limit (`--kube-api-qps`/`--kube-api-burst`); `None`: unlimited.
+    pub rate_limit: Option<RateLimit>,
     /// Replaces the API writer (tests, benchmarks).
     pub api: Option<Arc<dyn ClusterApi>>,
 }
@@ -92,6 +107,7 @@ impl Config {
             profiles: vec![ProfileConfig::default()],
             percentage_of_nodes_to_score: None,
             bind_concurrency: 64,
+            rate_limit: None,
             api: None,
         }
     }
@@ -123,6 +139,11 @@ impl Options {
                 .filter(|k| !k.is_empty())
                 .map(PathBuf::from)
         });
+        let rate_limit = RateLimit::new(
+            self.kube_api_qps.unwrap_or(file.client_connection.qps),
+            self.kube_api_burst.unwrap_or(file.client_connection.burst),
+        )
+        .map_err(ConfigError::RateLimit)?;
         Ok(Config {
             kubeconfig,
             client: None,
@@ -131,6 +152,7 @@ impl Options {
             profiles: file.effective_profiles(),
             percentage_of_nodes_to_score: file.percentage_of_nodes_to_score,
             bind_concurrency: self.bind_concurrency,
+            rate_limit,
             api: None,
         })
     }
@@ -166,5 +188,53 @@ mod tests {
         assert_eq!(le.name, "kube-scheduler");
         assert_eq!(le.namespace, "kube-system");
         assert_eq!(le.lease_duration, std::time::Duration::from_secs(20));
+    }
+
+    fn rate_limit(args: &[&str]) -> Result<Option<RateLimit>, ConfigError> {
+        let mut argv = vec!["kube-scheduler"];
+        argv.extend_from_slice(args);
+        Ok(Options::try_parse_from(argv)
+            .expect("parse")
+            .into_config()?
+            .rate_limit)
+    }
+
+    #[test]
+    fn kube_api_qps_and_burst() {
+        // Upstream's clientConnection defaults.
+        assert_eq!(
+            rate_limit(&[]).expect("valid"),
+            Some(RateLimit {
+                qps: 50.0,
+                burst: 100
+            })
+        );
+        assert_eq!(
+            rate_limit(&["--kube-api-qps=500", "--kube-api-burst=1000"]).expect("valid"),
+            Some(RateLimit {
+                qps: 500.0,
+                burst: 1000
+            })
+        );
+        assert_eq!(rate_limit(&["--kube-api-qps=-1"]).expect("valid"), None);
+        assert!(rate_limit(&["--kube-api-burst=0"]).is_err());
+
+        // From --config, flags winning.
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("config.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: kubescheduler.config.k8s.io/v1\nkind: KubeSchedulerConfiguration\nclientConnection:\n  qps: 7\n  burst: 9\n",
+        )
+        .expect("write config");
+        let config = format!("--config={}", path.display());
+        assert_eq!(
+            rate_limit(&[&config]).expect("valid"),
+            Some(RateLimit { qps: 7.0, burst: 9 })
+        );
+        assert_eq!(
+            rate_limit(&[&config, "--kube-api-burst=20"]).expect("valid"),
+            Some(RateLimit { qps: 7.0, burst: 20 })
+        );
     }
 }

@@ -6,6 +6,7 @@ mod cycle;
 mod handlers;
 pub mod listers;
 pub mod metrics;
+mod trim;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -31,6 +32,9 @@ use crate::plugins::registry::PluginDeps;
 use crate::profile::{Profile, ProfileError};
 use crate::queue::{ClusterEvent, SchedulingQueue};
 use listers::{PriorityLookup, StorePdbs, StorePriorities, StoreVolumes, StoreWorkloads};
+
+/// Objects per list page (client-go's pager default).
+const LIST_PAGE_SIZE: u32 = 500;
 
 /// The lease name of `--leader-elect` (upstream's default `--leader-elect-resource-name`).
 pub const LEASE_NAME: &str = "kube-scheduler";
@@ -80,10 +84,13 @@ pub async fn run_scheduler(
     config: &Config,
     shutdown: Shutdown,
 ) -> Result<(), RunError> {
-    let factory = InformerFactory::new(client.clone());
+    // Lists come in pages, each object trimmed as it arrives, so the scheduler never holds a
+    // whole list response of every pod (its peak memory at start would otherwise be several
+    // times its steady state).
+    let factory = InformerFactory::with_list_pages(client.clone(), LIST_PAGE_SIZE);
     // As upstream's scheduler: cached pods and nodes without managedFields (about half of a
-    // pod's size), which nothing in the scheduler reads.
-    let pods = factory.informer_with::<Pod>(strip_managed_fields)?;
+    // pod's size), which nothing in the scheduler reads; pods lose more (see `trim`).
+    let pods = factory.informer_with::<Pod>(trim::trim_pod)?;
     let nodes = factory.informer_with::<Node>(strip_managed_fields)?;
     let claims = factory.informer::<PersistentVolumeClaim>();
     let volumes = factory.informer::<PersistentVolume>();
@@ -154,7 +161,7 @@ pub async fn run_scheduler(
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
     let client = match &config.client {
         Some(c) => c.clone(),
-        None => rudder_client::connect(config.kubeconfig.as_deref()).await?,
+        None => rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit).await?,
     };
     if let Some(serving) = &config.serving {
         // Touch the metrics so /metrics lists them before the first attempt.
