@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
-use kube::api::{Patch, PatchParams, PostParams};
+use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
 use kube::client::Body;
 use rudder_testkit::TestApiServer;
 use serde_json::{Value, json};
@@ -306,6 +306,24 @@ async fn definitions_are_validated_and_conflicting_names_are_not_accepted() {
     )
     .await;
     assert_eq!(unserved.code, 404);
+
+    // Once the holder of the names goes, the refused definition gets them and is served.
+    crds.delete("widgets.example.com", &DeleteParams::default())
+        .await
+        .expect("delete the first definition");
+    established(&crds, "gadgets.example.com").await;
+    rudder_testkit::eventually("gadgets to be served", Duration::from_secs(10), || async {
+        let served = send(
+            &server,
+            "GET",
+            "/apis/example.com/v1/gadgets",
+            "application/json",
+            "",
+        )
+        .await;
+        (served.code == 200).then_some(())
+    })
+    .await;
 
     // Server-side apply bodies may be YAML, and are pruned like any write.
     let applied = send(

@@ -45,6 +45,7 @@ pub(crate) fn spawn(registry: Arc<Registry>, shutdown: Shutdown) {
                     Ok(Fanout::Event(event)) if event.kind == EventType::Deleted => {
                         let (group, plural) = names(&event.object.value());
                         registry.set_custom(&group, &plural, Vec::new());
+                        retry_unaccepted(&registry, &crds, &group).await;
                     }
                     Ok(Fanout::Event(event)) => reconcile(&registry, &crds, &event.object.value()).await,
                     // Fell behind or the cache was rebuilt: start over from the current state.
@@ -54,6 +55,29 @@ pub(crate) fn spawn(registry: Arc<Registry>, shutdown: Shutdown) {
             }
         }
     });
+}
+
+/// Names a deleted definition held are free again: the definitions of its group that were
+/// refused them are reconciled again (upstream's naming controller requeues the group).
+async fn retry_unaccepted(registry: &Registry, crds: &Resource, group: &str) {
+    let waiting: Vec<Value> = crds
+        .cache
+        .snapshot()
+        .0
+        .iter()
+        .map(|o| o.value())
+        .filter(|crd| crd["spec"]["group"] == group)
+        .filter(|crd| {
+            crd["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "NamesAccepted" && c["status"] == "False")
+        })
+        .collect();
+    for crd in waiting {
+        reconcile(registry, crds, &crd).await;
+    }
 }
 
 fn names(crd: &Value) -> (String, String) {
