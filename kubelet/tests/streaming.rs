@@ -1,5 +1,5 @@
-//! `kubectl logs`, `exec`, `attach` and `port-forward` end to end: stock kubectl 1.27 (SPDY)
-//! and 1.33 (WebSocket first, then SPDY) → the in-process apiserver → the kubelet's HTTPS
+//! `kubectl logs`, `exec`, `attach` and `port-forward` end to end: stock kubectl 1.27 (SPDY),
+//! 1.30 and 1.33 (WebSocket first, then SPDY) → the in-process apiserver → the kubelet's HTTPS
 //! server → containerd's streaming server, with a real pod on a containerd the test starts.
 
 mod support;
@@ -67,6 +67,37 @@ impl Kubectl {
             stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
             stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
         }
+    }
+
+    /// Runs `args` (a shell word list) under `script`, so that kubectl's stdin and stdout are
+    /// a terminal; `None` where util-linux `script` is missing.
+    async fn run_in_terminal(&self, args: &str) -> Option<Out> {
+        let script = std::path::Path::new("/usr/bin/script");
+        if !script.is_file() {
+            eprintln!("SKIPPED exec -it: util-linux script is not installed");
+            return None;
+        }
+        let line = format!(
+            "{} --kubeconfig {} --cache-dir {} {args}",
+            self.bin.display(),
+            self.kubeconfig.display(),
+            self.cache.path().display()
+        );
+        let mut cmd = tokio::process::Command::new(script);
+        cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .kill_on_drop(true);
+        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
+            .await
+            .unwrap_or_else(|_| panic!("kubectl {} {args} in a terminal did not finish", self.version))
+            .expect("script output");
+        Some(Out {
+            code: out.status.code(),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        })
     }
 
     /// Starts a long-running command and reads its stdout until `until` holds for what was
@@ -222,6 +253,20 @@ async fn kubectl_suite(node: &TestNode, k: &Kubectl) {
         out.stderr
     );
 
+    // exec -it: a terminal in the container (kubectl needs one on its side too: `script`
+    // gives it a pseudo-terminal).
+    if let Some(out) = k
+        .run_in_terminal("exec -it web -c web -- sh -c 'tty; exit 4'")
+        .await
+    {
+        assert_eq!(out.code, Some(4), "kubectl {v} exec -it: {}", out.stdout);
+        assert!(
+            out.stdout.contains("/dev/pts/"),
+            "kubectl {v} exec -it: {:?}",
+            out.stdout
+        );
+    }
+
     // attach: the running container's output arrives.
     let attached = k
         .read_until(&["attach", "web", "-c", "ticker"], |s| s.contains("tick "))
@@ -243,12 +288,12 @@ async fn kubectl_suite(node: &TestNode, k: &Kubectl) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn kubectl_logs_exec_attach_port_forward_on_1_27_and_1_33() {
-    let versions: Vec<(&'static str, PathBuf)> = ["1.27", "1.33"]
+async fn kubectl_logs_exec_attach_port_forward_on_1_27_1_30_and_1_33() {
+    let versions: Vec<(&'static str, PathBuf)> = ["1.27", "1.30", "1.33"]
         .into_iter()
         .filter_map(|v| kubectl_binary(v).map(|b| (v, b)))
         .collect();
-    if versions.len() < 2 {
+    if !versions.iter().any(|(v, _)| *v == "1.27") || !versions.iter().any(|(v, _)| *v == "1.33") {
         eprintln!("SKIPPED: kubectl.1.27 and kubectl.1.33 are needed beside kubectl on PATH");
         return;
     }
