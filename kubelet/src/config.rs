@@ -83,12 +83,26 @@ pub struct Config {
     /// fresh look at its containers). Runtime changes wake a pod's worker sooner through the
     /// relist.
     pub pod_resync_period: Duration,
+    /// Sandbox and container creations in flight at once (Rudder; 0: twice the CPUs). On a
+    /// burst, an unbounded number shares the runtime's CPU so every pod finishes late; a bound
+    /// lets the first ones finish first.
+    pub max_parallel_starts: usize,
     /// How often all sandboxes and containers are relisted to find pods whose runtime state
     /// changed (upstream's PLEG relist period, 1 s).
     pub pleg_relist_period: Duration,
 }
 
 impl Config {
+    /// `max_parallel_starts`, with 0 resolved to twice the CPUs (at least 2).
+    pub fn parallel_starts(&self) -> usize {
+        match self.max_parallel_starts {
+            0 => std::thread::available_parallelism()
+                .map_or(2, |n| n.get() * 2)
+                .max(2),
+            n => n,
+        }
+    }
+
     /// Upstream's defaults for a node called `node_name`.
     pub fn new(node_name: &str) -> Config {
         Config {
@@ -129,6 +143,7 @@ impl Config {
             crash_loop_backoff_max: Duration::from_secs(300),
             pod_resync_period: Duration::from_secs(10),
             pleg_relist_period: Duration::from_secs(1),
+            max_parallel_starts: 0,
         }
     }
 }

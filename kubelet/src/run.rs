@@ -87,6 +87,7 @@ pub async fn run_with_runtime(
             "kubelet",
             rudder_client::events::EventApi::CoreV1,
         )),
+        starts: Arc::new(tokio::sync::Semaphore::new(config.parallel_starts())),
     });
     if config.port != 0 {
         let addr = std::net::SocketAddr::new(config.address, config.port);

@@ -45,6 +45,8 @@ pub struct PodContext {
     pub facts: NodeFacts,
     /// core/v1 Events from component "kubelet" (Pulled, Created, Started, Killing, BackOff).
     pub events: Option<rudder_client::events::EventRecorder>,
+    /// Bounds the sandbox and container creations in flight (fair, first come first served).
+    pub starts: Arc<tokio::sync::Semaphore>,
 }
 
 impl PodContext {

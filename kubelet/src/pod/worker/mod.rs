@@ -57,6 +57,9 @@ pub struct Worker {
     /// Set by the eviction manager; once evicted the pod stays Failed and never runs again.
     evict_slot: EvictSlot,
     evicted: bool,
+    /// A slot among the runtime starts in flight, from sandbox creation until the pod's
+    /// containers were started.
+    start_permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 /// Where the eviction manager leaves the reason to evict a worker's pod.
@@ -96,6 +99,7 @@ impl Worker {
             reported_running: false,
             evict_slot: Default::default(),
             evicted: false,
+            start_permit: None,
         }
     }
 
@@ -360,6 +364,7 @@ impl Worker {
             .map(|w| w.duration_since(SystemTime::now()).unwrap_or_default() + Duration::from_millis(50));
         // Containers just started or a sandbox just made: look again soon for their state.
         let soon = Duration::from_millis(200);
+        self.start_permit = None;
         Ok(if acted {
             Some(wake.map_or(soon, |w| w.min(soon)))
         } else {

@@ -45,6 +45,12 @@ impl Worker {
         std::fs::create_dir_all(&cfg.log_directory).ok();
         self.sandbox_attempts += 1;
         self.mark("dns+config");
+        // Held until this pod's containers were started (the end of the next sync), so that a
+        // pod that has its sandbox goes on to its containers before newer pods start theirs.
+        if self.start_permit.is_none() {
+            self.start_permit = self.ctx.starts.clone().acquire_owned().await.ok();
+        }
+        self.mark("start-slot");
         let r = self.ctx.runtime.run_pod_sandbox(cfg).await;
         self.mark("sandbox");
         r
@@ -79,6 +85,10 @@ impl Worker {
             },
         );
         let sandbox_cfg = spec::sandbox_config(pod, &self.ctx.config, self.sandbox_attempts, None);
+        let permit = match self.start_permit {
+            Some(_) => None,
+            None => self.ctx.starts.clone().acquire_owned().await.ok(),
+        };
         let id = self
             .ctx
             .runtime
@@ -93,7 +103,9 @@ impl Worker {
             "Created",
             &format!("Created container: {}", c.name),
         );
-        if let Err(e) = self.ctx.runtime.start_container(&id).await {
+        let started = self.ctx.runtime.start_container(&id).await;
+        drop(permit);
+        if let Err(e) = started {
             self.ctx
                 .event(pod, Some(&c.name), true, "Failed", &format!("Error: {e}"));
             return Err(("RunContainerError".into(), e.to_string()));
