@@ -51,17 +51,37 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
     Ok(())
 }
 
+/// Attempts at an ephemeral port free for both UDP and TCP before giving up.
+const EPHEMERAL_PAIR_ATTEMPTS: usize = 16;
+
+/// The DNS port, on UDP and TCP. Port 0 picks a UDP port and TCP takes the same one; that TCP
+/// port may already be someone else's, so the pair is picked again (a fixed port fails at once).
+async fn bind_dns(listen: SocketAddr) -> Result<(UdpSocket, TcpListener, SocketAddr), RunError> {
+    let bind_err = |what, addr| move |source| RunError::Bind { what, addr, source };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let udp = UdpSocket::bind(listen)
+            .await
+            .map_err(bind_err("DNS/UDP", listen))?;
+        let dns = udp.local_addr().map_err(bind_err("DNS/UDP", listen))?;
+        match TcpListener::bind(dns).await {
+            Ok(tcp) => return Ok((udp, tcp, dns)),
+            Err(e)
+                if listen.port() == 0
+                    && e.kind() == std::io::ErrorKind::AddrInUse
+                    && attempt < EPHEMERAL_PAIR_ATTEMPTS => {}
+            Err(e) => return Err(bind_err("DNS/TCP", dns)(e)),
+        }
+    }
+}
+
 /// Bind everything, start serving, and return the bound addresses.
 pub async fn start(config: Config, shutdown: Shutdown) -> Result<Running, RunError> {
     let client = rudder_client::connect(config.kubeconfig.as_deref()).await?;
     let bind_err = |what, addr| move |source| RunError::Bind { what, addr, source };
 
-    let udp = UdpSocket::bind(config.listen)
-        .await
-        .map_err(bind_err("DNS/UDP", config.listen))?;
-    let dns = udp.local_addr().map_err(bind_err("DNS/UDP", config.listen))?;
-    // Port 0 picks a UDP port; TCP takes the same one.
-    let tcp = TcpListener::bind(dns).await.map_err(bind_err("DNS/TCP", dns))?;
+    let (udp, tcp, dns) = bind_dns(config.listen).await?;
     let ip = config.listen.ip();
     let http_listener = |port: u16, what: &'static str| async move {
         let addr = SocketAddr::new(ip, port);
