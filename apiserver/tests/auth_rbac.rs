@@ -321,6 +321,18 @@ async fn access_reviews_answer_for_others_and_for_oneself() {
         .expect("review");
     assert_eq!(denied["status"]["allowed"], false);
 
+    // A local review answers in its own namespace only.
+    let local = |ns: &str| json!({"spec": {"user": "dave", "resourceAttributes": {"namespace": ns, "verb": "get", "resource": "pods"}}});
+    let local_path = "/apis/authorization.k8s.io/v1/namespaces/team-a/localsubjectaccessreviews";
+    let answer = post_json(&server.client, local_path, local("team-a"))
+        .await
+        .expect("local review");
+    assert_eq!(answer["status"]["allowed"], true);
+    assert_eq!(
+        code(&post_json(&server.client, local_path, local("default")).await),
+        400
+    );
+
     let dave = server.client_for("dave", &[]).await;
     // dave may not ask about others...
     assert_eq!(code(&post_json(&dave, path, sar("list", "team-a")).await), 403);
