@@ -132,6 +132,7 @@ async fn run(opts: Options) -> Result<(), RkindError> {
                 proxy_mode,
             };
             let spec = spec::resolve(&flags, text.as_deref())?;
+            rkind::preflight::require_root()?;
             eprintln!("Creating cluster {:?} with {} nodes ...", spec.name, spec.nodes);
             let started = Instant::now();
             let opts = CreateOptions {
