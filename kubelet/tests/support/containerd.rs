@@ -153,6 +153,8 @@ state = "{d}/state"
         [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
           SystemdCgroup = false
           Root = "{d}/runc"
+    [plugins."io.containerd.grpc.v1.cri".registry]
+      config_path = "{d}/certs.d"
     [plugins."io.containerd.grpc.v1.cri".cni]
       bin_dir = "{bin}"
       conf_dir = "{conf}"
