@@ -267,6 +267,50 @@ async fn kubectl_suite(node: &TestNode, k: &Kubectl) {
         );
     }
 
+    // cp: tar over exec, both ways.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let copied = dir.path().join("index.html");
+    let out = k
+        .run(
+            &[
+                "cp",
+                "-c",
+                "web",
+                "web:/www/index.html",
+                &copied.display().to_string(),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(out.code, Some(0), "kubectl {v} cp from the pod: {}", out.stderr);
+    let text = std::fs::read_to_string(&copied).expect("copied file");
+    assert_eq!(text, "hello-from-pod\n", "kubectl {v} cp");
+    std::fs::write(&copied, format!("uploaded by {v}\n")).expect("write upload");
+    let target = format!("web:/www/up-{v}.html");
+    let out = k
+        .run(&["cp", "-c", "web", &copied.display().to_string(), &target], "")
+        .await;
+    assert_eq!(out.code, Some(0), "kubectl {v} cp to the pod: {}", out.stderr);
+    let out = k
+        .run(
+            &[
+                "exec",
+                "web",
+                "-c",
+                "web",
+                "--",
+                "cat",
+                &format!("/www/up-{v}.html"),
+            ],
+            "",
+        )
+        .await;
+    assert_eq!(
+        out.stdout,
+        format!("uploaded by {v}\n"),
+        "kubectl {v} cp to the pod"
+    );
+
     // attach: the running container's output arrives.
     let attached = k
         .read_until(&["attach", "web", "-c", "ticker"], |s| s.contains("tick "))
