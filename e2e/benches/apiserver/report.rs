@@ -327,6 +327,22 @@ pub(crate) fn render(
             }),
             "",
         );
+        // What one delivery costs the apiserver: unlike the latencies, hardly changed by other
+        // processes taking the CPUs.
+        row(
+            o,
+            "  apiserver CPU per delivery (writes included)",
+            each(&|r| {
+                r.watches.get(i).map_or_else(
+                    || "-".into(),
+                    |w| {
+                        let deliveries = w.latencies.len().max(1) as f64;
+                        format!("{:.2} us", w.cpu.0[0].as_secs_f64() * 1e6 / deliveries)
+                    },
+                )
+            }),
+            "",
+        );
     }
     if settings.runs("apply") {
         apply_rows(o, results, &row, &verdicts);
