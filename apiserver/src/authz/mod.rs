@@ -188,6 +188,45 @@ mod tests {
     }
 
     #[test]
+    fn flags_parse_as_upstreams() {
+        use clap::Parser;
+        let parse = |args: &[&str]| {
+            let mut argv = vec!["kube-apiserver"];
+            argv.extend_from_slice(args);
+            crate::options::Options::try_parse_from(argv)
+                .expect("flags")
+                .into_config()
+        };
+        let defaults = parse(&[]).expect("config").auth;
+        assert!(!defaults.anonymous_auth);
+        assert_eq!(defaults.authorization_modes, vec![Mode::Node, Mode::Rbac]);
+        assert_eq!(
+            defaults.service_account_issuers,
+            [crate::authn_sa::DEFAULT_ISSUER]
+        );
+        let set = parse(&[
+            "--anonymous-auth=true",
+            "--authorization-mode=RBAC",
+            "--service-account-issuer=https://a",
+            "--service-account-issuer=https://b",
+            "--api-audiences=x,y",
+        ])
+        .expect("config")
+        .auth;
+        assert!(set.anonymous_auth);
+        assert_eq!(set.authorization_modes, vec![Mode::Rbac]);
+        assert_eq!(set.service_account_issuers, ["https://a", "https://b"]);
+        assert_eq!(set.api_audiences, ["x", "y"]);
+        assert!(
+            !parse(&["--anonymous-auth=false"])
+                .expect("config")
+                .auth
+                .anonymous_auth
+        );
+        assert!(parse(&["--authorization-mode=Node,Webhook"]).is_err());
+    }
+
+    #[test]
     fn node_identity_needs_the_group() {
         let mut user = UserInfo {
             name: "system:node:n1".into(),
