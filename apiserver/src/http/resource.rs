@@ -23,6 +23,33 @@ use crate::registry::{ApplyRequest, DeleteOptions, ListParams, Resource};
 pub(crate) const MAX_BODY: usize = 3 * 1024 * 1024;
 
 pub(crate) async fn handle(
+    state: State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    mut headers: HeaderMap,
+    body: Bytes,
+) -> ApiResult {
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    let watching = uri.path().contains("/watch/")
+        || uri
+            .query()
+            .unwrap_or_default()
+            .split('&')
+            .any(|p| p == "watch=true" || p == "watch=1");
+    // Protobuf answers for clients that ask for them first; watches stay JSON (client-go picks
+    // the stream decoder from the response's Content-Type).
+    if !watching && super::request::prefers_protobuf(accept) {
+        headers.insert(
+            header::ACCEPT,
+            axum::http::HeaderValue::from_static("application/json"),
+        );
+        let response = handle_json(state, method, uri, headers, body).await?;
+        return Ok(super::request::to_protobuf(response).await);
+    }
+    handle_json(state, method, uri, headers, body).await
+}
+
+async fn handle_json(
     State(state): State<Arc<AppState>>,
     method: Method,
     uri: Uri,
