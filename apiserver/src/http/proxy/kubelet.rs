@@ -221,6 +221,42 @@ mod tests {
     }
 
     #[test]
+    fn client_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let ca = rudder_component::certs::CertificateAuthority::generate("ca").unwrap();
+        let (cert, key) = rudder_component::certs::sign_client_cert(
+            &ca,
+            "kube-apiserver-kubelet-client",
+            &["system:masters"],
+        )
+        .unwrap();
+        let path = |n: &str| dir.path().join(n);
+        std::fs::write(path("ca.crt"), ca.cert_pem()).unwrap();
+        std::fs::write(path("client.crt"), &cert).unwrap();
+        std::fs::write(path("client.key"), &key).unwrap();
+        let config = KubeletClientConfig {
+            client_cert: Some((path("client.crt"), path("client.key"))),
+            certificate_authority: Some(path("ca.crt")),
+            ..Default::default()
+        };
+        assert!(KubeletClient::new(&config, None).is_ok());
+        let missing = KubeletClientConfig {
+            certificate_authority: Some(path("nope.crt")),
+            ..Default::default()
+        };
+        assert!(KubeletClient::new(&missing, None).is_err());
+        // A key that does not match the certificate is refused up front.
+        let (_, other_key) = rudder_component::certs::sign_client_cert(&ca, "x", &[] as &[&str]).unwrap();
+        std::fs::write(path("other.key"), other_key).unwrap();
+        let mismatched = KubeletClientConfig {
+            client_cert: Some((path("client.crt"), path("other.key"))),
+            ..Default::default()
+        };
+        assert!(KubeletClient::new(&mismatched, None).is_err());
+        assert!(KubeletClient::new(&KubeletClientConfig::default(), Some((cert, key))).is_ok());
+    }
+
+    #[test]
     fn preferred_address_and_port() {
         let prefs: Vec<String> = KubeletClientConfig::default().preferred_address_types;
         let n = node(json!({"metadata": {"name": "n"}, "status": {
