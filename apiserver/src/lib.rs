@@ -59,7 +59,11 @@ pub async fn run(config: Config, shutdown: Shutdown) -> anyhow::Result<()> {
 }
 
 /// [`run`] with the kubelet client flags (`--kubelet-client-certificate` and friends).
-pub async fn run_with(config: Config, kubelet: KubeletClientConfig, shutdown: Shutdown) -> anyhow::Result<()> {
+pub async fn run_with(
+    config: Config,
+    kubelet: KubeletClientConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<()> {
     start_with(config, kubelet, shutdown).await?.wait().await
 }
 
@@ -69,7 +73,11 @@ pub async fn start(config: Config, shutdown: Shutdown) -> anyhow::Result<Server>
 }
 
 /// [`start`] with the kubelet client settings.
-pub async fn start_with(config: Config, kubelet: KubeletClientConfig, shutdown: Shutdown) -> anyhow::Result<Server> {
+pub async fn start_with(
+    config: Config,
+    kubelet: KubeletClientConfig,
+    shutdown: Shutdown,
+) -> anyhow::Result<Server> {
     let store = open_store(&config.store).await?;
     let settings = registry::strategies::Settings {
         service_range: config.service_range,

@@ -49,7 +49,11 @@ pub struct Options {
 
     /// Ordered list of plug-ins to do authorization on the secure port: AlwaysAllow, AlwaysDeny,
     /// Node, RBAC.
-    #[arg(long = "authorization-mode", default_value = "Node,RBAC", value_delimiter = ',')]
+    #[arg(
+        long = "authorization-mode",
+        default_value = "Node,RBAC",
+        value_delimiter = ','
+    )]
     pub authorization_mode: Vec<String>,
 
     /// Files of PEM keys (public or private, or certificates) that verify service-account
@@ -143,9 +147,15 @@ impl Default for KubeletClientConfig {
         KubeletClientConfig {
             client_cert: None,
             certificate_authority: None,
-            preferred_address_types: ["InternalIP", "ExternalIP", "Hostname", "InternalDNS", "ExternalDNS"]
-                .map(String::from)
-                .to_vec(),
+            preferred_address_types: [
+                "InternalIP",
+                "ExternalIP",
+                "Hostname",
+                "InternalDNS",
+                "ExternalDNS",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -157,7 +167,13 @@ impl KubeletClientOptions {
             (None, None) => None,
             _ => return Err(ConfigError::PartialKubeletClientCert),
         };
-        const TYPES: [&str; 5] = ["Hostname", "InternalIP", "ExternalIP", "InternalDNS", "ExternalDNS"];
+        const TYPES: [&str; 5] = [
+            "Hostname",
+            "InternalIP",
+            "ExternalIP",
+            "InternalDNS",
+            "ExternalDNS",
+        ];
         if let Some(bad) = self
             .preferred_address_types
             .iter()
@@ -172,7 +188,6 @@ impl KubeletClientOptions {
         })
     }
 }
-
 
 /// Why the flags do not make a working configuration.
 #[derive(Debug, thiserror::Error)]

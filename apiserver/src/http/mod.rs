@@ -75,7 +75,10 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(proxy::routes())
         .merge(crate::auth_http::routes())
         .fallback(resource::handle)
-        .layer(middleware::from_fn_with_state(state.clone(), crate::auth_http::filter));
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth_http::filter,
+        ));
     open.merge(api)
         .layer(middleware::from_fn_with_state(state.clone(), observe))
         // Outermost: a bug in a handler answers 500 with a Status instead of dropping the

@@ -115,7 +115,8 @@ impl TestApiServer {
             &pki.join(rudder_apiserver::pki::CA_KEY),
         )
         .expect("load the test CA");
-        let (cert, key) = rudder_apiserver::pki::sign_client_cert(&ca, user, groups).expect("sign client cert");
+        let (cert, key) =
+            rudder_apiserver::pki::sign_client_cert(&ca, user, groups).expect("sign client cert");
         let file = user.replace(|c: char| !c.is_ascii_alphanumeric(), "_");
         let path = self._dir.path().join(format!("{file}.kubeconfig"));
         rudder_apiserver::pki::write_kubeconfig(
