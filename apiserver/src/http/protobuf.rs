@@ -60,7 +60,6 @@ pub(crate) fn decode(body: &[u8]) -> Result<Value, ApiError> {
 
 /// Encodes an object (with its `apiVersion` and `kind`) as a protobuf body. Kinds without a
 /// protobuf form are 406 NotAcceptable; an object that does not fit its schema is a 500.
-#[allow(dead_code, reason = "for protobuf responses, not wired yet")]
 pub(crate) fn encode(obj: &Value) -> Result<Vec<u8>, ApiError> {
     let field = |name: &str| obj.get(name).and_then(Value::as_str).unwrap_or_default();
     let (api_version, kind) = (field("apiVersion"), field("kind"));
