@@ -2,6 +2,7 @@
 //! serving of an axum router (HTTP/1.1 and HTTP/2, optional client certificates), x509
 //! identities, and issuing certificates.
 
+mod any_server_cert;
 pub mod certs;
 pub mod serve;
 pub mod shutdown;

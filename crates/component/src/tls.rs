@@ -23,6 +23,7 @@ use rustls::server::WebPkiClientVerifier;
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
 
+pub use crate::any_server_cert::AnyServerCert;
 pub use crate::serve::{DRAIN_TIMEOUT, HANDSHAKE_TIMEOUT, PeerIdentity, serve, serve_plain};
 
 /// Loading TLS material failed. Every variant names the file involved.
