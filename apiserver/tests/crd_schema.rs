@@ -3,43 +3,16 @@
 //! write and on read, versions stored in the storage version, names conflicts, CRD validation,
 //! YAML bodies.
 
+mod raw_support;
+
 use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::Api;
 use kube::api::{DeleteParams, Patch, PatchParams, PostParams};
-use kube::client::Body;
+use raw_support::send;
 use rudder_testkit::TestApiServer;
 use serde_json::{Value, json};
-
-struct Answer {
-    code: u16,
-    warnings: Vec<String>,
-    body: Value,
-}
-
-async fn send(server: &TestApiServer, method: &str, uri: &str, content_type: &str, body: &str) -> Answer {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", content_type)
-        .body(Body::from(body.as_bytes().to_vec()))
-        .expect("request");
-    let response = server.client.send(request).await.expect("send");
-    let code = response.status().as_u16();
-    let warnings = response
-        .headers()
-        .get_all("warning")
-        .iter()
-        .map(|v| v.to_str().unwrap_or_default().to_string())
-        .collect();
-    let bytes = response.into_body().collect_bytes().await.expect("body");
-    Answer {
-        code,
-        warnings,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
 
 async fn get(server: &TestApiServer, uri: &str) -> Value {
     let answer = send(server, "GET", uri, "application/json", "").await;

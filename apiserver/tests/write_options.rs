@@ -1,13 +1,15 @@
 //! `fieldValidation` (Strict, Warn, Ignore, and the Warn default) and `dryRun=All` on every
 //! write path, through kube-rs and raw requests, with upstream's messages.
 
+mod raw_support;
+
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Pod};
 use kube::Api;
 use kube::api::{DeleteParams, ListParams, Patch, PatchParams, PostParams};
-use kube::client::Body;
+use raw_support::send;
 use rudder_testkit::TestApiServer;
-use serde_json::{Value, json};
+use serde_json::json;
 
 /// Upstream's integration-test body (test/integration/apiserver/field_validation_test.go).
 const INVALID: &str = r#"{
@@ -32,35 +34,6 @@ const ISSUES: [&str; 7] = [
     r#"unknown field "spec.template.spec.containers[0].unknownNested""#,
     r#"duplicate field "spec.template.spec.containers[0].imagePullPolicy""#,
 ];
-
-struct Answer {
-    code: u16,
-    warnings: Vec<String>,
-    body: Value,
-}
-
-async fn send(server: &TestApiServer, method: &str, uri: &str, content_type: &str, body: &str) -> Answer {
-    let request = http::Request::builder()
-        .method(method)
-        .uri(uri)
-        .header("content-type", content_type)
-        .body(Body::from(body.as_bytes().to_vec()))
-        .expect("request");
-    let response = server.client.send(request).await.expect("send");
-    let code = response.status().as_u16();
-    let warnings = response
-        .headers()
-        .get_all("warning")
-        .iter()
-        .map(|v| v.to_str().unwrap_or_default().to_string())
-        .collect();
-    let bytes = response.into_body().collect_bytes().await.expect("body");
-    Answer {
-        code,
-        warnings,
-        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
-    }
-}
 
 fn warning(text: &str) -> String {
     format!("299 - \"{}\"", text.replace('"', "\\\""))
