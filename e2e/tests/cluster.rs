@@ -182,15 +182,16 @@ async fn check_daemonset(c: &TestCluster, ns: &str) {
     want.sort();
     assert_eq!(on, want, "one daemon pod on every node");
     let ds: Api<DaemonSet> = Api::namespaced(c.client.clone(), ns);
-    let deadline = std::time::Instant::now() + T;
-    loop {
+    support::eventually("DaemonSet status ready on every node", T, || async {
         let s = ds.get("agent").await.expect("get ds").status.unwrap_or_default();
-        if s.number_ready == c.nodes().len() as i32 && s.desired_number_scheduled == c.nodes().len() as i32 {
-            break;
+        let nodes = c.nodes().len() as i32;
+        if s.number_ready == nodes && s.desired_number_scheduled == nodes {
+            Ok(())
+        } else {
+            Err(format!("{s:?}"))
         }
-        assert!(std::time::Instant::now() < deadline, "DaemonSet status: {s:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    })
+    .await;
 }
 
 async fn check_job(c: &TestCluster, ns: &str) {
@@ -213,8 +214,7 @@ async fn check_job(c: &TestCluster, ns: &str) {
     )
     .await;
     let jobs: Api<Job> = Api::namespaced(c.client.clone(), ns);
-    let deadline = std::time::Instant::now() + T;
-    loop {
+    let s = support::eventually("Job Complete", T, || async {
         let s = jobs
             .get("once")
             .await
@@ -226,13 +226,10 @@ async fn check_job(c: &TestCluster, ns: &str) {
             .iter()
             .flatten()
             .any(|c| c.type_ == "Complete" && c.status == "True");
-        if complete {
-            assert_eq!(s.succeeded, Some(2));
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "Job status: {s:?}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+        if complete { Ok(s) } else { Err(format!("{s:?}")) }
+    })
+    .await;
+    assert_eq!(s.succeeded, Some(2));
 }
 
 async fn check_configmap_volume_and_env(c: &TestCluster, ns: &str) {

@@ -173,19 +173,19 @@ impl TestCluster {
 
     /// Polls until `n` pods matching `selector` are Ready, returns them.
     pub async fn wait_ready_pods(&self, ns: &str, selector: &str, n: usize, timeout: Duration) -> Vec<Pod> {
-        let deadline = Instant::now() + timeout;
-        loop {
-            let ready = self.ready_pods(ns, selector).await;
-            if ready.len() >= n {
-                return ready;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "{n} ready pods for {selector} in {ns}: only {} after {timeout:?}",
-                ready.len()
-            );
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        eventually(
+            &format!("{n} ready pods for {selector} in {ns}"),
+            timeout,
+            || async {
+                let ready = self.ready_pods(ns, selector).await;
+                if ready.len() >= n {
+                    Ok(ready)
+                } else {
+                    Err(format!("only {}", ready.len()))
+                }
+            },
+        )
+        .await
     }
 
     /// Applies a JSON object through server-side apply, by its apiVersion/kind.
@@ -267,4 +267,24 @@ pub fn leftovers(state: &State) -> Vec<String> {
         }
     }
     out
+}
+
+/// Polls `check` every 200 ms until it gives `Ok`; past `timeout` the test fails with `what` and
+/// the last `Err` (the state seen last, so a failure says where things stood).
+pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, String>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(last) => assert!(
+                Instant::now() < deadline,
+                "timed out after {timeout:?} waiting for {what}: {last}"
+            ),
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }
