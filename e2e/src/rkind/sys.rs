@@ -129,10 +129,22 @@ pub fn owned_and_alive(pid: u32, marker: &str) -> bool {
         reap(pid);
         return false;
     }
-    std::fs::read(proc_dir.join("cmdline"))
-        .map(|c| String::from_utf8_lossy(&c).contains(marker))
-        .unwrap_or(false)
+    // A live process reads an empty command line while `execve` has switched to the new image
+    // but not yet laid out its arguments (our processes exec through nsenter, unshare and sh):
+    // read again until the arguments are there or the process is gone.
+    for _ in 0..EXEC_RETRIES {
+        match std::fs::read(proc_dir.join("cmdline")) {
+            Ok(c) if c.is_empty() => std::thread::sleep(Duration::from_millis(1)),
+            Ok(c) => return String::from_utf8_lossy(&c).contains(marker),
+            Err(_) => return false,
+        }
+    }
+    false
 }
+
+/// How often an empty command line is read again (a millisecond apart) before the process
+/// counts as not ours.
+const EXEC_RETRIES: usize = 200;
 
 /// Collects our own exited child, if it is one (harmless otherwise).
 fn reap(pid: u32) {
@@ -291,6 +303,35 @@ mod tests {
         stop_all(&[pid], &marker, Duration::from_secs(2));
         assert!(!owned_and_alive(pid, &marker), "stopped (and reaped)");
         assert!(log.exists());
+    }
+
+    /// While a process is between `execve`'s switch to the new image and its argument setup, its
+    /// `/proc/PID/cmdline` reads empty; a chain of execs (nsenter, unshare, sh, containerd) must
+    /// not look like an exit.
+    #[test]
+    fn a_process_inside_exec_is_still_owned() {
+        let dir = tempfile::tempdir().unwrap();
+        let marker = dir.path().display().to_string();
+        let script = dir.path().join("chain.sh");
+        std::fs::write(
+            &script,
+            "n=$2; if [ \"$n\" -gt 0 ]; then exec /bin/sh \"$0\" \"$1\" $((n - 1)); fi; exec /bin/sh -c 'sleep 0.2; :' \"$1\"\n",
+        )
+        .unwrap();
+        let mut cmd = Command::new("/bin/sh");
+        cmd.args([script.display().to_string(), marker.clone(), "300".into()]);
+        let pid = spawn_daemon(cmd, &dir.path().join("chain.log")).unwrap();
+        let started = Instant::now();
+        while owned_and_alive(pid, &marker) {
+            assert!(started.elapsed() < Duration::from_secs(60), "chain never ended");
+        }
+        // Only the end of the chain may end ownership: the process must be gone by now.
+        let proc_dir = PathBuf::from(format!("/proc/{pid}"));
+        let state = std::fs::read_to_string(proc_dir.join("stat")).unwrap_or_default();
+        let running = state
+            .rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'));
+        assert!(!running, "reported gone while alive: {state}");
     }
 
     #[test]
