@@ -12,6 +12,7 @@ mod authn_sa_keys;
 mod authn_token_request;
 pub mod authz;
 mod bootstrap;
+mod controlplane;
 mod crd;
 mod errors;
 mod http;
@@ -44,12 +45,22 @@ pub struct Server {
     /// The admin kubeconfig written next to generated certificates, if any.
     pub admin_kubeconfig: Option<std::path::PathBuf>,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
+    /// The control-plane loop (leases, `kubernetes` endpoints): it withdraws this server's
+    /// lease on shutdown, so it is awaited (briefly) after the server stops.
+    controlplane: tokio::task::JoinHandle<()>,
 }
 
 impl Server {
     /// Waits until the server has shut down.
     pub async fn wait(self) -> anyhow::Result<()> {
-        self.task.await.context("server task panicked")?
+        let served = self.task.await.context("server task panicked")?;
+        if tokio::time::timeout(std::time::Duration::from_secs(5), self.controlplane)
+            .await
+            .is_err()
+        {
+            tracing::warn!("the master lease was not withdrawn within 5s");
+        }
+        served
     }
 }
 
@@ -168,6 +179,12 @@ pub async fn start_with(
     authz::aggregation::reconcile(&state.registry).await;
     authz::aggregation::spawn(state.registry.clone(), shutdown.clone());
     registry::crd::spawn(state.registry.clone(), shutdown.clone());
+    let me = controlplane::Identity {
+        ip: advertise_ip,
+        port: local_addr.port(),
+        hostname: pki::host_name().unwrap_or_else(|| advertise_ip.to_string()),
+    };
+    let controlplane = controlplane::spawn(state.registry.clone(), me, shutdown.clone());
     state.ready.store(true, Ordering::Release);
 
     let app = http::router(state);
@@ -177,6 +194,7 @@ pub async fn start_with(
         local_addr,
         admin_kubeconfig,
         task,
+        controlplane,
     })
 }
 

@@ -132,7 +132,7 @@ pub fn serving_hosts(hosts: &[String]) -> Vec<String> {
     all
 }
 
-fn host_name() -> Option<String> {
+pub(crate) fn host_name() -> Option<String> {
     ["/proc/sys/kernel/hostname", "/etc/hostname"]
         .iter()
         .filter_map(|p| std::fs::read_to_string(p).ok())
