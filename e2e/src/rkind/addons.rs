@@ -37,28 +37,9 @@ pub fn dns_documents() -> Result<Vec<Value>, AddonError> {
         if doc["kind"] == "Deployment" {
             adapt_deployment(&mut doc)?;
         }
-        rbac_name_workaround(&mut doc);
         docs.push(doc);
     }
     Ok(docs)
-}
-
-/// Upstream accepts `:` in RBAC object names (`system:coredns`), but Rudder's apiserver
-/// validates them as DNS subdomains today, so the add-on's role is applied as `system-rudder-dns`.
-fn rbac_name_workaround(doc: &mut Value) {
-    let fix = |v: &mut Value| {
-        if let Some(name) = v.as_str() {
-            *v = name.replace(':', "-").into();
-        }
-    };
-    match doc["kind"].as_str() {
-        Some("ClusterRole") => fix(&mut doc["metadata"]["name"]),
-        Some("ClusterRoleBinding") => {
-            fix(&mut doc["metadata"]["name"]);
-            fix(&mut doc["roleRef"]["name"]);
-        }
-        _ => {}
-    }
 }
 
 fn adapt_deployment(doc: &mut Value) -> Result<(), AddonError> {
@@ -194,7 +175,11 @@ mod tests {
         let svc = docs.iter().find(|d| d["kind"] == "Service").unwrap();
         assert_eq!(svc["spec"]["clusterIP"], crate::rkind::plan::DNS_IP.to_string());
         let binding = docs.iter().find(|d| d["kind"] == "ClusterRoleBinding").unwrap();
-        assert_eq!(binding["roleRef"]["name"], "system-rudder-dns");
+        // RBAC names are path segments (`:` allowed), as upstream's `system:coredns`.
+        assert_eq!(binding["metadata"]["name"], "system:rudder-dns");
+        assert_eq!(binding["roleRef"]["name"], "system:rudder-dns");
+        let role = docs.iter().find(|d| d["kind"] == "ClusterRole").unwrap();
+        assert_eq!(role["metadata"]["name"], "system:rudder-dns");
         assert_eq!(plural("ClusterRoleBinding"), "clusterrolebindings");
         assert_eq!(plural("ServiceAccount"), "serviceaccounts");
     }

@@ -12,6 +12,7 @@ pub mod images;
 pub mod layout;
 pub mod logs;
 pub mod net;
+pub mod node;
 pub mod plan;
 pub mod preflight;
 pub mod spec;

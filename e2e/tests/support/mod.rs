@@ -133,6 +133,63 @@ impl TestCluster {
         self.wait_pod_done(ns, name, timeout).await
     }
 
+    /// Like `run_script`, and returns the pod's log too (what the script printed).
+    pub async fn run_script_logs(
+        &self,
+        ns: &str,
+        name: &str,
+        node: &str,
+        script: &str,
+        timeout: Duration,
+    ) -> (bool, String) {
+        let (ok, status) = self.run_script(ns, name, node, script, timeout).await;
+        let logs = self.logs(ns, name).await;
+        let detail = if ok {
+            logs
+        } else {
+            format!("{logs}\nstatus: {status}")
+        };
+        (ok, detail)
+    }
+
+    /// Creates a pod from JSON.
+    pub async fn create_pod(&self, ns: &str, pod: serde_json::Value) -> Pod {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        let pod: Pod = serde_json::from_value(pod).expect("pod JSON");
+        pods.create(&PostParams::default(), &pod)
+            .await
+            .expect("create pod")
+    }
+
+    /// The pod's log (empty when it cannot be read yet).
+    pub async fn logs(&self, ns: &str, name: &str) -> String {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
+        pods.logs(name, &Default::default()).await.unwrap_or_default()
+    }
+
+    /// The stock kubectl on PATH against this cluster (its own cache dir per cluster).
+    pub fn kubectl(&self, args: &[&str]) -> std::process::Output {
+        self.kubectl_bin(std::path::Path::new("kubectl"), args)
+    }
+
+    /// A given kubectl binary against this cluster.
+    pub fn kubectl_bin(&self, bin: &std::path::Path, args: &[&str]) -> std::process::Output {
+        self.kubectl_command(bin, args)
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("run kubectl")
+    }
+
+    pub fn kubectl_command(&self, bin: &std::path::Path, args: &[&str]) -> std::process::Command {
+        let home = self.state.dir().join("kubectl-home");
+        let mut cmd = std::process::Command::new(bin);
+        cmd.args(args)
+            .env("KUBECONFIG", self.state.kubeconfig())
+            .env("HOME", &home)
+            .env("KUBECACHEDIR", home.join("cache"));
+        cmd
+    }
+
     pub async fn wait_pod_done(&self, ns: &str, name: &str, timeout: Duration) -> (bool, String) {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), ns);
         let deadline = Instant::now() + timeout;
