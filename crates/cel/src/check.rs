@@ -1,0 +1,206 @@
+//! The compile-time checks cel-rust leaves to us (it has no type checker): every identifier is
+//! a declared variable, a name a macro binds, a type name or a library namespace; an expression
+//! whose result is plainly not a bool is refused where a bool is needed (see `lib.rs`). Errors
+//! are worded and located as cel-go's checker words them.
+
+use std::collections::BTreeSet;
+
+use cel::common::ast::{EntryExpr, Expr, IdedExpr};
+
+use crate::CompileError;
+
+/// Names that resolve without a declaration: types, and the namespaces of library functions.
+const BUILTIN_NAMES: &[&str] = &[
+    "bool",
+    "bytes",
+    "double",
+    "duration",
+    "dyn",
+    "int",
+    "list",
+    "map",
+    "null_type",
+    "string",
+    "timestamp",
+    "type",
+    "uint",
+    "math",
+    "strings",
+    "lists",
+    "base64",
+    "optional",
+    "sets",
+    "cel",
+    "google",
+];
+
+/// Checks `program`, returning the declared variables it reads.
+pub(crate) fn check(
+    source: &str,
+    program: &cel::Program,
+    variables: &[&str],
+) -> Result<BTreeSet<String>, CompileError> {
+    let mut walker = Walker {
+        variables,
+        scopes: Vec::new(),
+        used: BTreeSet::new(),
+        undeclared: Vec::new(),
+    };
+    walker.expr(program.expression());
+    if walker.undeclared.is_empty() {
+        return Ok(walker.used);
+    }
+    let issues: Vec<String> = walker
+        .undeclared
+        .iter()
+        .map(|(id, name)| {
+            let at = program.source_info().offset_for(*id).map(|(start, _)| start);
+            issue(
+                source,
+                at,
+                &format!("undeclared reference to '{name}' (in container '')"),
+            )
+        })
+        .collect();
+    Err(CompileError::Check(issues.join("\n")))
+}
+
+/// One issue as cel-go prints it: `ERROR: <input>:L:C: message`, the source line and a caret.
+/// `at` is the character offset of the offending node.
+pub(crate) fn issue(source: &str, at: Option<u32>, message: &str) -> String {
+    let offset = at.unwrap_or(0) as usize;
+    let mut line = 0;
+    let mut column = 0;
+    for (i, c) in source.chars().enumerate() {
+        if i == offset {
+            break;
+        }
+        if c == '\n' {
+            line += 1;
+            column = 0;
+        } else {
+            column += 1;
+        }
+    }
+    let mut out = format!("ERROR: <input>:{}:{}: {message}", line + 1, column + 1);
+    if let Some(text) = source.lines().nth(line) {
+        out.push_str(&format!("\n | {text}\n | {}^", ".".repeat(column)));
+    }
+    out
+}
+
+struct Walker<'a> {
+    variables: &'a [&'a str],
+    scopes: Vec<String>,
+    used: BTreeSet<String>,
+    undeclared: Vec<(u64, String)>,
+}
+
+impl Walker<'_> {
+    fn ident(&mut self, id: u64, name: &str) {
+        if self.scopes.iter().any(|s| s == name) {
+            return;
+        }
+        if self.variables.contains(&name) {
+            self.used.insert(name.to_string());
+        } else if !BUILTIN_NAMES.contains(&name) && !name.starts_with('@') {
+            self.undeclared.push((id, name.to_string()));
+        }
+    }
+
+    fn expr(&mut self, e: &IdedExpr) {
+        match &e.expr {
+            Expr::Unspecified | Expr::Literal(_) => {}
+            Expr::Ident(name) => self.ident(e.id, name),
+            Expr::Select(select) => self.expr(&select.operand),
+            Expr::Call(call) => {
+                if let Some(target) = &call.target {
+                    self.expr(target);
+                }
+                for arg in &call.args {
+                    self.expr(arg);
+                }
+            }
+            Expr::List(list) => {
+                for item in &list.elements {
+                    self.expr(item);
+                }
+            }
+            Expr::Map(map) => {
+                for entry in &map.entries {
+                    self.entry(&entry.expr);
+                }
+            }
+            Expr::Struct(st) => {
+                for entry in &st.entries {
+                    self.entry(&entry.expr);
+                }
+            }
+            Expr::Comprehension(c) => {
+                self.expr(&c.iter_range);
+                self.expr(&c.accu_init);
+                let before = self.scopes.len();
+                self.scopes.push(c.iter_var.clone());
+                if let Some(second) = &c.iter_var2 {
+                    self.scopes.push(second.clone());
+                }
+                self.scopes.push(c.accu_var.clone());
+                self.expr(&c.loop_cond);
+                self.expr(&c.loop_step);
+                self.expr(&c.result);
+                self.scopes.truncate(before);
+            }
+        }
+    }
+
+    fn entry(&mut self, entry: &EntryExpr) {
+        match entry {
+            EntryExpr::MapEntry(m) => {
+                self.expr(&m.key);
+                self.expr(&m.value);
+            }
+            EntryExpr::StructField(f) => self.expr(&f.value),
+        }
+    }
+}
+
+/// Whether the expression's result is plainly not a bool: a literal, list or map that is not
+/// a bool, or arithmetic.
+pub(crate) fn plainly_not_bool(e: &IdedExpr) -> bool {
+    match &e.expr {
+        Expr::Literal(lit) => !matches!(lit, cel::common::ast::LiteralValue::Boolean(_)),
+        Expr::List(_) | Expr::Map(_) | Expr::Struct(_) => true,
+        Expr::Call(call) => matches!(
+            call.func_name.as_str(),
+            "_+_" | "_-_" | "_*_" | "_/_" | "_%_" | "-_" | "size"
+        ),
+        _ => false,
+    }
+}
+
+/// Whether the expression's result is plainly not a string.
+pub(crate) fn plainly_not_string(e: &IdedExpr) -> bool {
+    match &e.expr {
+        Expr::Literal(lit) => !matches!(lit, cel::common::ast::LiteralValue::String(_)),
+        Expr::List(_) | Expr::Map(_) | Expr::Struct(_) => true,
+        Expr::Call(call) => matches!(
+            call.func_name.as_str(),
+            "_-_"
+                | "_*_"
+                | "_/_"
+                | "_%_"
+                | "-_"
+                | "size"
+                | "_==_"
+                | "_!=_"
+                | "_<_"
+                | "_>_"
+                | "_<=_"
+                | "_>=_"
+                | "_&&_"
+                | "_||_"
+                | "!_"
+        ),
+        _ => false,
+    }
+}
