@@ -4,12 +4,13 @@
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::Parser;
 use k8s_openapi::api::core::v1::Taint;
 use serde::Deserialize;
 
-use crate::config::{CgroupDriver, Config, Runtime};
+use crate::config::{AuthorizationMode, CgroupDriver, Config, Runtime, ServerAuth};
 use crate::node::machine::Amounts;
 use crate::quantity;
 
@@ -83,6 +84,28 @@ pub struct Options {
     /// Rudder: host-local IPAM state dir (default: the plugin's /var/lib/cni/networks).
     #[arg(long)]
     pub cni_ipam_dir: Option<PathBuf>,
+    /// CA bundle the client certificates of callers of the kubelet's API must chain to.
+    #[arg(long)]
+    pub client_ca_file: Option<PathBuf>,
+    /// Let requests without credentials in as system:anonymous (Rudder's default: false).
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub anonymous_auth: Option<bool>,
+    /// Check bearer tokens with the apiserver's TokenReview.
+    #[arg(long, num_args = 0..=1, default_missing_value = "true")]
+    pub authentication_token_webhook: Option<bool>,
+    /// How long TokenReview answers are cached (Go duration).
+    #[arg(long)]
+    pub authentication_token_webhook_cache_ttl: Option<String>,
+    /// AlwaysAllow or Webhook (SubjectAccessReview).
+    #[arg(long)]
+    pub authorization_mode: Option<String>,
+    #[arg(long)]
+    pub authorization_webhook_cache_authorized_ttl: Option<String>,
+    #[arg(long)]
+    pub authorization_webhook_cache_unauthorized_ttl: Option<String>,
+    /// The unauthenticated read-only port. Rudder never opens one: only 0 is accepted.
+    #[arg(long)]
+    pub read_only_port: Option<u32>,
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
 }
@@ -110,6 +133,56 @@ struct KubeletConfiguration {
     max_pods: Option<i64>,
     eviction_hard: BTreeMap<String, String>,
     pod_logs_dir: Option<PathBuf>,
+    authentication: FileAuthentication,
+    authorization: FileAuthorization,
+    read_only_port: Option<u32>,
+}
+
+/// KubeletConfiguration `authentication`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileAuthentication {
+    x509: FileX509,
+    webhook: FileTokenWebhook,
+    anonymous: FileEnabled,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileX509 {
+    #[serde(rename = "clientCAFile")]
+    client_ca_file: Option<PathBuf>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileTokenWebhook {
+    enabled: Option<bool>,
+    #[serde(rename = "cacheTTL")]
+    cache_ttl: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileEnabled {
+    enabled: Option<bool>,
+}
+
+/// KubeletConfiguration `authorization`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileAuthorization {
+    mode: Option<String>,
+    webhook: FileAuthzWebhook,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+struct FileAuthzWebhook {
+    #[serde(rename = "cacheAuthorizedTTL")]
+    cache_authorized_ttl: Option<String>,
+    #[serde(rename = "cacheUnauthorizedTTL")]
+    cache_unauthorized_ttl: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -210,6 +283,7 @@ impl Options {
                 })?
             }
         };
+        let auth = server_auth(&self, &file)?;
         let node_name = self
             .hostname_override
             .clone()
@@ -301,8 +375,78 @@ impl Options {
         c.cni.conf_dir = self.cni_conf_dir;
         c.cni.bridge = self.cni_bridge;
         c.cni.ipam_dir = self.cni_ipam_dir;
+        c.server_auth = auth;
         Ok(c)
     }
+}
+
+/// The kubelet API's authentication and authorization from flags over the file, and the
+/// read-only port refused unless 0.
+fn server_auth(o: &Options, file: &KubeletConfiguration) -> Result<ServerAuth, OptionsError> {
+    if let Some(port) = o.read_only_port.or(file.read_only_port).filter(|p| *p != 0) {
+        return Err(invalid(
+            "--read-only-port",
+            &port.to_string(),
+            "Rudder never serves the unauthenticated read-only port; use 0",
+        ));
+    }
+    let (authn, authz) = (&file.authentication, &file.authorization);
+    let ttl = |flag: &'static str, value: Option<&String>, default: Duration| match value {
+        None => Ok(default),
+        Some(v) => {
+            rudder_client::duration::parse_go_duration(v).map_err(|e| invalid(flag, v, &e.to_string()))
+        }
+    };
+    let defaults = ServerAuth::default();
+    let mode = o.authorization_mode.as_ref().or(authz.mode.as_ref());
+    Ok(ServerAuth {
+        client_ca_file: o
+            .client_ca_file
+            .clone()
+            .or_else(|| authn.x509.client_ca_file.clone())
+            .filter(|p| !p.as_os_str().is_empty()),
+        anonymous: o
+            .anonymous_auth
+            .or(authn.anonymous.enabled)
+            .unwrap_or(defaults.anonymous),
+        token_webhook: o
+            .authentication_token_webhook
+            .or(authn.webhook.enabled)
+            .unwrap_or(defaults.token_webhook),
+        token_webhook_cache_ttl: ttl(
+            "--authentication-token-webhook-cache-ttl",
+            o.authentication_token_webhook_cache_ttl
+                .as_ref()
+                .or(authn.webhook.cache_ttl.as_ref()),
+            defaults.token_webhook_cache_ttl,
+        )?,
+        authorization_mode: match mode.map(String::as_str) {
+            None => defaults.authorization_mode,
+            Some("Webhook") => AuthorizationMode::Webhook,
+            Some("AlwaysAllow") => AuthorizationMode::AlwaysAllow,
+            Some(other) => {
+                return Err(invalid(
+                    "--authorization-mode",
+                    other,
+                    "want AlwaysAllow or Webhook",
+                ));
+            }
+        },
+        authorized_cache_ttl: ttl(
+            "--authorization-webhook-cache-authorized-ttl",
+            o.authorization_webhook_cache_authorized_ttl
+                .as_ref()
+                .or(authz.webhook.cache_authorized_ttl.as_ref()),
+            defaults.authorized_cache_ttl,
+        )?,
+        unauthorized_cache_ttl: ttl(
+            "--authorization-webhook-cache-unauthorized-ttl",
+            o.authorization_webhook_cache_unauthorized_ttl
+                .as_ref()
+                .or(authz.webhook.cache_unauthorized_ttl.as_ref()),
+            defaults.unauthorized_cache_ttl,
+        )?,
+    })
 }
 
 fn validate_cidr(cidr: &str) -> Result<(), OptionsError> {
@@ -395,6 +539,103 @@ mod tests {
         assert_eq!(c.kube_reserved["memory"], 1 << 30);
         assert!(!c.fail_swap_on);
         assert_eq!(c.register_with_taints[0].key, "a");
+    }
+
+    #[test]
+    fn server_auth_defaults_flags_and_file() {
+        let d = opts(&[]).into_config().unwrap().server_auth;
+        assert_eq!(d, ServerAuth::default());
+        assert!(!d.anonymous, "Rudder's default is no anonymous access");
+        assert!(d.token_webhook);
+        assert_eq!(d.authorization_mode, AuthorizationMode::Webhook);
+        assert_eq!(
+            (
+                d.token_webhook_cache_ttl,
+                d.authorized_cache_ttl,
+                d.unauthorized_cache_ttl
+            ),
+            (
+                Duration::from_secs(120),
+                Duration::from_secs(300),
+                Duration::from_secs(30)
+            )
+        );
+
+        let f = opts(&[
+            "--client-ca-file=/pki/ca.crt",
+            "--anonymous-auth",
+            "--authentication-token-webhook=false",
+            "--authentication-token-webhook-cache-ttl=10s",
+            "--authorization-mode=AlwaysAllow",
+            "--authorization-webhook-cache-authorized-ttl=1m",
+            "--authorization-webhook-cache-unauthorized-ttl=5s",
+            "--read-only-port=0",
+        ])
+        .into_config()
+        .unwrap()
+        .server_auth;
+        assert_eq!(
+            f.client_ca_file.as_deref(),
+            Some(std::path::Path::new("/pki/ca.crt"))
+        );
+        assert!(f.anonymous && !f.token_webhook);
+        assert_eq!(f.authorization_mode, AuthorizationMode::AlwaysAllow);
+        assert_eq!(f.token_webhook_cache_ttl, Duration::from_secs(10));
+        assert_eq!(f.authorized_cache_ttl, Duration::from_secs(60));
+        assert_eq!(f.unauthorized_cache_ttl, Duration::from_secs(5));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\nreadOnlyPort: 0\n\
+             authentication:\n  anonymous: {enabled: true}\n  webhook: {enabled: false, cacheTTL: 2m0s}\n\
+             \x20 x509: {clientCAFile: /etc/kubernetes/pki/ca.crt}\n\
+             authorization:\n  mode: AlwaysAllow\n  webhook: {cacheAuthorizedTTL: 1m30s, cacheUnauthorizedTTL: 10s}\n",
+        )
+        .unwrap();
+        let p = path.display().to_string();
+        let c = opts(&["--config", &p]).into_config().unwrap().server_auth;
+        assert_eq!(
+            c.client_ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/kubernetes/pki/ca.crt"))
+        );
+        assert!(c.anonymous && !c.token_webhook);
+        assert_eq!(c.authorization_mode, AuthorizationMode::AlwaysAllow);
+        assert_eq!(c.authorized_cache_ttl, Duration::from_secs(90));
+        assert_eq!(c.unauthorized_cache_ttl, Duration::from_secs(10));
+        // Flags win over the file.
+        let c = opts(&[
+            "--config",
+            &p,
+            "--anonymous-auth=false",
+            "--authorization-mode=Webhook",
+        ])
+        .into_config()
+        .unwrap()
+        .server_auth;
+        assert!(!c.anonymous);
+        assert_eq!(c.authorization_mode, AuthorizationMode::Webhook);
+    }
+
+    #[test]
+    fn a_read_only_port_is_refused() {
+        let err = opts(&["--read-only-port=10255"]).into_config().unwrap_err();
+        assert!(
+            err.to_string().contains("--read-only-port") && err.to_string().contains("never serves"),
+            "{err}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.yaml");
+        std::fs::write(&path, "readOnlyPort: 10255\n").unwrap();
+        let p = path.display().to_string();
+        assert!(opts(&["--config", &p]).into_config().is_err());
+        assert!(opts(&["--authorization-mode=RBAC"]).into_config().is_err());
+        assert!(
+            opts(&["--authentication-token-webhook-cache-ttl=2"])
+                .into_config()
+                .is_err()
+        );
     }
 
     #[test]

@@ -91,7 +91,17 @@ pub async fn run_with_runtime(
     });
     if config.port != 0 {
         let addr = std::net::SocketAddr::new(config.address, config.port);
-        let bound = crate::server::start(addr, node.facts.ip, ctx.runtime.clone(), shutdown.clone()).await?;
+        let auth =
+            crate::server::auth::KubeletAuth::new(&config.server_auth, &config.node_name, ctx.client.clone())
+                .map_err(crate::server::ServerError::from)?;
+        let bound = crate::server::start(
+            addr,
+            node.facts.ip,
+            ctx.runtime.clone(),
+            Arc::new(auth),
+            shutdown.clone(),
+        )
+        .await?;
         info!(address = %bound, "kubelet server listening");
     }
     let node_task = tokio::spawn(node.run(shutdown.clone()));

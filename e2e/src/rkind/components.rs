@@ -82,6 +82,14 @@ pub fn kubelet_args(node: &NodePlan, cluster: &str, i: usize, layout: &Layout) -
         format!("--cluster-dns={DNS_IP}"),
         format!("--cluster-domain={CLUSTER_DOMAIN}"),
         "--fail-swap-on=false".into(),
+        // The kubelet's API: the apiserver's kubelet client certificate is signed by the cluster
+        // CA (it generates both in --cert-dir); tokens go through TokenReview, access through
+        // SubjectAccessReview; no anonymous callers, no read-only port.
+        format!("--client-ca-file={}", s(&layout.pki().join("ca.crt"))),
+        "--anonymous-auth=false".into(),
+        "--authentication-token-webhook=true".into(),
+        "--authorization-mode=Webhook".into(),
+        "--read-only-port=0".into(),
     ]
 }
 
@@ -230,6 +238,10 @@ mod tests {
             "--cgroup-root=/rkind-dev-n1",
             "--cluster-dns=10.96.0.10",
             "--cluster-domain=cluster.local",
+            "--client-ca-file=/var/lib/rkind/dev/pki/ca.crt",
+            "--anonymous-auth=false",
+            "--authorization-mode=Webhook",
+            "--read-only-port=0",
         ] {
             assert!(k.contains(&want.to_string()), "{want} in {k:?}");
         }

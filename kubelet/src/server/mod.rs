@@ -2,9 +2,16 @@
 //! /containerLogs/{namespace}/{pod}/{container}, and the streaming endpoints /exec, /attach and
 //! /portForward, which the apiserver's `pods/log`, `pods/exec`, `pods/attach` and
 //! `pods/portforward` proxy to. TLS with a self-signed certificate kept in memory, as upstream
-//! without --tls-cert-file.
+//! without --tls-cert-file. Every request is authenticated and authorized first ([`auth`]).
 
+pub mod auth;
+pub mod authn;
+pub mod authz;
+mod cache;
+#[cfg(test)]
+mod fake_review;
 pub mod logs;
+pub mod review;
 pub mod streaming;
 pub mod upgrade_proxy;
 
@@ -35,6 +42,8 @@ pub enum ServerError {
     },
     #[error("serving certificate: {0}")]
     Cert(String),
+    #[error(transparent)]
+    Auth(#[from] auth::AuthError),
 }
 
 #[derive(Clone)]
@@ -207,11 +216,17 @@ pub fn router(runtime: Arc<dyn RuntimeService>) -> Router {
     rudder_client::serving::router().merge(logs)
 }
 
+/// [`router`] behind the auth filter: what `--port` serves.
+pub fn secured_router(runtime: Arc<dyn RuntimeService>, auth: Arc<auth::KubeletAuth>) -> Router {
+    router(runtime).layer(axum::middleware::from_fn_with_state(auth, auth::filter))
+}
+
 /// Binds and serves until `shutdown`; returns the bound address.
 pub async fn start(
     addr: SocketAddr,
     node_ip: std::net::IpAddr,
     runtime: Arc<dyn RuntimeService>,
+    auth: Arc<auth::KubeletAuth>,
     shutdown: Shutdown,
 ) -> Result<SocketAddr, ServerError> {
     let listener = tokio::net::TcpListener::bind(addr)
@@ -228,9 +243,12 @@ pub async fn start(
     ];
     let (cert, key) =
         sign_serving_cert(&ca, "kubelet", &hosts).map_err(|e| ServerError::Cert(e.to_string()))?;
-    let tls = rudder_component::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes(), None)
-        .map_err(|e| ServerError::Cert(e.to_string()))?;
-    let app = router(runtime);
+    // With a client CA the handshake asks for client certificates (optional, as upstream's
+    // RequestClientCert); the auth filter verifies them per request.
+    let tls =
+        rudder_component::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes(), auth.client_ca())
+            .map_err(|e| ServerError::Cert(e.to_string()))?;
+    let app = secured_router(runtime, auth);
     tokio::spawn(async move {
         if let Err(error) = rudder_component::serve::serve(listener, tls, app, shutdown).await {
             tracing::error!(%error, "kubelet server failed");

@@ -53,6 +53,8 @@ impl TestNode {
         config.fail_swap_on = false;
         config.address = [127, 0, 0, 1].into();
         config.port = free_port();
+        // The apiserver presents its kubelet client certificate, signed by its CA.
+        config.server_auth.client_ca_file = Some(server.cert_dir().join("ca.crt"));
         config.cni = CniConfig {
             conf_dir: ctd.cni_conf_dir.clone(),
             bridge: ctd.bridge.clone(),
