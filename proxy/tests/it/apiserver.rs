@@ -120,7 +120,17 @@ async fn services_and_slices_become_rules_in_the_netns() {
             );
         }
 
-        // The slice goes away: the service's DNAT goes too and connections are refused.
+        // The slice goes away: the service's DNAT goes too and connections are refused. (The
+        // `kubernetes` Service keeps its DNAT to the apiserver: only the pod's is looked for.)
+        let pod_target = format!("{pod_ip}:8080");
+        let rules = match mode {
+            ProxyMode::Iptables => lab.iptables_save(),
+            ProxyMode::Nftables => lab.nft_table().unwrap_or_default(),
+        };
+        assert!(
+            rules.contains(&pod_target),
+            "{what}: no DNAT to {pod_target} before the delete:\n{rules}"
+        );
         slices
             .delete("web-abc", &DeleteParams::default())
             .await
@@ -128,12 +138,17 @@ async fn services_and_slices_become_rules_in_the_netns() {
         eventually(
             &format!("{what}: endpoint rules removed"),
             Duration::from_secs(20),
-            || async move {
-                let gone = match mode {
-                    ProxyMode::Iptables => !lab_ref.iptables_save().contains("--to-destination"),
-                    ProxyMode::Nftables => lab_ref.nft_table().is_ok_and(|t| !t.contains("dnat to")),
-                };
-                gone.then_some(())
+            || {
+                let pod_target = pod_target.clone();
+                async move {
+                    let gone = match mode {
+                        ProxyMode::Iptables => !lab_ref
+                            .iptables_save()
+                            .contains(&format!("--to-destination {pod_target}")),
+                        ProxyMode::Nftables => lab_ref.nft_table().is_ok_and(|t| !t.contains(&pod_target)),
+                    };
+                    gone.then_some(())
+                }
             },
         )
         .await;
