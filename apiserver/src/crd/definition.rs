@@ -91,6 +91,7 @@ pub(crate) fn validate_definition(crd: &Value, old: Option<&Value>) -> Vec<Field
     }
     names(&spec["names"], &path.child("names"), &mut errors);
     versions(spec, &path, &mut errors);
+    errors.extend(super::cel_definition::validate(spec));
     if let Some(old) = old {
         errors.extend(validate_immutable_field(
             &spec["group"],

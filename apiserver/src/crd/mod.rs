@@ -2,6 +2,10 @@
 //! (validation, defaulting, pruning), version conversion with strategy `None`, and validation of
 //! CustomResourceDefinitions themselves.
 
+mod cel;
+mod cel_definition;
+mod cel_eval;
+mod cel_ratchet;
 mod defaults;
 pub(crate) mod definition;
 mod fieldschema;

@@ -22,6 +22,8 @@ pub(crate) struct VersionSchema {
     /// `None` when the version has no schema (everything is kept, nothing is checked).
     pub(crate) schema: Option<Schema>,
     pub(crate) fields: &'static FieldSchemas,
+    /// The version's `x-kubernetes-validations`, `None` when it has none.
+    pub(crate) cel: Option<Arc<super::cel::CelNode>>,
 }
 
 impl VersionSchema {
@@ -31,6 +33,7 @@ impl VersionSchema {
             kind: kind.to_string(),
             schema: openapi.map(Schema::compile),
             fields: super::fieldschema::compile(api_version, kind, openapi),
+            cel: super::cel::compile(openapi),
         }
     }
 
@@ -62,11 +65,21 @@ impl Strategy for CustomResourceStrategy {
         self.version.prune_and_default(obj);
     }
 
-    fn validate(&self, obj: &Value, _old: Option<&Value>, _write: WriteKind) -> Vec<FieldError> {
-        match &self.version.schema {
-            Some(schema) => validate::validate(schema, obj),
-            None => Vec::new(),
+    fn validate(&self, obj: &Value, old: Option<&Value>, _write: WriteKind) -> Vec<FieldError> {
+        let Some(schema) = &self.version.schema else {
+            return Vec::new();
+        };
+        let mut errors = validate::validate(schema, obj);
+        if let Some(old) = old {
+            errors = super::cel_ratchet::ratchet(errors, schema, obj, old);
         }
+        if let Some(rules) = &self.version.cel {
+            match super::cel_eval::blocked(&errors) {
+                Some(blocked) => errors.push(blocked),
+                None => errors.extend(super::cel_eval::validate(rules, obj, old)),
+            }
+        }
+        errors
     }
 
     fn tracks_generation(&self) -> bool {

@@ -36,6 +36,16 @@ pub const PER_CALL_LIMIT: u64 = 1_000_000;
 /// (`RuntimeCELCostBudget`).
 pub const RUNTIME_COST_BUDGET: u64 = 10_000_000;
 
+/// A CEL optional value: `optional.of(v)` or `optional.none()` (how `oldSelf` is bound for a
+/// rule with `optionalOldSelf`).
+pub fn optional(value: Option<Value>) -> Value {
+    let opt = match value {
+        Some(v) => cel::objects::OptionalValue::of(v),
+        None => cel::objects::OptionalValue::none(),
+    };
+    Value::Opaque(Arc::new(opt))
+}
+
 /// The CEL environment: the standard library, cel-go's strings, lists and math extensions, and
 /// Kubernetes' list, regex and URL libraries.
 #[derive(Clone)]
@@ -75,7 +85,8 @@ impl Environment {
         let program = self
             .env
             .compile(source)
-            .map_err(|e| CompileError::Syntax(e.to_string()))?;
+            // cel-go indents the source line and caret under an issue by one space.
+            .map_err(|e| CompileError::Syntax(e.to_string().replace("\n| ", "\n | ")))?;
         let used = check::check(source, &program, variables)?;
         Ok(Program {
             source: source.to_string(),

@@ -175,7 +175,11 @@ fn compile_errors_are_worded_as_cel_go() {
     let Err(CompileError::Syntax(syntax)) = env().compile("self.x >", &["self"]) else {
         panic!("a syntax error");
     };
-    assert!(syntax.starts_with("ERROR: <input>:1:"), "{syntax}");
+    assert!(
+        syntax.starts_with("ERROR: <input>:1:9: Syntax error: mismatched input"),
+        "{syntax}"
+    );
+    assert!(syntax.ends_with("\n | self.x >\n | ........^"), "{syntax}");
     let Err(CompileError::Check(undeclared)) = env().compile("foo == 1", &["self"]) else {
         panic!("an undeclared reference");
     };
