@@ -29,14 +29,20 @@ struct Fixture {
 }
 
 /// The apiserver, and a kubelet API server with the defaults (token webhook, Webhook
-/// authorization, no anonymous) plus the cluster CA as `--client-ca-file`.
+/// authorization, no anonymous) plus the cluster CA as `--client-ca-file`, reviewing as
+/// `system:node:auth-node`.
 async fn start() -> Fixture {
     let server = TestApiServer::start().await;
     let config = ServerAuth {
         client_ca_file: Some(server.cert_dir().join("ca.crt")),
         ..ServerAuth::default()
     };
-    let auth = KubeletAuth::new(&config, NODE, server.client.clone()).expect("kubelet auth");
+    // The reviews are made with the kubelet's own identity, as deployed (the Node authorizer
+    // lets a node create TokenReviews and SubjectAccessReviews).
+    let node_client = server
+        .client_for(&format!("system:node:{NODE}"), &["system:nodes"])
+        .await;
+    let auth = KubeletAuth::new(&config, NODE, node_client).expect("kubelet auth");
     let (trigger, shutdown) = Shutdown::new();
     let addr = rudder_kubelet::server::start(
         "127.0.0.1:0".parse().unwrap(),
