@@ -16,8 +16,9 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, EventType, GetOptions, KvClient,
-    PutOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient, WatchOptions,
+    Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, EventType, GetOptions,
+    Identity, KvClient, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
+    WatchOptions,
 };
 use futures::StreamExt;
 use tracing::debug;
@@ -53,8 +54,9 @@ pub struct EtcdOptions {
     /// dead connection fails instead of waiting forever. etcd rejects pings more often than every
     /// 5 s (`--grpc-keepalive-min-time`).
     pub keep_alive: Option<(Duration, Duration)>,
-    /// TLS to etcd. Not supported yet: [`EtcdStore::connect`] refuses options that set it (and
-    /// `https://` endpoints) rather than silently connecting in plain text.
+    /// TLS to etcd (upstream's `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`). Required
+    /// for `https://` endpoints; with it, plain `http://` endpoints are refused, so a typo cannot
+    /// send data in clear text.
     pub tls: Option<EtcdTls>,
 }
 
@@ -71,7 +73,7 @@ impl Default for EtcdOptions {
     }
 }
 
-/// PEM files for TLS to etcd (see [`EtcdOptions::tls`]: not supported yet).
+/// PEM files for TLS to etcd (see [`EtcdOptions::tls`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct EtcdTls {
     /// CA bundle that signed the etcd server certificates.
@@ -79,6 +81,46 @@ pub struct EtcdTls {
     /// Client certificate and key, for etcd's client-certificate authentication.
     pub client_cert_file: Option<PathBuf>,
     pub client_key_file: Option<PathBuf>,
+}
+
+/// An `http://` endpoint with TLS configured, or an `https://` one without, is a mistake to
+/// report rather than guess at (endpoints without a scheme take the configured one).
+fn check_schemes(endpoints: &[String], tls: bool) -> Result<()> {
+    let (refused, hint) = if tls {
+        ("http://", "TLS is configured: use https://")
+    } else {
+        (
+            "https://",
+            "TLS to etcd needs --etcd-cafile (and a client certificate if etcd asks for one)",
+        )
+    };
+    match endpoints.iter().find(|e| e.starts_with(refused)) {
+        Some(e) => Err(StoreError::InvalidArgument(format!(
+            "etcd endpoint {e:?}: {hint}"
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// Reads the CA bundle and the optional client identity.
+fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {
+    let read = |path: &PathBuf| {
+        std::fs::read(path)
+            .map_err(|e| StoreError::InvalidArgument(format!("reading {}: {e}", path.display())))
+    };
+    let mut options = TlsOptions::new().ca_certificate(Certificate::from_pem(read(&tls.ca_file)?));
+    match (&tls.client_cert_file, &tls.client_key_file) {
+        (Some(cert), Some(key)) => {
+            options = options.identity(Identity::from_pem(read(cert)?, read(key)?));
+        }
+        (None, None) => {}
+        _ => {
+            return Err(StoreError::InvalidArgument(
+                "an etcd client certificate needs both its certificate and its key file".into(),
+            ));
+        }
+    }
+    Ok(options)
 }
 
 /// The [`Store`] over etcd.
@@ -280,12 +322,6 @@ impl EtcdStore {
                 "etcd key prefix {prefix:?} does not start with '/'"
             )));
         }
-        if options.tls.is_some() || options.endpoints.iter().any(|e| e.starts_with("https://")) {
-            return Err(StoreError::InvalidArgument(
-                "TLS to etcd is not supported yet (rudder-store is built without etcd-client's TLS features)"
-                    .into(),
-            ));
-        }
         let mut connect = ConnectOptions::new()
             .with_connect_timeout(options.connect_timeout)
             // etcd answers pings on a connection without streams with GOAWAY "too_many_pings".
@@ -293,6 +329,10 @@ impl EtcdStore {
         if let Some((interval, timeout)) = options.keep_alive {
             connect = connect.with_keep_alive(interval, timeout);
         }
+        if let Some(tls) = &options.tls {
+            connect = connect.with_tls(tls_options(tls)?);
+        }
+        check_schemes(&options.endpoints, options.tls.is_some())?;
         let deadline = options.connect_timeout + options.request_timeout;
         let client =
             match tokio::time::timeout(deadline, Client::connect(&options.endpoints, Some(connect))).await {

@@ -27,6 +27,16 @@ pub struct EtcdProcessOptions {
     pub start_timeout: Duration,
     /// Extra command-line flags, appended last.
     pub extra_args: Vec<String>,
+    /// Serve clients over TLS and require client certificates signed by the CA.
+    pub tls: Option<EtcdServerTls>,
+}
+
+/// PEM files for etcd's client listener (`--cert-file`, `--key-file`, `--trusted-ca-file`).
+#[derive(Clone, Debug)]
+pub struct EtcdServerTls {
+    pub cert_file: PathBuf,
+    pub key_file: PathBuf,
+    pub trusted_ca_file: PathBuf,
 }
 
 impl Default for EtcdProcessOptions {
@@ -35,6 +45,7 @@ impl Default for EtcdProcessOptions {
             unsafe_no_fsync: false,
             start_timeout: Duration::from_secs(30),
             extra_args: Vec::new(),
+            tls: None,
         }
     }
 }
@@ -85,7 +96,7 @@ impl EtcdProcess {
         );
     }
 
-    /// The URL clients connect to, such as `http://127.0.0.1:40123`.
+    /// The URL clients connect to, such as `http://127.0.0.1:40123` (`https://` with TLS).
     pub fn client_url(&self) -> &str {
         &self.client_url
     }
@@ -152,7 +163,13 @@ fn try_start(binary: &Path, options: &EtcdProcessOptions) -> Result<EtcdProcess,
     let log_err = log.try_clone().map_err(|e| fatal("log file", e))?;
     let client_port = free_port().map_err(|e| fatal("picking a client port", e))?;
     let peer_port = free_port().map_err(|e| fatal("picking a peer port", e))?;
-    let client_url = format!("http://127.0.0.1:{client_port}");
+    let scheme = if options.tls.is_some() { "https" } else { "http" };
+    let client_url = format!("{scheme}://127.0.0.1:{client_port}");
+    // With TLS on the client port, health is read from a plain-HTTP metrics listener.
+    let health_port = match options.tls {
+        Some(_) => free_port().map_err(|e| fatal("picking a metrics port", e))?,
+        None => client_port,
+    };
     let peer_url = format!("http://127.0.0.1:{peer_port}");
 
     let mut command = Command::new(binary);
@@ -172,6 +189,14 @@ fn try_start(binary: &Path, options: &EtcdProcessOptions) -> Result<EtcdProcess,
         .arg("--log-outputs=stderr");
     if options.unsafe_no_fsync {
         command.arg("--unsafe-no-fsync");
+    }
+    if let Some(tls) = &options.tls {
+        command
+            .arg(format!("--cert-file={}", tls.cert_file.display()))
+            .arg(format!("--key-file={}", tls.key_file.display()))
+            .arg(format!("--trusted-ca-file={}", tls.trusted_ca_file.display()))
+            .arg("--client-cert-auth")
+            .arg(format!("--listen-metrics-urls=http://127.0.0.1:{health_port}"));
     }
     command.args(&options.extra_args);
     // etcd reads its flags from ETCD_* variables too; the test's own settings must win.
@@ -198,7 +223,7 @@ fn try_start(binary: &Path, options: &EtcdProcessOptions) -> Result<EtcdProcess,
         log_path,
         _dir: dir,
     };
-    let addr = SocketAddr::from(([127, 0, 0, 1], client_port));
+    let addr = SocketAddr::from(([127, 0, 0, 1], health_port));
     let deadline = Instant::now() + options.start_timeout;
     loop {
         if !etcd.is_running() {
