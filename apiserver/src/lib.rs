@@ -233,10 +233,11 @@ async fn open_store(config: &StoreConfig) -> anyhow::Result<Arc<dyn Store>> {
                     .context("opening the embedded store")??;
             Arc::new(store)
         }
-        StoreConfig::Etcd { servers, prefix } => {
+        StoreConfig::Etcd { servers, prefix, tls } => {
             let options = EtcdOptions {
                 endpoints: servers.clone(),
                 prefix: prefix.clone(),
+                tls: tls.clone(),
                 ..Default::default()
             };
             Arc::new(EtcdStore::connect(options).await.context("connecting to etcd")?)

@@ -84,6 +84,18 @@ pub struct Options {
     #[arg(long = "etcd-prefix", default_value = "/registry")]
     pub etcd_prefix: String,
 
+    /// SSL Certificate Authority file used to secure etcd communication (https:// servers).
+    #[arg(long = "etcd-cafile")]
+    pub etcd_cafile: Option<PathBuf>,
+
+    /// SSL certification file used to secure etcd communication.
+    #[arg(long = "etcd-certfile")]
+    pub etcd_certfile: Option<PathBuf>,
+
+    /// SSL key file used to secure etcd communication.
+    #[arg(long = "etcd-keyfile")]
+    pub etcd_keyfile: Option<PathBuf>,
+
     /// Directory of the embedded store (used when --etcd-servers is not set).
     #[arg(long = "data-dir", default_value = "/var/lib/rudder/apiserver")]
     pub data_dir: PathBuf,
@@ -202,6 +214,8 @@ pub enum ConfigError {
     PartialKubeletClientCert,
     #[error("--kubelet-preferred-address-types: unknown address type {0:?}")]
     AddressType(String),
+    #[error("{0}")]
+    EtcdTls(&'static str),
     #[error(transparent)]
     AuthorizationMode(#[from] crate::authz::ModeError),
 }
@@ -248,7 +262,12 @@ pub enum TlsSource {
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
     Embedded { dir: PathBuf },
-    Etcd { servers: Vec<String>, prefix: String },
+    Etcd {
+        servers: Vec<String>,
+        prefix: String,
+        /// TLS to etcd (`--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`).
+        tls: Option<rudder_store::etcd::EtcdTls>,
+    },
 }
 
 /// A validated configuration: what `run` needs.
@@ -268,6 +287,27 @@ pub struct Config {
     pub node_port_range: (u16, u16),
 }
 
+/// The etcd TLS flags: a CA to trust etcd with, and optionally a client certificate and key
+/// (both or neither). Unlike upstream, no system roots: etcd's CA is always a private one.
+fn etcd_tls(
+    ca: Option<PathBuf>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+) -> Result<Option<rudder_store::etcd::EtcdTls>, ConfigError> {
+    match (ca, cert.is_some() == key.is_some()) {
+        (_, false) => Err(ConfigError::EtcdTls("--etcd-certfile and --etcd-keyfile go together")),
+        (None, _) if cert.is_some() => Err(ConfigError::EtcdTls(
+            "--etcd-certfile needs --etcd-cafile (the CA that signed etcd's serving certificate)",
+        )),
+        (None, _) => Ok(None),
+        (Some(ca_file), true) => Ok(Some(rudder_store::etcd::EtcdTls {
+            ca_file,
+            client_cert_file: cert,
+            client_key_file: key,
+        })),
+    }
+}
+
 impl Options {
     pub fn into_config(self) -> Result<Config, ConfigError> {
         let tls = match (self.tls_cert_file, self.tls_private_key_file) {
@@ -281,6 +321,7 @@ impl Options {
             StoreConfig::Etcd {
                 servers: self.etcd_servers,
                 prefix: self.etcd_prefix,
+                tls: etcd_tls(self.etcd_cafile, self.etcd_certfile, self.etcd_keyfile)?,
             }
         };
         let range = &self.service_cluster_ip_range;

@@ -27,6 +27,7 @@ fn config(ip: Ipv4Addr, etcd: &EtcdProcess, dir: &std::path::Path) -> Config {
         store: StoreConfig::Etcd {
             servers: vec![etcd.client_url().to_string()],
             prefix: "/registry".into(),
+            tls: None,
         },
         service_range: ([10, 96, 0, 0].into(), 24),
         node_port_range: (30000, 32767),

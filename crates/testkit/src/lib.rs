@@ -59,6 +59,7 @@ impl TestApiServer {
             Some(etcd) => StoreConfig::Etcd {
                 servers: vec![etcd.client_url().to_string()],
                 prefix: "/registry".into(),
+                tls: None,
             },
         };
         let mut config = Config {
