@@ -10,17 +10,22 @@
 //! with the Go types' JSON tags ([`messages`], by `gen_schema.py`), and turned into the JSON the
 //! rest of the server works with: exactly what a Go client's JSON body for the same object holds
 //! (see [`decode`](mod@decode) for the rules). [`encode`] is the way back, for clients that
-//! accept protobuf only.
+//! ask for protobuf answers ([`respond`] negotiates and re-encodes, [`watch`](mod@watch) frames
+//! watch streams).
 
 mod decode;
 mod encode;
 #[rustfmt::skip]
 mod messages;
+mod respond;
 mod schema;
 #[cfg(test)]
 mod tests;
 mod timestamps;
+mod watch;
 mod wire;
+
+pub(crate) use respond::respond;
 
 use rudder_api::status::ApiError;
 use serde_json::Value;

@@ -107,52 +107,6 @@ pub(crate) fn yaml_to_json(body: &[u8]) -> Result<Vec<u8>, String> {
     serde_json::to_vec(&value).map_err(|e| e.to_string())
 }
 
-/// Whether the client asks for Kubernetes protobuf first (client-go's typed clients send
-/// `application/vnd.kubernetes.protobuf, */*` or `..., application/json`), as upstream's
-/// negotiation picks the first media type of Accept it can serve.
-pub(crate) fn prefers_protobuf(accept: Option<&str>) -> bool {
-    accept
-        .and_then(|a| a.split(',').next())
-        .map(|first| first.split(';').next().unwrap_or_default().trim())
-        == Some(super::protobuf::MEDIA_TYPE)
-}
-
-/// Turns a JSON answer into protobuf when its kind has a protobuf form (built-in objects and
-/// lists); anything else (custom resources, Status, Tables) is answered as JSON, which
-/// client-go decodes by the response's Content-Type.
-pub(crate) async fn to_protobuf(response: axum::response::Response) -> axum::response::Response {
-    use axum::http::{HeaderValue, header};
-    let is_json = response
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes() == b"application/json");
-    if !is_json || !response.status().is_success() {
-        return response;
-    }
-    let (mut parts, body) = response.into_parts();
-    let bytes = match axum::body::to_bytes(body, usize::MAX).await {
-        Ok(bytes) => bytes,
-        Err(e) => {
-            let err = rudder_api::status::ApiError::internal(format!("reading the response: {e}"));
-            return axum::response::IntoResponse::into_response(super::response::ErrorResponse(err));
-        }
-    };
-    let encoded = serde_json::from_slice::<serde_json::Value>(&bytes)
-        .ok()
-        .and_then(|value| super::protobuf::encode(&value).ok());
-    match encoded {
-        Some(proto) => {
-            parts.headers.insert(
-                header::CONTENT_TYPE,
-                HeaderValue::from_static(super::protobuf::MEDIA_TYPE),
-            );
-            parts.headers.remove(header::CONTENT_LENGTH);
-            axum::response::Response::from_parts(parts, axum::body::Body::from(proto))
-        }
-        None => axum::response::Response::from_parts(parts, axum::body::Body::from(bytes)),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,27 +26,22 @@ pub(crate) async fn handle(
     state: State<Arc<AppState>>,
     method: Method,
     uri: Uri,
-    mut headers: HeaderMap,
+    headers: HeaderMap,
     body: Bytes,
-) -> ApiResult {
-    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+) -> axum::response::Response {
     let watching = uri.path().contains("/watch/")
         || uri
             .query()
             .unwrap_or_default()
             .split('&')
             .any(|p| p == "watch=true" || p == "watch=1");
-    // Protobuf answers for clients that ask for them first; watches stay JSON (client-go picks
-    // the stream decoder from the response's Content-Type).
-    if !watching && super::request::prefers_protobuf(accept) {
-        headers.insert(
-            header::ACCEPT,
-            axum::http::HeaderValue::from_static("application/json"),
-        );
-        let response = handle_json(state, method, uri, headers, body).await?;
-        return Ok(super::request::to_protobuf(response).await);
-    }
-    handle_json(state, method, uri, headers, body).await
+    // Handlers answer in JSON; `respond` negotiates protobuf and re-encodes.
+    let app = state.0.clone();
+    let path = uri.path().to_owned();
+    super::protobuf::respond(&app, &path, headers, watching, |headers| {
+        handle_json(state, method, uri, headers, body)
+    })
+    .await
 }
 
 async fn handle_json(

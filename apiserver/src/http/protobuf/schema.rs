@@ -5,8 +5,9 @@ use rudder_api::resources::RESOURCES;
 
 use super::messages::MESSAGES;
 
-/// One protobuf message of the API (`k8s.io.api.core.v1.ConfigMap`).
-#[derive(Debug)]
+/// One protobuf message of the API (`k8s.io.api.core.v1.ConfigMap`). `Copy` so that the
+/// per-group tables can be joined into one at compile time.
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Message {
     /// Full proto name, as in `generated.proto`.
     pub(super) name: &'static str,
@@ -56,7 +57,7 @@ pub(super) enum Special {
 }
 
 /// One field of a message.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub(super) struct Field {
     pub(super) number: u32,
     /// The JSON name (the Go `json` tag); empty for inline fields.
@@ -110,8 +111,14 @@ pub(super) fn by_name(name: &str) -> Option<&'static Message> {
         .map(|i| &MESSAGES[i])
 }
 
-/// Kinds from `meta/v1` that every group-version serves.
-const META_KINDS: &[&str] = &["DeleteOptions", "Status"];
+/// Kinds from `meta/v1` that every group-version serves: request options, `Status`, and the
+/// metadata-only views (`as=PartialObjectMetadata;g=meta.k8s.io;v=v1`).
+const META_KINDS: &[&str] = &[
+    "DeleteOptions",
+    "Status",
+    "PartialObjectMetadata",
+    "PartialObjectMetadataList",
+];
 
 /// The message of an object of `apiVersion`/`kind`, for every kind Rudder serves: each resource
 /// of [`RESOURCES`], its list, the bodies of its subresources (`Scale`, `Eviction`,
