@@ -9,6 +9,9 @@
 //!
 //! Uses the binaries rkind finds (`RKIND_BIN_DIR`, set to target/release by the Makefile).
 
+#[path = "cluster/timeline.rs"]
+mod timeline;
+
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
 
@@ -117,7 +120,8 @@ async fn bench() -> anyhow::Result<()> {
         .unwrap_or(0);
     let pods: Api<Pod> = Api::namespaced(client.clone(), "default");
     let deployments: Api<Deployment> = Api::namespaced(client.clone(), "default");
-    let t1 = Instant::now();
+    let timeline = timeline::Timeline::watch(&client, "default", "app=bench").await;
+    let t1 = timeline.started();
     deployments.patch("bench", &pp, &Patch::Apply(&deploy)).await?;
     let deadline = t1 + Duration::from_secs(120);
     let mut answered = None;
@@ -148,6 +152,14 @@ async fn bench() -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "NodePort {node_addr} never answered");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
+
+    let kubelet_logs: Vec<&std::path::Path> = st
+        .processes
+        .iter()
+        .filter(|p| p.role == "kubelet")
+        .map(|p| p.log.as_path())
+        .collect();
+    let timeline = timeline.report(&kubelet_logs, "bench-");
 
     // Idle: let the startup work settle, then read every component's RSS.
     tokio::time::sleep(Duration::from_secs(10)).await;
@@ -192,6 +204,7 @@ async fn bench() -> anyhow::Result<()> {
         "10-replica Deployment -> NodePort answers   : {:>7.2} s",
         answered.as_secs_f64()
     );
+    print!("{timeline}");
     println!("idle RSS per process:");
     for (role, kib) in &by_role {
         println!("  {role:<40} {:>8.1} MiB", *kib as f64 / 1024.0);
