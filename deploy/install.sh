@@ -135,8 +135,11 @@ pki_args=(init --out "$pki_dir" --control-plane "$(pairs cp_names cp_ips)" --clu
 log "PKI in $pki_dir"
 "$bin_dir/rudder-pki" "${pki_args[@]}" >&2
 
-etcd_cluster=()
-for k in "${!cp_names[@]}"; do etcd_cluster+=("${cp_names[$k]}=https://${cp_ips[$k]}:2380"); done
+etcd_cluster=() etcd_servers=()
+for k in "${!cp_names[@]}"; do
+    etcd_cluster+=("${cp_names[$k]}=https://${cp_ips[$k]}:2380")
+    etcd_servers+=("https://${cp_ips[$k]}:2379")
+done
 
 staging=$(mktemp -d)
 trap 'rm -rf "$staging"' EXIT
@@ -150,6 +153,7 @@ stage() {
 NODE_NAME=$name
 NODE_IP=$ip
 INITIAL_CLUSTER=$(join "${etcd_cluster[@]}")
+ETCD_SERVERS=$(join "${etcd_servers[@]}")
 SERVICE_CIDR=$SERVICE_CIDR
 CLUSTER_CIDR=$CLUSTER_CIDR
 CLUSTER_DNS=$CLUSTER_DNS
