@@ -277,12 +277,13 @@ async fn definitions_with_bad_rules_are_refused() {
     );
 
     // Undeclared names, a bad reason, a fieldPath that names no field, optionalOldSelf on a rule
-    // without oldSelf, and a non-bool rule.
+    // without oldSelf, a non-bool rule and a field the schema does not declare.
     bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = json!([
         {"rule": "spec.minReplicas > 0"},
         {"rule": "self.minReplicas > 0", "reason": "FieldValueWrong", "fieldPath": ".nothing"},
         {"rule": "self.minReplicas > 0", "optionalOldSelf": true},
-        {"rule": "self.minReplicas + 1"}
+        {"rule": "self.minReplicas + 1"},
+        {"rule": "self.minReplica > 0"}
     ]);
     let answer = send(&server, "POST", CRDS, "application/json", &bad.to_string()).await;
     assert_eq!(answer.code, 422, "{}", answer.body);
@@ -302,6 +303,8 @@ async fn definitions_with_bad_rules_are_refused() {
             "{base}[2].optionalOldSelf: Invalid value: true: may not be set if oldSelf is not used in rule"
         ),
         "cel expression must evaluate to a bool".to_string(),
+        format!("{base}[4].rule: Invalid value: "),
+        "compilation failed: ERROR: <input>:1:5: undefined field 'minReplica'\n | self.minReplica > 0\n | ....^".to_string(),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in {text}");
     }

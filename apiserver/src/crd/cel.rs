@@ -1,7 +1,7 @@
 //! `x-kubernetes-validations` of a custom resource version, compiled once per schema (upstream's
 //! `apiextensions-apiserver/pkg/apiserver/schema/cel` `Validator`): a tree shaped like the
 //! schema that keeps only the branches leading to rules, each rule compiled with `self` and
-//! `oldSelf` declared, and the CEL type of every node's value. Versions without rules get no
+//! `oldSelf` declared (typed from the schema), and the CEL type of every node's value. Versions without rules get no
 //! tree, so their writes never touch CEL.
 
 use std::collections::{BTreeMap, HashMap};
@@ -10,9 +10,6 @@ use std::sync::{Arc, LazyLock};
 use parking_lot::Mutex;
 use rudder_cel::{Environment, Program, TypeHint};
 use serde_json::Value;
-
-/// The variables every rule and message expression may read.
-pub(crate) const VARIABLES: &[&str] = &["self", "oldSelf"];
 
 /// One node of the tree.
 #[derive(Debug, Default)]
@@ -124,19 +121,20 @@ fn node(env: &Environment, schema: &Value, resource: bool) -> Option<CelNode> {
     if !has_rules(schema) {
         return None;
     }
+    let embedded = resource || flag(schema, "x-kubernetes-embedded-resource");
+    let own_hint = hint(schema, embedded);
     let mut rules: Vec<Rule> = schema["x-kubernetes-validations"]
         .as_array()
         .into_iter()
         .flatten()
-        .map(|r| compile_rule(env, r))
+        .map(|r| compile_rule(env, r, &own_hint))
         .collect();
     // Rules under allOf apply to the same value (upstream runs them as their own validators).
     for sub in schema["allOf"].as_array().into_iter().flatten() {
         for r in sub["x-kubernetes-validations"].as_array().into_iter().flatten() {
-            rules.push(compile_rule(env, r));
+            rules.push(compile_rule(env, r, &own_hint));
         }
     }
-    let embedded = resource || flag(schema, "x-kubernetes-embedded-resource");
     let properties = schema["properties"]
         .as_object()
         .map(|p| {
@@ -163,7 +161,7 @@ fn node(env: &Environment, schema: &Value, resource: bool) -> Option<CelNode> {
     });
     Some(CelNode {
         ty: text(schema, "type"),
-        hint: hint(schema, embedded),
+        hint: own_hint,
         rules,
         properties,
         additional: child("additionalProperties"),
@@ -173,13 +171,14 @@ fn node(env: &Environment, schema: &Value, resource: bool) -> Option<CelNode> {
     })
 }
 
-fn compile_rule(env: &Environment, r: &Value) -> Rule {
+fn compile_rule(env: &Environment, r: &Value, this: &TypeHint) -> Rule {
     let rule = text(r, "rule");
+    let vars = [("self", this), ("oldSelf", this)];
     let message_expression = Some(text(r, "messageExpression"))
         .filter(|m| !m.trim().is_empty())
-        .and_then(|m| env.compile(&m, VARIABLES).ok());
+        .and_then(|m| env.compile_typed(&m, &vars).ok());
     Rule {
-        program: env.compile(&rule, VARIABLES).map_err(|e| e.to_string()),
+        program: env.compile_typed(&rule, &vars).map_err(|e| e.to_string()),
         message: text(r, "message").trim().to_string(),
         message_expression,
         reason: r.get("reason").and_then(Value::as_str).map(str::to_string),

@@ -8,7 +8,7 @@ use rudder_api::validation::{BadValue, FieldError, FieldPath, go_quote};
 use rudder_cel::Environment;
 use serde_json::Value;
 
-use super::cel::{VARIABLES, has_rules, parse_field_path};
+use super::cel::{has_rules, hint, parse_field_path};
 
 const REASONS: &[&str] = &[
     "FieldValueDuplicate",
@@ -38,7 +38,7 @@ pub(crate) fn validate(spec: &Value) -> Vec<FieldError> {
             let path = FieldPath::new("spec")
                 .child("validation")
                 .child("openAPIV3Schema");
-            node(env, schema, &path, None, &mut errors);
+            node(env, schema, &path, None, true, &mut errors);
         }
         return errors;
     }
@@ -49,7 +49,7 @@ pub(crate) fn validate(spec: &Value) -> Vec<FieldError> {
                 .index(i)
                 .child("schema")
                 .child("openAPIV3Schema");
-            node(env, schema, &path, None, &mut errors);
+            node(env, schema, &path, None, true, &mut errors);
         }
     }
     errors
@@ -62,11 +62,14 @@ fn node(
     schema: &Value,
     path: &FieldPath,
     uncorrelatable: Option<&FieldPath>,
+    resource: bool,
     errors: &mut Vec<FieldError>,
 ) {
+    let embedded = |s: &Value| s.get("x-kubernetes-embedded-resource").and_then(Value::as_bool) == Some(true);
     let Some(map) = schema.as_object() else {
         return;
     };
+    let this = hint(schema, resource);
     for (i, rule) in map
         .get("x-kubernetes-validations")
         .and_then(Value::as_array)
@@ -75,25 +78,22 @@ fn node(
         .enumerate()
     {
         let rpath = path.child("x-kubernetes-validations").index(i);
-        validate_rule(env, schema, rule, &rpath, uncorrelatable, errors);
+        validate_rule(env, schema, &this, rule, &rpath, uncorrelatable, errors);
     }
     if let Some(props) = map.get("properties").and_then(Value::as_object) {
         for (key, prop) in props {
-            node(
-                env,
-                prop,
-                &path.child("properties").key(key),
-                uncorrelatable,
-                errors,
-            );
+            let ppath = path.child("properties").key(key);
+            node(env, prop, &ppath, uncorrelatable, embedded(prop), errors);
         }
     }
     if let Some(additional) = map.get("additionalProperties").filter(|a| a.is_object()) {
+        let apath = path.child("additionalProperties");
         node(
             env,
             additional,
-            &path.child("additionalProperties"),
+            &apath,
             uncorrelatable,
+            embedded(additional),
             errors,
         );
     }
@@ -105,7 +105,7 @@ fn node(
         } else {
             uncorrelatable.or(Some(&ipath))
         };
-        node(env, items, &ipath, below, errors);
+        node(env, items, &ipath, below, embedded(items), errors);
     }
     for key in ["allOf", "anyOf", "oneOf"] {
         for (i, sub) in map
@@ -115,7 +115,14 @@ fn node(
             .flatten()
             .enumerate()
         {
-            node(env, sub, &path.child(key).index(i), uncorrelatable, errors);
+            node(
+                env,
+                sub,
+                &path.child(key).index(i),
+                uncorrelatable,
+                resource,
+                errors,
+            );
         }
     }
 }
@@ -127,6 +134,7 @@ fn text<'a>(v: &'a Value, key: &str) -> &'a str {
 fn validate_rule(
     env: &Environment,
     schema: &Value,
+    this: &rudder_cel::TypeHint,
     rule: &Value,
     path: &FieldPath,
     uncorrelatable: Option<&FieldPath>,
@@ -192,7 +200,7 @@ fn validate_rule(
     if source.trim().is_empty() {
         return;
     }
-    let uses_old_self = match env.compile(source, VARIABLES) {
+    let uses_old_self = match env.compile_typed(source, &[("self", this), ("oldSelf", this)]) {
         Err(e) => {
             errors.push(FieldError::invalid(
                 &path.child("rule"),
@@ -212,7 +220,7 @@ fn validate_rule(
         Ok(program) => program.uses("oldSelf"),
     };
     if !message_expression.trim().is_empty() {
-        match env.compile(message_expression, VARIABLES) {
+        match env.compile_typed(message_expression, &[("self", this), ("oldSelf", this)]) {
             Err(e) => errors.push(FieldError::invalid(
                 &path.child("messageExpression"),
                 shown.clone(),

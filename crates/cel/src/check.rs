@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use cel::common::ast::{EntryExpr, Expr, IdedExpr};
 
-use crate::CompileError;
+use crate::{CompileError, TypeHint, escape_field_name};
 
 /// Names that resolve without a declaration: types, and the namespaces of library functions.
 const BUILTIN_NAMES: &[&str] = &[
@@ -34,11 +34,12 @@ const BUILTIN_NAMES: &[&str] = &[
     "google",
 ];
 
-/// Checks `program`, returning the declared variables it reads.
+/// Checks `program`, returning the declared variables it reads. Variables with a type hint
+/// also have the fields the expression selects on them checked.
 pub(crate) fn check(
     source: &str,
     program: &cel::Program,
-    variables: &[&str],
+    variables: &[(&str, Option<&TypeHint>)],
 ) -> Result<BTreeSet<String>, CompileError> {
     let mut walker = Walker {
         variables,
@@ -50,16 +51,14 @@ pub(crate) fn check(
     if walker.undeclared.is_empty() {
         return Ok(walker.used);
     }
+    let mut seen = BTreeSet::new();
     let issues: Vec<String> = walker
         .undeclared
         .iter()
-        .map(|(id, name)| {
+        .filter(|(id, _)| seen.insert(*id))
+        .map(|(id, message)| {
             let at = program.source_info().offset_for(*id).map(|(start, _)| start);
-            issue(
-                source,
-                at,
-                &format!("undeclared reference to '{name}' (in container '')"),
-            )
+            issue(source, at, message)
         })
         .collect();
     Err(CompileError::Check(issues.join("\n")))
@@ -90,21 +89,56 @@ pub(crate) fn issue(source: &str, at: Option<u32>, message: &str) -> String {
 }
 
 struct Walker<'a> {
-    variables: &'a [&'a str],
+    variables: &'a [(&'a str, Option<&'a TypeHint>)],
     scopes: Vec<String>,
     used: BTreeSet<String>,
     undeclared: Vec<(u64, String)>,
 }
 
-impl Walker<'_> {
+impl<'a> Walker<'a> {
     fn ident(&mut self, id: u64, name: &str) {
         if self.scopes.iter().any(|s| s == name) {
             return;
         }
-        if self.variables.contains(&name) {
+        if self.variables.iter().any(|(v, _)| *v == name) {
             self.used.insert(name.to_string());
         } else if !BUILTIN_NAMES.contains(&name) && !name.starts_with('@') {
-            self.undeclared.push((id, name.to_string()));
+            self.undeclared
+                .push((id, format!("undeclared reference to '{name}' (in container '')")));
+        }
+    }
+
+    /// The type of an expression where it is known: a typed variable and the fields selected
+    /// on it. Reports a field an object type does not declare, as cel-go's checker does.
+    fn type_of(&mut self, e: &IdedExpr) -> Option<&'a TypeHint> {
+        match &e.expr {
+            Expr::Ident(name) if !self.scopes.iter().any(|s| s == name) => self
+                .variables
+                .iter()
+                .find(|(v, _)| v == name)
+                .and_then(|(_, t)| *t),
+            Expr::Select(select) => {
+                let operand = self.type_of(&select.operand)?;
+                match operand {
+                    TypeHint::Object {
+                        fields,
+                        preserve_unknown,
+                    } => {
+                        let found = fields
+                            .iter()
+                            .find(|(k, _)| escape_field_name(k).as_deref() == Some(select.field.as_str()))
+                            .map(|(_, t)| t);
+                        if found.is_none() && !preserve_unknown {
+                            self.undeclared
+                                .push((e.id, format!("undefined field '{}'", select.field)));
+                        }
+                        found
+                    }
+                    TypeHint::Map(item) => Some(item),
+                    _ => None,
+                }
+            }
+            _ => None,
         }
     }
 
@@ -112,7 +146,13 @@ impl Walker<'_> {
         match &e.expr {
             Expr::Unspecified | Expr::Literal(_) => {}
             Expr::Ident(name) => self.ident(e.id, name),
-            Expr::Select(select) => self.expr(&select.operand),
+            Expr::Select(select) => {
+                if self.type_of(e).is_none() {
+                    self.expr(&select.operand);
+                } else {
+                    self.expr_root(&select.operand);
+                }
+            }
             Expr::Call(call) => {
                 if let Some(target) = &call.target {
                     self.expr(target);
@@ -150,6 +190,14 @@ impl Walker<'_> {
                 self.expr(&c.result);
                 self.scopes.truncate(before);
             }
+        }
+    }
+
+    /// Records the variable a select chain starts from (its fields were checked by `type_of`).
+    fn expr_root(&mut self, e: &IdedExpr) {
+        match &e.expr {
+            Expr::Select(select) => self.expr_root(&select.operand),
+            _ => self.expr(e),
         }
     }
 

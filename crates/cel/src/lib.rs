@@ -82,6 +82,27 @@ impl Environment {
     /// Parses `source` and checks that it names only the given variables (and the names its
     /// macros bind), as upstream's compiler does before any evaluation.
     pub fn compile(&self, source: &str, variables: &[&str]) -> Result<Program, CompileError> {
+        let untyped: Vec<(&str, Option<&TypeHint>)> = variables.iter().map(|v| (*v, None)).collect();
+        self.compile_checked(source, &untyped)
+    }
+
+    /// Like [`Environment::compile`], with each variable's type: fields selected on an object
+    /// type that does not declare them are refused (`undefined field 'x'`), as cel-go's checker
+    /// refuses them.
+    pub fn compile_typed(
+        &self,
+        source: &str,
+        variables: &[(&str, &TypeHint)],
+    ) -> Result<Program, CompileError> {
+        let typed: Vec<(&str, Option<&TypeHint>)> = variables.iter().map(|(v, t)| (*v, Some(*t))).collect();
+        self.compile_checked(source, &typed)
+    }
+
+    fn compile_checked(
+        &self,
+        source: &str,
+        variables: &[(&str, Option<&TypeHint>)],
+    ) -> Result<Program, CompileError> {
         let program = self
             .env
             .compile(source)

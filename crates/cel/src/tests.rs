@@ -261,3 +261,43 @@ fn runtime_errors_are_worded_as_cel_go() {
         "{mixed:?}"
     );
 }
+
+#[test]
+fn typed_compile_refuses_undefined_fields() {
+    let mut inner = BTreeMap::new();
+    inner.insert("max".to_string(), TypeHint::Int);
+    let mut fields = BTreeMap::new();
+    fields.insert("min-replicas".to_string(), TypeHint::Int);
+    fields.insert(
+        "limits".to_string(),
+        TypeHint::Object {
+            fields: inner,
+            preserve_unknown: false,
+        },
+    );
+    fields.insert("labels".to_string(), TypeHint::Map(Box::new(TypeHint::String)));
+    fields.insert(
+        "free".to_string(),
+        TypeHint::Object {
+            fields: BTreeMap::new(),
+            preserve_unknown: true,
+        },
+    );
+    let hint = TypeHint::Object {
+        fields,
+        preserve_unknown: false,
+    };
+    let vars = [("self", &hint), ("oldSelf", &hint)];
+    let ok = "self.min__dash__replicas > 0 && self.limits.max > 0 && self.labels.app == 'x' \
+              && has(self.free.anything) && self.limits == oldSelf.limits";
+    assert!(env().compile_typed(ok, &vars).is_ok());
+    let Err(CompileError::Check(err)) = env().compile_typed("self.limits.mx > 0 || self.nope.deeper", &vars)
+    else {
+        panic!("undefined fields are refused");
+    };
+    assert_eq!(
+        err,
+        "ERROR: <input>:1:12: undefined field 'mx'\n | self.limits.mx > 0 || self.nope.deeper\n | ...........^\n\
+         ERROR: <input>:1:27: undefined field 'nope'\n | self.limits.mx > 0 || self.nope.deeper\n | ..........................^"
+    );
+}
