@@ -28,15 +28,21 @@ pub(crate) fn validate(tree: &CelNode, obj: &Value, old: Option<&Value>) -> Vec<
     run.errors
 }
 
-/// Whether schema errors keep the rules from running (upstream's `hasBlockingErr`): values of
-/// the wrong type or outside an enum would give the rules values they were not written for.
+/// Whether schema errors keep the rules from running (upstream's `hasBlockingErr`): a wrong
+/// type, a value outside an enum, a missing required field, or a string, list or map over its
+/// limit would give the rules values they were not written for (or cost they were not
+/// estimated for).
 pub(crate) fn blocked(errors: &[FieldError]) -> Option<FieldError> {
     errors
         .iter()
         .any(|e| {
             matches!(
                 e.error_type,
-                FieldErrorType::TypeInvalid | FieldErrorType::NotSupported
+                FieldErrorType::TypeInvalid
+                    | FieldErrorType::NotSupported
+                    | FieldErrorType::Required
+                    | FieldErrorType::TooLong
+                    | FieldErrorType::TooMany
             )
         })
         .then(|| FieldError::invalid(&FieldPath::nil(), rudder_api::validation::BadValue::Null, BLOCKED))
