@@ -2,12 +2,14 @@
 //! kind's field schema; patch bodies are checked for duplicate keys; what is found becomes a
 //! 400 (`Strict`) or `Warning` headers (`Warn`, the default).
 
+mod yaml_keys;
+
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::Response;
 use rudder_api::status::ApiError;
 use serde_json::Value;
 
-use super::request::{is_yaml, yaml_to_json};
+use super::request::is_yaml;
 use crate::registry::Resource;
 use crate::registry::fields::{self, FieldIssues, FieldValidation, SchemaRef};
 
@@ -35,17 +37,24 @@ pub(super) async fn decode_object(
         .get(axum::http::header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default();
-    let converted;
-    let body = if is_yaml(content_type) {
-        converted = yaml_to_json(body)
+    if is_yaml(content_type) {
+        let (json, duplicates) = yaml_body(body)
             .map_err(|e| ApiError::bad_request(format!("error decoding YAML request body: {e}")))?;
-        converted.as_slice()
-    } else if !super::resource::is_json(headers) {
+        let what = "error decoding request body";
+        return checked(&json, res, validation, warnings, what, &duplicates).await;
+    }
+    if !super::resource::is_json(headers) {
         return super::resource::decode_body(headers, body);
-    } else {
-        body
-    };
-    checked(body, res, validation, warnings, "error decoding request body").await
+    }
+    checked(
+        body,
+        res,
+        validation,
+        warnings,
+        "error decoding request body",
+        &[],
+    )
+    .await
 }
 
 /// Decodes a server-side apply configuration (JSON, or YAML as upstream accepts) with the same
@@ -57,27 +66,67 @@ pub(super) async fn decode_apply(
     warnings: &mut Vec<String>,
 ) -> Result<Value, ApiError> {
     let trimmed = body.iter().find(|b| !b.is_ascii_whitespace());
-    let converted;
-    let body = if trimmed == Some(&b'{') {
-        body
-    } else {
-        converted =
-            yaml_to_json(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
-        converted.as_slice()
-    };
-    checked(body, res, validation, warnings, "error decoding patch").await
+    if trimmed == Some(&b'{') {
+        return checked(body, res, validation, warnings, "error decoding patch", &[]).await;
+    }
+    let (json, duplicates) =
+        yaml_body(body).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    // Upstream's apply patcher strict-decodes the YAML apart (sigs.k8s.io/yaml's
+    // `UnmarshalStrict`, whose error carries the "error converting YAML to JSON" prefix).
+    if !duplicates.is_empty() {
+        match validation {
+            FieldValidation::Strict => {
+                return Err(ApiError::bad_request(format!(
+                    "error strict decoding YAML: error converting YAML to JSON: {}",
+                    yaml_unmarshal_errors(&duplicates)
+                )));
+            }
+            FieldValidation::Warn => warnings.extend(duplicates),
+            FieldValidation::Ignore => {}
+        }
+    }
+    checked(&json, res, validation, warnings, "error decoding patch", &[]).await
 }
 
+/// A YAML body as JSON, the way upstream's non-strict `YAMLToJSON` converts it (a repeated key
+/// keeps its last value), with the repeated keys as its strict pass reports them.
+fn yaml_body(body: &[u8]) -> Result<(Vec<u8>, Vec<String>), String> {
+    let text = std::str::from_utf8(body).map_err(|e| e.to_string())?;
+    let options = serde_saphyr::options! {
+        duplicate_keys: serde_saphyr::DuplicateKeyPolicy::LastWins,
+    };
+    let value: Value = serde_saphyr::from_str_with_options(text, options).map_err(|e| e.to_string())?;
+    let json = serde_json::to_vec(&value).map_err(|e| e.to_string())?;
+    Ok((json, yaml_keys::duplicate_keys(text)))
+}
+
+/// yaml.v2's `TypeError` text for repeated keys.
+fn yaml_unmarshal_errors(duplicates: &[String]) -> String {
+    format!("yaml: unmarshal errors:\n  {}", duplicates.join("\n  "))
+}
+
+/// Parses a JSON body against the kind's field schema. `yaml_duplicates` are the repeated keys
+/// of the YAML it was converted from; upstream's strict YAML decoding reports them first, as one
+/// error (`yaml: unmarshal errors:\n  line 4: key "a" already set in map`), and as one warning
+/// per key under `Warn`.
 async fn checked(
     body: &[u8],
     res: &Resource,
     validation: FieldValidation,
     warnings: &mut Vec<String>,
     what: &str,
+    yaml_duplicates: &[String],
 ) -> Result<Value, ApiError> {
     let schema = schema_for(res).await;
-    let (value, issues) =
+    let (value, mut issues) =
         fields::parse(body, schema).map_err(|e| ApiError::bad_request(format!("{what}: {e}")))?;
+    if !yaml_duplicates.is_empty() {
+        match validation {
+            FieldValidation::Strict => issues.0.insert(0, yaml_unmarshal_errors(yaml_duplicates)),
+            FieldValidation::Warn => warnings.extend(yaml_duplicates.iter().cloned()),
+            FieldValidation::Ignore => {}
+        }
+    }
     if !issues.is_empty() {
         match validation {
             FieldValidation::Strict => {
