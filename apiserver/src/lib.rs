@@ -4,6 +4,7 @@
 //! with their watch caches, makes sure the bootstrap namespaces exist, and serves HTTPS until
 //! shutdown. [`start`] does the same but returns once serving, for tests and embedding.
 
+pub mod admission;
 mod auth_http;
 pub mod authn;
 mod authn_reviews;
@@ -94,9 +95,11 @@ pub async fn start_with(
         service_range: config.service_range,
         node_port_range: config.node_port_range,
     };
-    let registry = registry::Registry::new(store.clone(), settings)
+    let mut registry = registry::Registry::new(store.clone(), settings)
         .await
         .context("starting watch caches")?;
+    registry.admission = admission::Chain::new(&config.auth.admission);
+    tracing::info!(plugins = ?config.auth.admission.enabled_names(), "admission chain");
 
     let listener = tokio::net::TcpListener::bind((config.bind_address, config.secure_port))
         .await
@@ -173,6 +176,9 @@ pub async fn start_with(
     bootstrap::ensure(&state.registry, local_addr.port())
         .await
         .context("creating bootstrap objects")?;
+    admission::ensure_defaults(&state.registry)
+        .await
+        .context("creating the system priority classes")?;
     authz::policy::ensure(&state.registry)
         .await
         .context("reconciling the default RBAC policy")?;

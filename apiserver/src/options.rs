@@ -108,6 +108,17 @@ pub struct Options {
     #[arg(long = "service-node-port-range", default_value = "30000-32767")]
     pub service_node_port_range: String,
 
+    /// Admission plugins to enable besides the default set (NamespaceLifecycle, LimitRanger,
+    /// ServiceAccount, NodeRestriction, TaintNodesByCondition, PodSecurity, Priority,
+    /// DefaultTolerationSeconds, DefaultStorageClass, PersistentVolumeClaimResize, RuntimeClass,
+    /// ResourceQuota). The order does not matter: plugins always run in upstream's order.
+    #[arg(long = "enable-admission-plugins", value_delimiter = ',')]
+    pub enable_admission_plugins: Vec<String>,
+
+    /// Admission plugins to disable, even if in the default set.
+    #[arg(long = "disable-admission-plugins", value_delimiter = ',')]
+    pub disable_admission_plugins: Vec<String>,
+
     /// Log verbosity, as upstream's -v.
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
@@ -218,6 +229,8 @@ pub enum ConfigError {
     EtcdTls(&'static str),
     #[error(transparent)]
     AuthorizationMode(#[from] crate::authz::ModeError),
+    #[error(transparent)]
+    Admission(#[from] crate::admission::AdmissionFlagError),
 }
 
 /// Authentication and authorization settings.
@@ -230,11 +243,19 @@ pub struct AuthConfig {
     pub service_account_signing_key_file: Option<PathBuf>,
     pub service_account_issuers: Vec<String>,
     pub api_audiences: Vec<String>,
+    /// The admission plugins (`--enable-admission-plugins`, `--disable-admission-plugins`).
+    pub admission: crate::admission::AdmissionConfig,
 }
 
 impl Default for AuthConfig {
     /// The defaults of the flags: no anonymous requests, Node and RBAC authorization, a
-    /// generated service-account key and kubeadm's issuer.
+    /// generated service-account key and kubeadm's issuer. Admission is the one exception:
+    /// a server embedded in-process (tests) runs without the plugins that need a
+    /// controller-manager's help: ServiceAccount and TaintNodesByCondition (as upstream's
+    /// integration-test framework), DefaultTolerationSeconds (taint-eviction tests expect
+    /// untolerating pods to go at once) and ResourceQuota (refuses while no controller has
+    /// counted a quota's status). The flags (`Options::into_config`) give the full default set;
+    /// a test enables a plugin with `AdmissionConfig::enable`.
     fn default() -> Self {
         Self {
             anonymous_auth: false,
@@ -243,6 +264,11 @@ impl Default for AuthConfig {
             service_account_signing_key_file: None,
             service_account_issuers: vec![crate::authn_sa::DEFAULT_ISSUER.to_string()],
             api_audiences: Vec::new(),
+            admission: crate::admission::AdmissionConfig::default()
+                .disable("ServiceAccount")
+                .disable("TaintNodesByCondition")
+                .disable("DefaultTolerationSeconds")
+                .disable("ResourceQuota"),
         }
     }
 }
@@ -352,6 +378,10 @@ impl Options {
             service_account_signing_key_file: self.service_account_signing_key_file,
             service_account_issuers: issuers,
             api_audiences: self.api_audiences,
+            admission: crate::admission::AdmissionConfig::from_flags(
+                &self.enable_admission_plugins,
+                &self.disable_admission_plugins,
+            )?,
         };
         Ok(Config {
             bind_address: self.bind_address,

@@ -8,8 +8,10 @@
 //! - everything else is checked against the `system:node` role's rules.
 //!
 //! Upstream leaves "only its own Node, Lease and pods' status" to the NodeRestriction admission
-//! plugin; with no admission chain yet, those writes are denied here instead: a node may not
-//! write another node (or its status), another node's Lease, or a pod bound elsewhere.
+//! plugin (`admission/node_restriction.rs`, which also checks labels, taints and mirror pods).
+//! The cross-node writes are denied here as well, before the body is read, so they stay
+//! refused with that plugin disabled: a node may not write another node (or its status),
+//! another node's Lease, or a pod bound elsewhere.
 
 use std::sync::Arc;
 

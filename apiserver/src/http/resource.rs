@@ -26,9 +26,14 @@ pub(crate) async fn handle(
     state: State<Arc<AppState>>,
     method: Method,
     uri: Uri,
+    user: Option<axum::Extension<crate::authn::UserInfo>>,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
+    // Admission sees who writes; its warnings come back through the requester.
+    let requester = user
+        .map(|axum::Extension(u)| crate::admission::Requester::new(u))
+        .unwrap_or_default();
     let watching = uri.path().contains("/watch/")
         || uri
             .query()
@@ -39,17 +44,31 @@ pub(crate) async fn handle(
     let app = state.0.clone();
     let path = uri.path().to_owned();
     super::protobuf::respond(&app, &path, headers, watching, |headers| {
-        handle_json(state, method, uri, headers, body)
+        handle_json(state, method, uri, headers, body, requester)
     })
     .await
 }
 
 async fn handle_json(
+    state: State<Arc<AppState>>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+    requester: crate::admission::Requester,
+) -> ApiResult {
+    let admission_warnings = requester.warnings.clone();
+    let response = handle_admitted(state, method, uri, headers, body, requester).await?;
+    Ok(field_check::with_warnings(response, &admission_warnings.take()))
+}
+
+async fn handle_admitted(
     State(state): State<Arc<AppState>>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
     body: Bytes,
+    requester: crate::admission::Requester,
 ) -> ApiResult {
     let Some(path) = parse_resource_path(uri.path()) else {
         return Err(crate::errors::path_not_found().into());
@@ -88,6 +107,7 @@ async fn handle_json(
         dry_run,
         manager: params.as_ref().map(|p| p.manager.clone()),
         subresource: "",
+        requester,
     };
     let registry = &state.registry;
     let subresource = path.subresource.as_deref();
@@ -198,6 +218,7 @@ async fn handle_json(
                 force: query.get("force").is_some_and(|f| f == "true"),
                 status,
                 dry_run,
+                requester: &write.requester,
             };
             let (obj, created) = registry.apply(&res, namespace, name, &applied, request).await?;
             let code = if created {
@@ -233,7 +254,8 @@ async fn handle_json(
         }
         (Method::DELETE, Some(name)) => {
             require(&res, "delete", verb_allowed("delete"))?;
-            let opts = delete_options(&query, &headers, &body, dry_run)?;
+            let mut opts = delete_options(&query, &headers, &body, dry_run)?;
+            opts.requester = write.requester.clone();
             let deleted = registry.delete(&res, namespace, name, &opts).await?;
             let code = if deleted.gone {
                 StatusCode::OK
@@ -250,7 +272,8 @@ async fn handle_json(
                 query.get("fieldSelector").map(String::as_str),
             )?;
             params.resource_version = query.get("resourceVersion").cloned();
-            let opts = delete_options(&query, &headers, &body, dry_run)?;
+            let mut opts = delete_options(&query, &headers, &body, dry_run)?;
+            opts.requester = write.requester.clone();
             let deleted = registry
                 .delete_collection(&res, namespace, &params, &opts)
                 .await?;

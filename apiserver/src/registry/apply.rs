@@ -19,6 +19,8 @@ pub(crate) struct ApplyRequest<'a> {
     pub(crate) force: bool,
     pub(crate) status: bool,
     pub(crate) dry_run: bool,
+    /// Who applies, for admission.
+    pub(crate) requester: &'a crate::admission::Requester,
 }
 
 impl Registry {
@@ -59,6 +61,7 @@ impl Registry {
                 let created = merge(None)?;
                 let untracked = WriteOptions {
                     dry_run: req.dry_run,
+                    requester: req.requester.clone(),
                     ..Default::default()
                 };
                 return match self.create(res, namespace, created, &untracked).await {
@@ -84,6 +87,7 @@ impl Registry {
         // Apply records its own ownership.
         let untracked = WriteOptions {
             dry_run: req.dry_run,
+            requester: req.requester.clone(),
             ..Default::default()
         };
         let obj = self

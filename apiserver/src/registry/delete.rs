@@ -19,6 +19,8 @@ pub(crate) struct DeleteOptions {
     pub(crate) precondition_uid: Option<String>,
     pub(crate) precondition_resource_version: Option<String>,
     pub(crate) dry_run: bool,
+    /// Who deletes, for admission.
+    pub(crate) requester: crate::admission::Requester,
 }
 
 impl DeleteOptions {
@@ -88,6 +90,8 @@ impl Registry {
                 .map(|o| res.present(o))
                 .ok_or_else(|| ApiError::internal(format!("stored object {key} cannot be decoded")))?;
             check_preconditions(res, name, &old.value(), current.mod_revision, opts)?;
+            self.admit_delete(res, namespace, name, &old.value(), opts)
+                .await?;
 
             let mut marked = old.value();
             let mut finalizers = object::finalizers(&marked);
@@ -193,6 +197,37 @@ impl Registry {
             }
         }
         Ok(deleted)
+    }
+}
+
+impl Registry {
+    /// Admission of a delete: both phases see the stored object (upstream's delete handler runs
+    /// the mutating plugins, the store the validating ones, before anything changes).
+    async fn admit_delete(
+        &self,
+        res: &Resource,
+        namespace: Option<&str>,
+        name: &str,
+        old: &Value,
+        opts: &DeleteOptions,
+    ) -> Result<(), ApiError> {
+        use crate::admission::{Attributes, Cluster, Operation};
+        let user = opts.requester.user();
+        let attrs = Attributes {
+            operation: Operation::Delete,
+            resource: &res.info,
+            subresource: "",
+            namespace: namespace.unwrap_or_default(),
+            name,
+            old: Some(old),
+            user: &user,
+            dry_run: opts.dry_run,
+        };
+        let cluster = Cluster::new(self);
+        self.admission.admit(&attrs, None, &cluster).await?;
+        let warnings = self.admission.validate(&attrs, Some(old), &cluster).await?;
+        opts.requester.warnings.extend(warnings);
+        Ok(())
     }
 }
 

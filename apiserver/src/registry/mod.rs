@@ -106,7 +106,8 @@ pub(crate) struct Registry {
     custom: parking_lot::RwLock<HashMap<(String, String, String), Arc<Resource>>>,
     /// Bumped whenever the set of served resources changes (discovery caches key on it).
     pub(crate) generation: std::sync::atomic::AtomicU64,
-    namespaces: Arc<Resource>,
+    /// The admission chain every write passes (set once at start).
+    pub(crate) admission: crate::admission::Chain,
 }
 
 impl std::fmt::Debug for Registry {
@@ -155,16 +156,15 @@ impl Registry {
                 resource,
             );
         }
-        let namespaces = resources
+        resources
             .get(&(String::new(), "v1".to_string(), "namespaces".to_string()))
-            .cloned()
             .ok_or_else(|| StoreError::InvalidArgument("resource table has no namespaces".into()))?;
         Ok(Registry {
             store,
             resources,
             custom: Default::default(),
             generation: Default::default(),
-            namespaces,
+            admission: Default::default(),
         })
     }
 
@@ -213,32 +213,6 @@ impl Registry {
         watch_cache::CachedObject::from_kv(&kv)
             .map(|o| res.present(o))
             .ok_or_else(|| corrupt(&kv.key))
-    }
-
-    /// Checks that a namespace exists and accepts new objects (upstream's NamespaceLifecycle).
-    /// The watch cache answers first; a namespace it has not seen yet (created a moment ago,
-    /// its event still on the way) is looked up in storage, as upstream's admission plugin
-    /// falls back to a live lookup, so "create namespace, then create in it" never races.
-    pub(crate) async fn check_namespace_open(&self, namespace: &str) -> Result<(), ApiError> {
-        let key = self.namespaces.key(None, namespace);
-        let deleting = match self.namespaces.cache.get(&key) {
-            Some(ns) => object::is_deleting(&ns.value()),
-            None => {
-                let kv = self.store.get(&key, None).await.map_err(store_error)?;
-                let kv = kv.ok_or_else(|| ApiError::not_found("", "namespaces", namespace))?;
-                let ns = watch_cache::CachedObject::from_kv(&kv).ok_or_else(|| corrupt(&kv.key))?;
-                object::is_deleting(&ns.value())
-            }
-        };
-        if deleting {
-            return Err(ApiError::namespace_terminating(
-                "",
-                "namespaces",
-                namespace,
-                namespace,
-            ));
-        }
-        Ok(())
     }
 }
 

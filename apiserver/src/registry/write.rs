@@ -13,6 +13,7 @@ use super::object::{self, meta, meta_mut};
 use super::strategy::WriteKind;
 use super::watch_cache::{self, CachedObject};
 use super::{Registry, Resource, encode_for_storage, store_error};
+use crate::admission::{self, Attributes, Cluster, Operation};
 
 /// How often a write is retried when it loses a compare-and-swap it did not ask for.
 const MAX_RETRIES: usize = 16;
@@ -39,6 +40,8 @@ pub(crate) struct WriteOptions {
     pub(crate) manager: Option<String>,
     /// The subresource written through besides `status` (`scale`), for the managedFields entry.
     pub(crate) subresource: &'static str,
+    /// Who writes, for admission, and where admission's warnings go.
+    pub(crate) requester: admission::Requester,
 }
 
 impl WriteOptions {
@@ -81,9 +84,6 @@ impl Registry {
         let dry_run = opts.dry_run;
         check_type(res, &mut obj)?;
         check_decodable(res, &obj)?;
-        if let Some(ns) = namespace.filter(|_| res.info.namespaced) {
-            self.check_namespace_open(ns).await?;
-        }
         let namespace = res.info.namespaced.then_some(namespace).flatten();
         match (object::namespace(&obj), namespace) {
             (Some(body), Some(url)) if body != url => {
@@ -128,6 +128,21 @@ impl Registry {
             }
             res.strategy.default(&mut obj);
             record_update(res, None, &mut obj, opts, false);
+            let user = opts.requester.user();
+            let admitted_name = object::name(&obj).unwrap_or_default().to_string();
+            let attrs = Attributes {
+                operation: Operation::Create,
+                resource: &res.info,
+                subresource: "",
+                namespace: namespace.unwrap_or_default(),
+                name: &admitted_name,
+                old: None,
+                user: &user,
+                dry_run,
+            };
+            let cluster = Cluster::new(self);
+            // Mutating admission sees the decoded, defaulted object (upstream's create handler).
+            self.admission.admit(&attrs, Some(&mut obj), &cluster).await?;
             res.strategy.prepare_for_create(&mut obj);
             let mut errors = validation::validate_object_meta(
                 meta_value(&obj),
@@ -139,6 +154,9 @@ impl Registry {
                 return Err(invalid(res, &obj, errors));
             }
             res.strategy.canonicalize(&mut obj);
+            // Validating admission sees the object as it would be stored.
+            let warnings = self.admission.validate(&attrs, Some(&obj), &cluster).await?;
+            opts.requester.warnings.extend(warnings);
             let name = object::name(&obj).unwrap_or_default().to_string();
             let key = res.key(namespace, &name);
             if dry_run {
@@ -293,7 +311,8 @@ impl Registry {
             let mut new = compute(&old_value)?;
             check_type(res, &mut new)?;
             check_decodable(res, &new)?;
-            self.prepare_update(res, &mut new, &old_value, status, opts)?;
+            self.prepare_update(res, &mut new, &old_value, status, opts)
+                .await?;
             if same_object(&new, &old_value) {
                 return Ok(old);
             }
@@ -335,7 +354,7 @@ impl Registry {
 
     /// Carries system metadata over from the stored object, splits spec and status, bumps the
     /// generation, defaults and validates.
-    fn prepare_update(
+    async fn prepare_update(
         &self,
         res: &Resource,
         new: &mut Value,
@@ -404,6 +423,22 @@ impl Registry {
         }
         res.strategy.default(new);
         record_update(res, Some(old), new, opts, status);
+        let user = opts.requester.user();
+        let name = object::name(old).unwrap_or_default().to_string();
+        let attrs = Attributes {
+            operation: Operation::Update,
+            resource: &res.info,
+            subresource: if status { "status" } else { opts.subresource },
+            namespace: object::namespace(old).unwrap_or_default(),
+            name: &name,
+            old: Some(old),
+            user: &user,
+            dry_run: opts.dry_run,
+        };
+        let cluster = Cluster::new(self);
+        // Mutating admission runs on the object computed from the stored one, before the
+        // strategy prepares and validates it (upstream's update transformers).
+        self.admission.admit(&attrs, Some(new), &cluster).await?;
         if !finalize {
             res.strategy.prepare_for_update(new, old);
         }
@@ -430,6 +465,8 @@ impl Registry {
             return Err(invalid(res, new, errors));
         }
         res.strategy.canonicalize(new);
+        let warnings = self.admission.validate(&attrs, Some(new), &cluster).await?;
+        opts.requester.warnings.extend(warnings);
         Ok(())
     }
 }
