@@ -158,6 +158,33 @@ pub(super) fn decode_patch(
     Ok((value, issues))
 }
 
+/// Decodes a JSON patch (a list of operations). Unless `Ignore`, the list is strict-decoded as
+/// upstream decodes it into `[]jsonPatchOp` (`op`, `path`, `from`, `value`): an operation's
+/// unknown keys and any repeated key are reported with the prefix `json patch` (`json patch
+/// unknown field "[0].foo"`); what the operations put into the object is checked once the patch
+/// has applied, like any patched object.
+pub(super) fn decode_json_patch(
+    body: &[u8],
+    validation: FieldValidation,
+) -> Result<(Value, FieldIssues), ApiError> {
+    let (value, duplicates) =
+        fields::parse(body, None).map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?;
+    if validation == FieldValidation::Ignore {
+        return Ok((value, FieldIssues::default()));
+    }
+    let mut issues: Vec<String> = duplicates.0.iter().map(|i| format!("json patch {i}")).collect();
+    if let Value::Array(ops) = &value {
+        for (i, op) in ops.iter().enumerate() {
+            let Value::Object(op) = op else { continue };
+            let unknown = op
+                .keys()
+                .filter(|k| !matches!(k.as_str(), "op" | "path" | "from" | "value"));
+            issues.extend(unknown.map(|k| format!("json patch unknown field \"[{i}].{k}\"")));
+        }
+    }
+    Ok((value, FieldIssues(issues)))
+}
+
 /// Adds one `Warning: 299 - "<text>"` header per warning (duplicates once).
 pub(super) fn with_warnings(mut response: Response, warnings: &[String]) -> Response {
     let mut seen = std::collections::HashSet::new();

@@ -233,12 +233,7 @@ async fn handle_admitted(
             require(&res, "patch", verb_allowed("patch"))?;
             let patch_type = patch_type(&headers)?;
             let (patch, body_issues) = match patch_type {
-                // JSON patches are lists of operations: nothing to check field by field.
-                PatchType::Json => (
-                    serde_json::from_slice(&body)
-                        .map_err(|e| ApiError::bad_request(format!("error decoding patch: {e}")))?,
-                    Default::default(),
-                ),
+                PatchType::Json => field_check::decode_json_patch(&body, validation)?,
                 _ => field_check::decode_patch(&body, validation)?,
             };
             let check = PatchCheck {
