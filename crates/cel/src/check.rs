@@ -88,16 +88,19 @@ pub(crate) fn issue(source: &str, at: Option<u32>, message: &str) -> String {
     out
 }
 
+static STRING: TypeHint = TypeHint::String;
+
 struct Walker<'a> {
     variables: &'a [(&'a str, Option<&'a TypeHint>)],
-    scopes: Vec<String>,
+    /// Names macros bind, innermost last, with the type of a list's items where known.
+    scopes: Vec<(String, Option<&'a TypeHint>)>,
     used: BTreeSet<String>,
     undeclared: Vec<(u64, String)>,
 }
 
 impl<'a> Walker<'a> {
     fn ident(&mut self, id: u64, name: &str) {
-        if self.scopes.iter().any(|s| s == name) {
+        if self.scopes.iter().any(|(s, _)| s == name) {
             return;
         }
         if self.variables.iter().any(|(v, _)| *v == name) {
@@ -112,11 +115,14 @@ impl<'a> Walker<'a> {
     /// on it. Reports a field an object type does not declare, as cel-go's checker does.
     fn type_of(&mut self, e: &IdedExpr) -> Option<&'a TypeHint> {
         match &e.expr {
-            Expr::Ident(name) if !self.scopes.iter().any(|s| s == name) => self
-                .variables
-                .iter()
-                .find(|(v, _)| v == name)
-                .and_then(|(_, t)| *t),
+            Expr::Ident(name) => match self.scopes.iter().rev().find(|(s, _)| s == name) {
+                Some((_, t)) => *t,
+                None => self
+                    .variables
+                    .iter()
+                    .find(|(v, _)| v == name)
+                    .and_then(|(_, t)| *t),
+            },
             Expr::Select(select) => {
                 let operand = self.type_of(&select.operand)?;
                 match operand {
@@ -179,12 +185,18 @@ impl<'a> Walker<'a> {
             Expr::Comprehension(c) => {
                 self.expr(&c.iter_range);
                 self.expr(&c.accu_init);
+                // A list's items have the list's item type; a map is iterated by its keys.
+                let item = match (&c.iter_var2, self.type_of(&c.iter_range)) {
+                    (None, Some(TypeHint::List(item))) => Some(&**item),
+                    (None, Some(TypeHint::Map(_) | TypeHint::Object { .. })) => Some(&STRING),
+                    _ => None,
+                };
                 let before = self.scopes.len();
-                self.scopes.push(c.iter_var.clone());
+                self.scopes.push((c.iter_var.clone(), item));
                 if let Some(second) = &c.iter_var2 {
-                    self.scopes.push(second.clone());
+                    self.scopes.push((second.clone(), None));
                 }
-                self.scopes.push(c.accu_var.clone());
+                self.scopes.push((c.accu_var.clone(), None));
                 self.expr(&c.loop_cond);
                 self.expr(&c.loop_step);
                 self.expr(&c.result);

@@ -276,6 +276,16 @@ fn typed_compile_refuses_undefined_fields() {
         },
     );
     fields.insert("labels".to_string(), TypeHint::Map(Box::new(TypeHint::String)));
+    let mut item = BTreeMap::new();
+    item.insert("name".to_string(), TypeHint::String);
+    item.insert("any".to_string(), TypeHint::Dynamic);
+    fields.insert(
+        "items".to_string(),
+        TypeHint::List(Box::new(TypeHint::Object {
+            fields: item,
+            preserve_unknown: false,
+        })),
+    );
     fields.insert(
         "free".to_string(),
         TypeHint::Object {
@@ -288,7 +298,8 @@ fn typed_compile_refuses_undefined_fields() {
         preserve_unknown: false,
     };
     let vars = [("self", &hint), ("oldSelf", &hint)];
-    let ok = "self.min__dash__replicas > 0 && self.limits.max > 0 && self.labels.app == 'x' \
+    let ok = "self.min__dash__replicas > 0 && self.items.all(i, i.name != '') \
+              && self.labels.all(k, k.startsWith('a')) && self.items.exists(i, i.any.thing) && self.limits.max > 0 && self.labels.app == 'x' \
               && has(self.free.anything) && self.limits == oldSelf.limits";
     assert!(env().compile_typed(ok, &vars).is_ok());
     let Err(CompileError::Check(err)) = env().compile_typed("self.limits.mx > 0 || self.nope.deeper", &vars)
