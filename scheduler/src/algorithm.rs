@@ -174,11 +174,7 @@ impl Algorithm {
         }
 
         // A pod that preempted before tries its nominated node first.
-        if let Some(name) = pod
-            .pod
-            .status
-            .as_ref()
-            .and_then(|s| s.nominated_node_name.as_deref())
+        if let Some(name) = pod.nominated_node_name.as_deref()
             && let Some(node) = snapshot.get(name)
             && filter_with_nominated(profile, state, pod, node, nominated).is_success()
         {

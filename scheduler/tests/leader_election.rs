@@ -9,10 +9,10 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use common::*;
-use k8s_openapi::api::core::v1::Pod;
 use rudder_client::events::EventType;
 use rudder_client::leader::LeaderElectionConfig;
 use rudder_scheduler::config::options::Config;
+use rudder_scheduler::framework::PodInfo;
 use rudder_scheduler::run::{ApiError, ClusterApi, KubeApi, Unschedulable};
 use rudder_testkit::eventually;
 use serde_json::json;
@@ -26,20 +26,20 @@ struct Counting {
 
 #[async_trait]
 impl ClusterApi for Counting {
-    async fn bind(&self, pod: &Pod, node: &str) -> Result<(), ApiError> {
+    async fn bind(&self, pod: &PodInfo, node: &str) -> Result<(), ApiError> {
         self.binds.fetch_add(1, Ordering::SeqCst);
         self.inner.bind(pod, node).await
     }
-    async fn mark_unschedulable(&self, pod: &Pod, why: &Unschedulable) -> Result<(), ApiError> {
+    async fn mark_unschedulable(&self, pod: &PodInfo, why: &Unschedulable) -> Result<(), ApiError> {
         self.inner.mark_unschedulable(pod, why).await
     }
-    async fn set_nominated_node(&self, pod: &Pod, node: Option<&str>) -> Result<(), ApiError> {
+    async fn set_nominated_node(&self, pod: &PodInfo, node: Option<&str>) -> Result<(), ApiError> {
         self.inner.set_nominated_node(pod, node).await
     }
-    async fn preempt(&self, victim: &Pod, preemptor: &Pod, node: &str) -> Result<(), ApiError> {
+    async fn preempt(&self, victim: &PodInfo, preemptor: &PodInfo, node: &str) -> Result<(), ApiError> {
         self.inner.preempt(victim, preemptor, node).await
     }
-    fn event(&self, pod: &Pod, type_: EventType, reason: &str, action: &str, message: &str) {
+    fn event(&self, pod: &PodInfo, type_: EventType, reason: &str, action: &str, message: &str) {
         self.inner.event(pod, type_, reason, action, message);
     }
 }

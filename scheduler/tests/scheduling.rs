@@ -4,6 +4,9 @@
 mod common;
 
 use common::*;
+use k8s_openapi::api::core::v1::Pod;
+use kube::Api;
+use kube::api::{Patch, PatchParams};
 use rudder_testkit::eventually;
 use serde_json::json;
 
@@ -51,6 +54,32 @@ async fn unschedulable_pod_gets_condition_and_event_then_schedules_when_a_node_f
     })
     .await;
     assert_eq!(node_of(c, "big").await, None);
+
+    // The scheduler keeps only the PodScheduled condition of a pod and writes it with a
+    // strategic merge patch: conditions others set stay. Add one, then make the message change
+    // (a second node that does not fit either) and look for both.
+    let pods: Api<Pod> = Api::namespaced(c.clone(), "default");
+    let other = json!({"status": {"conditions": [{"type": "example.com/Checked", "status": "True"}]}});
+    pods.patch_status("big", &PatchParams::default(), &Patch::Strategic(other))
+        .await
+        .expect("add a condition");
+    create_node(c, "n1b", "1", json!({})).await;
+    let want = "0/2 nodes are available: 2 Insufficient cpu. preemption: 0/2 nodes are available: 2 Preemption is not helpful for scheduling.";
+    eventually("PodScheduled=False with the new message", WAIT, || async {
+        scheduled_condition(c, "big").await.filter(|c| c.2 == want)
+    })
+    .await;
+    let types: Vec<String> = pods
+        .get("big")
+        .await
+        .expect("get")
+        .status
+        .and_then(|s| s.conditions)
+        .into_iter()
+        .flatten()
+        .map(|c| c.type_)
+        .collect();
+    assert!(types.iter().any(|t| t == "example.com/Checked"), "{types:?}");
 
     create_node(c, "n2", "4", json!({})).await;
     assert_eq!(wait_bound(c, "big").await, "n2");

@@ -28,7 +28,8 @@
 //! - Events: repeats are keyed by object, type, reason, action and message.
 //!
 //! Additions: `Informer::{has_synced, set_transform}`, `InformerFactory::informer_with`,
-//! `informer::strip_managed_fields`, `InformerFactory::client`, `Change::object`,
+//! `informer::strip_managed_fields`, `InformerFactory::{client, mapped_informer}` ([`MappedInformer`]: a cache of a compact
+//! value per object, with bounded subscriptions), `Subscription::pending`, `Change::object`,
 //! `WorkQueue::{is_empty, is_shutting_down, name}`, `serving::{serve_on, router}`,
 //! `duration::format_go_duration`, `connect_with` and [`ratelimit`].
 
@@ -46,7 +47,7 @@ pub mod workqueue;
 
 pub use connect::{connect, connect_with};
 pub use error::ClientError;
-pub use informer::{Change, Informer, InformerFactory, Subscription};
+pub use informer::{Change, Informer, InformerFactory, MappedInformer, Subscription};
 pub use workqueue::{RateLimiter, WorkQueue};
 
 /// The bound every typed API object meets: a built-in (or statically typed) Kubernetes resource

@@ -34,7 +34,7 @@ pub(crate) async fn measure(client: &kube::Client) -> anyhow::Result<Decision> {
     let infos: Vec<Arc<PodInfo>> = pods
         .items
         .into_iter()
-        .map(|p| Arc::new(PodInfo::new(Arc::new(p), 0)))
+        .map(|p| Arc::new(PodInfo::new(p, 0)))
         .collect();
     let mut cache = Cache::new();
     for n in nodes.items {

@@ -3,6 +3,7 @@
 
 pub mod fit_error;
 pub mod interface;
+pub mod intern;
 pub mod node_info;
 pub mod pod_info;
 pub mod quantity;

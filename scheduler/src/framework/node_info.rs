@@ -157,7 +157,7 @@ pub(crate) mod testing {
         merge(&mut v, extra);
         let pod: k8s_openapi::api::core::v1::Pod = serde_json::from_value(v).expect("pod");
         let prio = pod.spec.as_ref().and_then(|s| s.priority).unwrap_or(0);
-        Arc::new(PodInfo::new(Arc::new(pod), prio))
+        Arc::new(PodInfo::new(pod, prio))
     }
 
     pub(crate) fn merge(base: &mut serde_json::Value, extra: serde_json::Value) {

@@ -51,22 +51,14 @@ pub fn image_score(
     image_nodes: &HashMap<String, usize>,
     total_nodes: usize,
 ) -> i64 {
-    let Some(spec) = pod.pod.spec.as_ref() else {
-        return 0;
-    };
-    let containers = spec
-        .init_containers
-        .iter()
-        .flatten()
-        .chain(spec.containers.iter());
     let mut n = 0;
     let mut sum = 0i64;
-    for c in containers {
+    for image in pod.images.iter() {
         n += 1;
         if node.image_sizes.is_empty() {
             continue;
         }
-        let Some(image) = c.image.as_deref() else { continue };
+        let Some(image) = image.as_deref() else { continue };
         let name = normalized_image_name(image);
         if let Some(size) = node.image_sizes.get(&name) {
             let spread = image_nodes.get(&name).copied().unwrap_or(1) as f64 / total_nodes.max(1) as f64;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::{NodeAffinity as Affinity, PodSpec};
+use k8s_openapi::api::core::v1::NodeAffinity as Affinity;
 
 use crate::framework::selectors::{term_matches, terms_match};
 use crate::framework::{
@@ -19,30 +19,20 @@ pub const ERR_REASON: &str = "node(s) didn't match Pod's node affinity/selector"
 pub struct NodeAffinity;
 
 fn node_affinity(pod: &PodInfo) -> Option<&Affinity> {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.affinity.as_ref())
-        .and_then(|a| a.node_affinity.as_ref())
+    pod.node_affinity.as_deref()
 }
 
 /// Upstream `RequiredNodeAffinity.Match`: nodeSelector labels all equal, and the required
 /// terms (if any) match. Shared with PodTopologySpread's node inclusion policy.
-pub fn required_matches(spec: Option<&PodSpec>, node: &NodeInfo) -> bool {
-    let Some(spec) = spec else {
-        return true;
-    };
-    if let Some(sel) = spec.node_selector.as_ref() {
+pub fn required_matches(pod: &PodInfo, node: &NodeInfo) -> bool {
+    if let Some(sel) = pod.node_selector.as_ref() {
         let labels = node.labels();
         if !sel.iter().all(|(k, v)| labels.and_then(|l| l.get(k)) == Some(v)) {
             return false;
         }
     }
-    let required = spec
-        .affinity
-        .as_ref()
-        .and_then(|a| a.node_affinity.as_ref())
-        .and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
+    let required =
+        node_affinity(pod).and_then(|n| n.required_during_scheduling_ignored_during_execution.as_ref());
     match required {
         Some(r) => terms_match(&r.node_selector_terms, &node.name, node.labels()),
         None => true,
@@ -57,10 +47,7 @@ impl Plugin for NodeAffinity {
 
 impl PreFilterPlugin for NodeAffinity {
     fn pre_filter(&self, _: &mut CycleState, pod: &PodInfo, _: &Snapshot) -> Status {
-        let spec = pod.pod.spec.as_ref();
-        let has_selector = spec
-            .and_then(|s| s.node_selector.as_ref())
-            .is_some_and(|m| !m.is_empty());
+        let has_selector = pod.node_selector.as_ref().is_some_and(|m| !m.is_empty());
         let has_required = node_affinity(pod)
             .and_then(|a| a.required_during_scheduling_ignored_during_execution.as_ref())
             .is_some();
@@ -74,7 +61,7 @@ impl PreFilterPlugin for NodeAffinity {
 
 impl FilterPlugin for NodeAffinity {
     fn filter(&self, _: &CycleState, pod: &PodInfo, node: &NodeInfo) -> Status {
-        if required_matches(pod.pod.spec.as_ref(), node) {
+        if required_matches(pod, node) {
             Status::success()
         } else {
             Status::unresolvable(ERR_REASON)

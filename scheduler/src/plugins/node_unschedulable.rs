@@ -36,12 +36,7 @@ impl FilterPlugin for NodeUnschedulable {
             effect: "NoSchedule".into(),
             ..Taint::default()
         };
-        let tolerations = pod
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.tolerations.as_deref())
-            .unwrap_or(&[]);
+        let tolerations = &pod.tolerations;
         if tolerated(tolerations, &taint) {
             Status::success()
         } else {

@@ -17,11 +17,7 @@ use super::names::TAINT_TOLERATION;
 pub struct TaintToleration;
 
 fn tolerations(pod: &PodInfo) -> &[Toleration] {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.tolerations.as_deref())
-        .unwrap_or(&[])
+    &pod.tolerations
 }
 
 /// The reason upstream reports for the first untolerated taint.

@@ -38,20 +38,7 @@ struct Bound(Vec<Option<Arc<PersistentVolume>>>);
 /// Claim names the pod uses: `persistentVolumeClaim` volumes and generic ephemeral volumes
 /// (whose claim is named `<pod>-<volume>`).
 pub fn claim_names(pod: &PodInfo) -> Vec<String> {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.volumes.as_ref())
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            if let Some(c) = v.persistent_volume_claim.as_ref() {
-                Some(c.claim_name.clone())
-            } else {
-                v.ephemeral.as_ref().map(|_| format!("{}-{}", pod.name(), v.name))
-            }
-        })
-        .collect()
+    pod.claims.clone()
 }
 
 impl Plugin for VolumeBinding {

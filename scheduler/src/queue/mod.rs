@@ -118,12 +118,7 @@ impl SchedulingQueue {
     }
 
     fn track_nomination(&mut self, info: &Arc<PodInfo>) {
-        match info
-            .pod
-            .status
-            .as_ref()
-            .and_then(|s| s.nominated_node_name.as_deref())
-        {
+        match info.nominated_node_name.as_deref() {
             Some(node) if !node.is_empty() => self.nominated.add(node, info.clone()),
             _ => self.nominated.remove(&info.key),
         }
@@ -157,8 +152,7 @@ impl SchedulingQueue {
         let Some(mut q) = self.detach(&info.key) else {
             return;
         };
-        let changed =
-            q.info.pod.spec != info.pod.spec || q.info.pod.metadata.labels != info.pod.metadata.labels;
+        let changed = q.info.scheduling_differs(&info);
         q.info = info;
         if wh == Where::Unschedulable && changed {
             let target = if Self::backoff_expiry(&q) > now {

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use rudder_client::events::EventType;
 use rudder_component::shutdown::Shutdown;
+use tokio::sync::OwnedSemaphorePermit;
 use tracing::Instrument;
 
 use super::Inner;
@@ -24,6 +25,16 @@ impl Inner {
         let mut alg = Algorithm::default();
         let mut snapshot = Snapshot::default();
         loop {
+            // A binding cycle in flight holds a slot from here to its end: when binding lags
+            // behind, decisions wait and pending pods stay in the queue (compact) rather than
+            // piling up as binding tasks.
+            let slot = tokio::select! {
+                _ = shutdown.wait() => return,
+                slot = self.binding_cycles.clone().acquire_owned() => match slot {
+                    Ok(slot) => slot,
+                    Err(_) => return,
+                },
+            };
             let next = {
                 let mut s = self.shared.lock();
                 let now = Instant::now();
@@ -39,11 +50,12 @@ impl Inner {
             };
             match next {
                 Ok((pod, cycle)) => {
-                    self.schedule_one(&mut alg, &mut snapshot, pod, cycle);
+                    self.schedule_one(&mut alg, &mut snapshot, pod, cycle, slot);
                     // Let informer handlers and binders run between cycles.
                     tokio::task::yield_now().await;
                 }
                 Err(wait) => {
+                    drop(slot);
                     tokio::select! {
                         _ = shutdown.wait() => return,
                         _ = self.wake.notified() => {}
@@ -63,20 +75,19 @@ impl Inner {
         snapshot: &mut Snapshot,
         qp: QueuedPod,
         cycle: u64,
+        slot: OwnedSemaphorePermit,
     ) {
         let pod = qp.info.clone();
-        let profile_name = pod
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.scheduler_name.clone())
-            .filter(|n| !n.is_empty())
-            .unwrap_or_else(|| crate::config::file::DEFAULT_SCHEDULER_NAME.to_string());
+        let profile_name = if pod.scheduler_name.is_empty() {
+            crate::config::file::DEFAULT_SCHEDULER_NAME.to_string()
+        } else {
+            pod.scheduler_name.to_string()
+        };
         let Some(profile) = self.profiles.get(&profile_name).cloned() else {
             self.shared.lock().queue.done(&pod.key);
             return;
         };
-        let span = tracing::debug_span!("schedule", pod = %pod_name(&pod.pod), profile = %profile_name);
+        let span = tracing::debug_span!("schedule", pod = %pod_name(&pod), profile = %profile_name);
         let _g = span.enter();
         let start = Instant::now();
         let nominated = {
@@ -102,7 +113,7 @@ impl Inner {
                     s.cache.assume(pod.clone(), &r.node);
                     s.queue.clear_nomination(&pod.key);
                 }
-                self.spawn_bind(qp, r.node, profile_name, start);
+                self.spawn_bind(qp, r.node, profile_name, start, slot);
             }
             Err(ScheduleError::Fit(mut fit)) => {
                 let mut nominated_node = None;
@@ -175,7 +186,7 @@ impl Inner {
             .with_label_values(&[result, profile])
             .observe(start.elapsed().as_secs_f64());
         tracing::debug!(message = %why.message, "unschedulable");
-        let pod = qp.info.pod.clone();
+        let pod = qp.info.clone();
         qp.unschedulable_plugins = plugins;
         if let Some(node) = why.nominated_node.as_deref().filter(|n| !n.is_empty()) {
             self.shared.lock().queue.nominate(qp.info.clone(), node);
@@ -208,12 +219,20 @@ impl Inner {
 
     /// The binding cycle, off the scheduling loop: bind, then report; on failure forget the
     /// assumption and retry after backoff.
-    fn spawn_bind(self: &Arc<Self>, qp: QueuedPod, node: String, profile: String, start: Instant) {
+    fn spawn_bind(
+        self: &Arc<Self>,
+        qp: QueuedPod,
+        node: String,
+        profile: String,
+        start: Instant,
+        slot: OwnedSemaphorePermit,
+    ) {
         let inner = self.clone();
         tokio::spawn(
             async move {
+                let _slot = slot;
                 let _permit = inner.bind_slots.acquire().await;
-                let pod = qp.info.pod.clone();
+                let pod = qp.info.clone();
                 match inner.api.bind(&pod, &node).await {
                     Ok(()) => {
                         inner
@@ -283,12 +302,12 @@ impl Inner {
         tokio::spawn(
             async move {
                 for v in &victims {
-                    if let Err(error) = api.preempt(&v.pod, &preemptor.pod, &node).await {
+                    if let Err(error) = api.preempt(v, &preemptor, &node).await {
                         tracing::warn!(%error, "deleting preemption victim");
                     }
                 }
                 for p in displaced {
-                    if let Err(error) = api.set_nominated_node(&p.pod, None).await {
+                    if let Err(error) = api.set_nominated_node(&p, None).await {
                         tracing::warn!(%error, "clearing nominated node");
                     }
                 }

@@ -1,70 +1,42 @@
 //! Informer changes into the cache and the queue (upstream `eventhandlers.go`).
 
-use std::sync::Arc;
 use std::time::Instant;
 
-use k8s_openapi::api::core::v1::{Node, Pod};
+use k8s_openapi::api::core::v1::Node;
 use rudder_client::Change;
 
 use super::Inner;
 use crate::framework::PodInfo;
-use crate::framework::pod_info::pod_key;
 use crate::queue::ClusterEvent;
 
-fn assigned(pod: &Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.node_name.as_deref())
-        .is_some_and(|n| !n.is_empty())
-}
-
-/// Pods with `schedulingGates` wait until every gate is removed (upstream SchedulingGates
-/// PreEnqueue): they are not queued at all; the update removing the last gate queues them.
-fn gated(pod: &Pod) -> bool {
-    pod.spec
-        .as_ref()
-        .and_then(|s| s.scheduling_gates.as_ref())
-        .is_some_and(|g| !g.is_empty())
-}
-
-fn terminal(pod: &Pod) -> bool {
-    matches!(
-        pod.status.as_ref().and_then(|s| s.phase.as_deref()),
-        Some("Succeeded" | "Failed")
-    )
-}
-
 impl Inner {
-    fn responsible(&self, pod: &Pod) -> bool {
-        let name = pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.scheduler_name.as_deref())
-            .filter(|n| !n.is_empty())
-            .unwrap_or(crate::config::file::DEFAULT_SCHEDULER_NAME);
+    fn responsible(&self, pod: &PodInfo) -> bool {
+        let name = if pod.scheduler_name.is_empty() {
+            crate::config::file::DEFAULT_SCHEDULER_NAME
+        } else {
+            &pod.scheduler_name
+        };
         self.profiles.contains_key(name)
     }
 
-    fn pod_info(&self, pod: Arc<Pod>) -> Arc<PodInfo> {
-        let priority = self.priorities.priority(&pod);
-        Arc::new(PodInfo::new(pod, priority))
-    }
-
-    pub(crate) fn on_pod(&self, change: Change<Pod>) {
+    /// A pod changed: assigned pods go to the cache, pending pods of our profiles to the
+    /// queue. Pods with `schedulingGates` wait until every gate is removed (upstream
+    /// SchedulingGates PreEnqueue): they are not queued at all; the update removing the last
+    /// gate queues them.
+    pub(crate) fn on_pod(&self, change: Change<PodInfo>) {
         let now = Instant::now();
         match change {
             Change::Applied(pod) => {
-                let key = pod_key(&pod);
-                if assigned(&pod) {
+                let key = &pod.key;
+                if pod.node_name().is_some() {
                     let mut s = self.shared.lock();
-                    s.queue.delete(&key);
-                    if terminal(&pod) {
-                        s.cache.remove_pod(&key);
+                    s.queue.delete(key);
+                    if pod.is_terminal() {
+                        s.cache.remove_pod(key);
                         s.queue.move_on_event(ClusterEvent::AssignedPodDelete, now);
                     } else {
-                        let had = s.cache.pod(&key).is_some();
-                        let info = self.pod_info(pod);
-                        s.cache.add_or_update_pod(info);
+                        let had = s.cache.pod(key).is_some();
+                        s.cache.add_or_update_pod(pod.clone());
                         let ev = if had {
                             ClusterEvent::AssignedPodUpdate
                         } else {
@@ -72,26 +44,24 @@ impl Inner {
                         };
                         s.queue.move_on_event(ev, now);
                     }
-                } else if self.responsible(&pod) && pod.metadata.deletion_timestamp.is_none() && !gated(&pod)
-                {
-                    let info = self.pod_info(pod);
+                } else if self.responsible(&pod) && !pod.is_terminating() && !pod.gated {
                     let mut s = self.shared.lock();
                     // Assumed pods are being bound; their next update shows the node.
-                    if !s.cache.is_assumed(&key) {
-                        s.queue.add(info, now);
+                    if !s.cache.is_assumed(key) {
+                        s.queue.add(pod.clone(), now);
                         drop(s);
                         self.wake.notify_one();
                     }
                 } else {
-                    self.shared.lock().queue.delete(&key);
+                    self.shared.lock().queue.delete(key);
                 }
             }
             Change::Deleted(pod) => {
-                let key = pod_key(&pod);
+                let key = &pod.key;
                 let mut s = self.shared.lock();
-                s.queue.delete(&key);
-                if s.cache.pod(&key).is_some() {
-                    s.cache.remove_pod(&key);
+                s.queue.delete(key);
+                if s.cache.pod(key).is_some() {
+                    s.cache.remove_pod(key);
                     s.queue.move_on_event(ClusterEvent::AssignedPodDelete, now);
                     drop(s);
                     self.wake.notify_one();

@@ -11,6 +11,7 @@ use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::api::scheduling::v1::PriorityClass;
 use kube::runtime::reflector::{ObjectRef, Store};
 
+use crate::framework::PodInfo;
 use crate::framework::selectors::Selector;
 use crate::plugins::default_preemption::PdbLister;
 use crate::plugins::pod_topology_spread::WorkloadSelectors;
@@ -68,9 +69,9 @@ impl std::fmt::Debug for StoreWorkloads {
 }
 
 impl WorkloadSelectors for StoreWorkloads {
-    fn default_selector(&self, pod: &Pod) -> Option<Selector> {
-        let ns = pod.metadata.namespace.as_deref().unwrap_or("");
-        let labels = pod.metadata.labels.as_ref();
+    fn default_selector(&self, pod: &PodInfo) -> Option<Selector> {
+        let ns = pod.namespace();
+        let labels = pod.labels();
         let mut out: Option<Selector> = None;
         let mut add = |s: Selector| {
             if s.matches(labels) {

@@ -6,7 +6,6 @@ mod cycle;
 mod handlers;
 pub mod listers;
 pub mod metrics;
-mod trim;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -20,7 +19,7 @@ use k8s_openapi::api::scheduling::v1::PriorityClass;
 use parking_lot::Mutex;
 use rudder_client::informer::strip_managed_fields;
 use rudder_client::leader::LeaderElection;
-use rudder_client::{InformerFactory, Object, Subscription};
+use rudder_client::{InformerFactory, Subscription};
 use rudder_component::shutdown::Shutdown;
 use tokio::sync::{Notify, Semaphore};
 
@@ -28,6 +27,8 @@ pub use api::{ApiError, ClusterApi, KubeApi, Unschedulable};
 
 use crate::cache::Cache;
 use crate::config::options::Config;
+use crate::framework::PodInfo;
+use crate::framework::intern::Interner;
 use crate::plugins::registry::PluginDeps;
 use crate::profile::{Profile, ProfileError};
 use crate::queue::{ClusterEvent, SchedulingQueue};
@@ -35,6 +36,13 @@ use listers::{PriorityLookup, StorePdbs, StorePriorities, StoreVolumes, StoreWor
 
 /// Objects per list page (client-go's pager default).
 const LIST_PAGE_SIZE: u32 = 500;
+
+/// Decisions whose binding has not finished, at most (see `scheduling_loop`).
+const MAX_BINDING_CYCLES: usize = 1024;
+
+/// Pod changes waiting for the handler at most; beyond that the pod informer waits (the rest
+/// of a burst stays in the watch). Each is an `Arc` of a compact record, so this is small.
+const POD_CHANGES_BUFFER: usize = 1024;
 
 /// The lease name of `--leader-elect` (upstream's default `--leader-elect-resource-name`).
 pub const LEASE_NAME: &str = "kube-scheduler";
@@ -59,16 +67,17 @@ pub(crate) struct Inner {
     pub(crate) shared: Mutex<Shared>,
     pub(crate) wake: Notify,
     pub(crate) api: Arc<dyn ClusterApi>,
-    pub(crate) priorities: Box<dyn PriorityLookup>,
     pub(crate) bind_slots: Semaphore,
+    /// Binding cycles (from the decision to the end of binding) in flight at most.
+    pub(crate) binding_cycles: Arc<Semaphore>,
     pub(crate) metrics: &'static metrics::Metrics,
 }
 
 /// Feeds one informer's changes to a handler until the informer stops.
-fn pump<K: Object>(
-    mut sub: Subscription<K>,
+fn pump<T: Send + Sync + 'static>(
+    mut sub: Subscription<T>,
     inner: Arc<Inner>,
-    handle: fn(&Inner, rudder_client::Change<K>),
+    handle: fn(&Inner, rudder_client::Change<T>),
 ) {
     tokio::spawn(async move {
         while let Some(change) = sub.recv().await {
@@ -84,17 +93,24 @@ pub async fn run_scheduler(
     config: &Config,
     shutdown: Shutdown,
 ) -> Result<(), RunError> {
-    // Lists come in pages, each object trimmed as it arrives, so the scheduler never holds a
+    // Lists come in pages, each object converted as it arrives, so the scheduler never holds a
     // whole list response of every pod (its peak memory at start would otherwise be several
     // times its steady state).
     let factory = InformerFactory::with_list_pages(client.clone(), LIST_PAGE_SIZE);
-    // As upstream's scheduler: cached pods and nodes without managedFields (about half of a
-    // pod's size), which nothing in the scheduler reads; pods lose more (see `trim`).
-    let pods = factory.informer_with::<Pod>(trim::trim_pod)?;
+    let classes = factory.informer::<PriorityClass>();
+    // Every pod, pending or scheduled anywhere, is kept only as its compact `PodInfo`: the
+    // informer converts each pod as it is decoded and drops it, and its store, the cache, the
+    // queue and the plugins share that one record.
+    let lookup = StorePriorities(classes.store());
+    let interner = Mutex::new(Interner::new());
+    let pods = factory.mapped_informer::<Pod, PodInfo>(move |pod| {
+        let priority = lookup.priority(&pod);
+        PodInfo::new_shared(pod, priority, &mut interner.lock())
+    });
+    // As upstream's scheduler: nodes without managedFields, which nothing here reads.
     let nodes = factory.informer_with::<Node>(strip_managed_fields)?;
     let claims = factory.informer::<PersistentVolumeClaim>();
     let volumes = factory.informer::<PersistentVolume>();
-    let classes = factory.informer::<PriorityClass>();
     let namespaces = factory.informer::<Namespace>();
     let deps = PluginDeps {
         volumes: Some(Arc::new(StoreVolumes {
@@ -128,8 +144,8 @@ pub async fn run_scheduler(
             Some(api) => api.clone(),
             None => KubeApi::new(client),
         },
-        priorities: Box::new(StorePriorities(classes.store())),
         bind_slots: Semaphore::new(config.bind_concurrency.max(1)),
+        binding_cycles: Arc::new(Semaphore::new(MAX_BINDING_CYCLES)),
         metrics: metrics::metrics(),
     });
     // Subscribe before starting so the initial lists arrive as changes.
@@ -141,7 +157,11 @@ pub async fn run_scheduler(
     pump(volumes.subscribe(), inner.clone(), |i, _| {
         i.on_volume_event(ClusterEvent::PvChange)
     });
-    pump(pods.subscribe(), inner.clone(), Inner::on_pod);
+    pump(
+        pods.subscribe_bounded(POD_CHANGES_BUFFER),
+        inner.clone(),
+        Inner::on_pod,
+    );
     factory.start(shutdown.clone());
     // Decide only once nodes, pods and priorities are known, like upstream's WaitForCacheSync.
     tokio::select! {

@@ -9,7 +9,7 @@ use parking_lot::Mutex;
 use rudder_component::Shutdown;
 use tokio::runtime::Handle;
 
-use super::{Informer, run};
+use super::{Informer, MappedInformer, run};
 use crate::Object;
 
 /// Hands out shared informers; create one per process and pass clones around.
@@ -127,6 +127,43 @@ impl InformerFactory {
             let pages = self.inner.list_pages;
             Box::new(move |handle: &Handle, shutdown: Shutdown| {
                 handle.spawn(run::run(informer, client, pages, shutdown));
+            })
+        };
+        match &state.started {
+            Some((handle, shutdown)) => starter(handle, shutdown.clone()),
+            None => state.pending.push(starter),
+        }
+        informer
+    }
+
+    /// The shared informer of `V = map(K)` for every `K` (see [`MappedInformer`]): the
+    /// store and subscribers keep only the mapped values, never the objects. Created on the
+    /// first call for this `K` and `V`; later calls return that one and ignore their `map`.
+    /// Independent of [`informer::<K>`](Self::informer) (each has its own watch). Started at
+    /// once if the factory already is.
+    pub fn mapped_informer<K: Object, V: Send + Sync + 'static>(
+        &self,
+        map: impl Fn(K) -> V + Send + Sync + 'static,
+    ) -> MappedInformer<K, V> {
+        let mut state = self.inner.state.lock();
+        let id = TypeId::of::<MappedInformer<K, V>>();
+        if let Some(existing) = state
+            .informers
+            .get(&id)
+            .and_then(|any| any.downcast_ref::<MappedInformer<K, V>>())
+        {
+            return existing.clone();
+        }
+        let informer = MappedInformer::<K, V>::new(map);
+        state.informers.insert(id, Box::new(informer.clone()));
+        state
+            .names
+            .push(format!("{} (mapped)", super::metrics::resource_label::<K>()));
+        let starter: Starter = {
+            let (informer, client) = (informer.clone(), self.inner.client.clone());
+            let pages = self.inner.list_pages;
+            Box::new(move |handle: &Handle, shutdown: Shutdown| {
+                handle.spawn(super::mapped::run(informer, client, pages, shutdown));
             })
         };
         match &state.started {

@@ -19,6 +19,7 @@
 //! - `rudder_informer_objects{resource}`: objects in the store.
 
 mod factory;
+mod mapped;
 mod metrics;
 mod run;
 mod subscription;
@@ -34,6 +35,7 @@ use tokio::sync::mpsc;
 use crate::Object;
 
 pub use factory::InformerFactory;
+pub use mapped::{MappedInformer, ObjectKey};
 pub use subscription::{Change, Subscription};
 pub use transform::{LAST_APPLIED_ANNOTATION, strip_managed_fields};
 

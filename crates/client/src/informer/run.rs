@@ -30,12 +30,7 @@ pub(crate) async fn run<K: Object>(
     };
     let resource = resource_label::<K>();
     let span = tracing::info_span!("informer", resource = %resource);
-    let config = match list_pages {
-        // Like client-go's reflector: list from the watch cache (resourceVersion=0), then watch.
-        None => watcher::Config::default().any_semantic(),
-        // A paginated list (resourceVersion unset, limit and continue), then watch.
-        Some(n) => watcher::Config::default().page_size(n),
-    };
+    let config = watcher_config(list_pages);
     run_with(
         shared,
         writer,
@@ -46,6 +41,17 @@ pub(crate) async fn run<K: Object>(
     )
     .instrument(span)
     .await;
+}
+
+/// How an informer lists: `list_pages` of that size from storage, else whole from the
+/// apiserver's watch cache.
+pub(crate) fn watcher_config(list_pages: Option<u32>) -> watcher::Config {
+    match list_pages {
+        // Like client-go's reflector: list from the watch cache (resourceVersion=0), then watch.
+        None => watcher::Config::default().any_semantic(),
+        // A paginated list (resourceVersion unset, limit and continue), then watch.
+        Some(n) => watcher::Config::default().page_size(n),
+    }
 }
 
 async fn run_with<K: Object>(

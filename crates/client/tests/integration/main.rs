@@ -5,4 +5,5 @@ mod connect;
 mod events;
 mod informer;
 mod leader;
+mod mapped;
 mod serving;

@@ -63,7 +63,7 @@ impl Plugin for DefaultPreemption {
 }
 
 fn preemption_policy_never(pod: &PodInfo) -> bool {
-    pod.pod.spec.as_ref().and_then(|s| s.preemption_policy.as_deref()) == Some("Never")
+    pod.preemption_never
 }
 
 /// Upstream `PodEligibleToPreemptOthers`: `None` when eligible, else the reason.
@@ -71,11 +71,7 @@ fn ineligible_reason(pod: &PodInfo, snapshot: &Snapshot, diagnosis: &Diagnosis) 
     if preemption_policy_never(pod) {
         return Some("not eligible due to preemptionPolicy=Never.");
     }
-    let nominated = pod
-        .pod
-        .status
-        .as_ref()
-        .and_then(|s| s.nominated_node_name.as_deref())?;
+    let nominated = pod.nominated_node_name.as_deref()?;
     if nominated.is_empty() {
         return None;
     }

@@ -61,10 +61,9 @@ pub(super) fn split_by_violation(
     let mut violating = Vec::new();
     let mut non_violating = Vec::new();
     for info in pods {
-        let pod = &info.pod;
-        let labels = pod.metadata.labels.as_ref().filter(|l| !l.is_empty());
-        let namespace = pod.metadata.namespace.as_deref().unwrap_or("");
-        let name = pod.metadata.name.as_deref().unwrap_or("");
+        let labels = info.labels().filter(|l| !l.is_empty());
+        let namespace = info.namespace();
+        let name = info.name();
         let mut violated = false;
         // A pod without labels matches no budget.
         if labels.is_some() {

@@ -11,12 +11,7 @@ use crate::framework::PodInfo;
 
 /// When the pod started (status.startTime, else its creation).
 fn start_time(p: &PodInfo) -> Option<Timestamp> {
-    p.pod
-        .status
-        .as_ref()
-        .and_then(|s| s.start_time.as_ref())
-        .or(p.pod.metadata.creation_timestamp.as_ref())
-        .map(|t| t.0)
+    p.start_time
 }
 
 /// Higher priority first; among equals, the one that started earlier.

@@ -11,8 +11,6 @@ mod tests;
 use std::fmt::Debug;
 use std::sync::Arc;
 
-use k8s_openapi::api::core::v1::Pod;
-
 use crate::framework::selectors::{Selector, tolerated};
 use crate::framework::{NodeInfo, Plugin, PodInfo};
 
@@ -30,7 +28,7 @@ pub const LABEL_ZONE: &str = "topology.kubernetes.io/zone";
 /// system default constraints (upstream `helper.DefaultSelector`).
 pub trait WorkloadSelectors: Send + Sync + Debug {
     /// `None` when no workload selects the pod.
-    fn default_selector(&self, pod: &Pod) -> Option<Selector>;
+    fn default_selector(&self, pod: &PodInfo) -> Option<Selector>;
 }
 
 /// A compiled constraint.
@@ -70,12 +68,8 @@ impl Plugin for PodTopologySpread {
 /// The pod's own constraints with the given `whenUnsatisfiable`.
 pub(crate) fn pod_constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
     let labels = pod.labels();
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_ref())
-        .into_iter()
-        .flatten()
+    pod.topology_spread_constraints
+        .iter()
         .filter(|c| c.when_unsatisfiable == when)
         .map(|c| {
             let mut selector = Selector::from_label_selector(c.label_selector.as_ref());
@@ -97,11 +91,7 @@ pub(crate) fn pod_constraints(pod: &PodInfo, when: &str) -> Vec<Constraint> {
 }
 
 pub(crate) fn has_own_constraints(pod: &PodInfo) -> bool {
-    pod.pod
-        .spec
-        .as_ref()
-        .and_then(|s| s.topology_spread_constraints.as_ref())
-        .is_some_and(|c| !c.is_empty())
+    !pod.topology_spread_constraints.is_empty()
 }
 
 /// Upstream `nodeLabelsMatchSpreadConstraints`: the node has every constraint's key.
@@ -111,16 +101,11 @@ pub(crate) fn node_has_all_keys(node: &NodeInfo, constraints: &[Constraint]) -> 
 
 /// Node inclusion policies: whether pods on `node` count towards the spread of `pod`.
 pub(crate) fn node_included(c: &Constraint, pod: &PodInfo, node: &NodeInfo) -> bool {
-    if c.honor_node_affinity && !required_matches(pod.pod.spec.as_ref(), node) {
+    if c.honor_node_affinity && !required_matches(pod, node) {
         return false;
     }
     if c.honor_node_taints {
-        let tols = pod
-            .pod
-            .spec
-            .as_ref()
-            .and_then(|s| s.tolerations.as_deref())
-            .unwrap_or(&[]);
+        let tols = &pod.tolerations;
         let blocked = node
             .taints()
             .iter()

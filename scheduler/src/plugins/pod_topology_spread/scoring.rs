@@ -28,7 +28,7 @@ impl PodTopologySpread {
         if has_own_constraints(pod) {
             return pod_constraints(pod, "ScheduleAnyway");
         }
-        let Some(selector) = self.workloads.as_ref().and_then(|w| w.default_selector(&pod.pod)) else {
+        let Some(selector) = self.workloads.as_ref().and_then(|w| w.default_selector(pod)) else {
             return Vec::new();
         };
         if selector.is_everything() {

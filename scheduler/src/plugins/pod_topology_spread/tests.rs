@@ -96,8 +96,8 @@ fn schedule_anyway_prefers_emptier_domain() {
 #[derive(Debug)]
 struct AllWeb;
 impl WorkloadSelectors for AllWeb {
-    fn default_selector(&self, pod: &k8s_openapi::api::core::v1::Pod) -> Option<Selector> {
-        let labels = pod.metadata.labels.as_ref()?;
+    fn default_selector(&self, pod: &PodInfo) -> Option<Selector> {
+        let labels = pod.labels()?;
         (labels.get("app").map(String::as_str) == Some("web"))
             .then(|| Selector::from_map(&[("app".to_string(), "web".to_string())].into_iter().collect()))
     }
