@@ -15,6 +15,7 @@ pub mod authz;
 mod bootstrap;
 mod controlplane;
 mod crd;
+mod encryption;
 mod errors;
 mod http;
 mod metrics;
@@ -90,7 +91,10 @@ pub async fn start_with(
     kubelet: KubeletClientConfig,
     shutdown: Shutdown,
 ) -> anyhow::Result<Server> {
-    let store = open_store(&config.store).await?;
+    let mut store = open_store(&config.store).await?;
+    if let Some(path) = &config.encryption_provider_config {
+        store = encryption::wrap(store, path).context("loading --encryption-provider-config")?;
+    }
     let settings = registry::strategies::Settings {
         service_range: config.service_range,
         node_port_range: config.node_port_range,

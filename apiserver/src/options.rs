@@ -84,6 +84,11 @@ pub struct Options {
     #[arg(long = "etcd-prefix", default_value = "/registry")]
     pub etcd_prefix: String,
 
+    /// The file with the configuration for encryption providers (EncryptionConfiguration) that
+    /// decides how resources are encrypted in storage.
+    #[arg(long = "encryption-provider-config")]
+    pub encryption_provider_config: Option<PathBuf>,
+
     /// SSL Certificate Authority file used to secure etcd communication (https:// servers).
     #[arg(long = "etcd-cafile")]
     pub etcd_cafile: Option<PathBuf>,
@@ -287,7 +292,9 @@ pub enum TlsSource {
 /// Where state is kept.
 #[derive(Debug, Clone)]
 pub enum StoreConfig {
-    Embedded { dir: PathBuf },
+    Embedded {
+        dir: PathBuf,
+    },
     Etcd {
         servers: Vec<String>,
         prefix: String,
@@ -311,6 +318,8 @@ pub struct Config {
     /// Network address and prefix length of the service IP range.
     pub service_range: (std::net::Ipv4Addr, u8),
     pub node_port_range: (u16, u16),
+    /// `--encryption-provider-config`: encryption at rest, when given.
+    pub encryption_provider_config: Option<PathBuf>,
 }
 
 /// The etcd TLS flags: a CA to trust etcd with, and optionally a client certificate and key
@@ -321,7 +330,9 @@ fn etcd_tls(
     key: Option<PathBuf>,
 ) -> Result<Option<rudder_store::etcd::EtcdTls>, ConfigError> {
     match (ca, cert.is_some() == key.is_some()) {
-        (_, false) => Err(ConfigError::EtcdTls("--etcd-certfile and --etcd-keyfile go together")),
+        (_, false) => Err(ConfigError::EtcdTls(
+            "--etcd-certfile and --etcd-keyfile go together",
+        )),
         (None, _) if cert.is_some() => Err(ConfigError::EtcdTls(
             "--etcd-certfile needs --etcd-cafile (the CA that signed etcd's serving certificate)",
         )),
@@ -395,6 +406,7 @@ impl Options {
             store,
             service_range,
             node_port_range,
+            encryption_provider_config: self.encryption_provider_config,
         })
     }
 }

@@ -31,6 +31,7 @@ fn config(ip: Ipv4Addr, etcd: &EtcdProcess, dir: &std::path::Path) -> Config {
         },
         service_range: ([10, 96, 0, 0].into(), 24),
         node_port_range: (30000, 32767),
+        encryption_provider_config: None,
     }
 }
 

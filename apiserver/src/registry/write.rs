@@ -313,7 +313,9 @@ impl Registry {
             check_decodable(res, &new)?;
             self.prepare_update(res, &mut new, &old_value, status, opts)
                 .await?;
-            if same_object(&new, &old_value) {
+            // An unchanged object is not written again, unless its stored form is stale (sealed
+            // with an old encryption key): then the write is what rotates it.
+            if same_object(&new, &old_value) && !self.store.is_stale(&current).await.unwrap_or(false) {
                 return Ok(old);
             }
             if dry_run {

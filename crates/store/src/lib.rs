@@ -59,6 +59,14 @@ pub trait Store: Send + Sync + 'static {
 
     /// Drops history older than `revision`; later reads or watches that need it get `Compacted`.
     async fn compact(&self, revision: Revision) -> Result<()>;
+
+    /// Whether `kv` (as read from this store) should be written again even if an update leaves
+    /// it unchanged: a layer that transforms values (encryption at rest) says so when the value
+    /// was stored in a form it no longer writes (an old key), as upstream's "stale" reads.
+    async fn is_stale(&self, kv: &KeyValue) -> Result<bool> {
+        let _ = kv;
+        Ok(false)
+    }
 }
 
 /// The key one past every key that starts with `prefix`: the exclusive end of a prefix range.

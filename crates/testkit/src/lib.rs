@@ -74,6 +74,7 @@ impl TestApiServer {
             store,
             service_range: ([10, 96, 0, 0].into(), 24),
             node_port_range: (30000, 32767),
+            encryption_provider_config: None,
         };
         configure(&mut config);
         let (trigger, shutdown) = Shutdown::new();
