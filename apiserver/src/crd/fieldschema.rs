@@ -1,7 +1,9 @@
 //! The field structure of a custom resource version for pruning and `fieldValidation`: its
 //! schema in the shape `registry::fields` compiles, with what upstream adds implicitly (the
-//! root's and embedded resources' `apiVersion`, `kind` and a full `metadata`) and with objects
-//! that declare no properties made empty (upstream prunes everything below them).
+//! root's and embedded resources' `apiVersion`, `kind` and a full `metadata`, also where unknown
+//! fields are preserved) and with objects that declare no properties made empty (upstream prunes
+//! everything below them). Under `x-kubernetes-preserve-unknown-fields` the declared properties
+//! are still pruned (upstream's `skipPrune`).
 
 use std::collections::HashMap;
 use std::sync::LazyLock;
@@ -53,9 +55,8 @@ fn shape(node: &mut Value, resource: bool) {
             shape(sub, false);
         }
     }
-    if preserve {
-        return;
-    }
+    // A resource's `apiVersion`, `kind` and `metadata` are checked (metadata as ObjectMeta) even
+    // where unknown fields are preserved, as upstream coerces embedded metadata.
     if resource || embedded {
         let props = map
             .entry("properties")
@@ -66,6 +67,9 @@ fn shape(node: &mut Value, resource: bool) {
             props.insert("kind".into(), json!({"type": "string"}));
             props.insert("metadata".into(), object_meta());
         }
+        return;
+    }
+    if preserve {
         return;
     }
     let is_object = map.get("type").and_then(Value::as_str) == Some("object");

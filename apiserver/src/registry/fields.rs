@@ -37,6 +37,9 @@ pub(crate) struct FieldSchemas {
 #[derive(Debug, Clone)]
 enum Node {
     Object(HashMap<Box<str>, u32>),
+    /// `x-kubernetes-preserve-unknown-fields` with declared properties: those are checked (and
+    /// pruned below), every other key is kept unchecked, as upstream's `skipPrune`.
+    Open(HashMap<Box<str>, u32>),
     Map(u32),
     Array(u32),
     Free,
@@ -123,15 +126,20 @@ impl Compiler<'_> {
     }
 
     fn node(&mut self, schema: &Value) -> Node {
-        if schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true)) {
-            return Node::Free;
-        }
+        let preserve = schema.get("x-kubernetes-preserve-unknown-fields") == Some(&Value::Bool(true));
         if let Some(props) = schema.get("properties").and_then(Value::as_object) {
             let fields = props
                 .iter()
                 .map(|(k, v)| (k.as_str().into(), self.schema(v)))
                 .collect();
-            return Node::Object(fields);
+            return if preserve {
+                Node::Open(fields)
+            } else {
+                Node::Object(fields)
+            };
+        }
+        if preserve {
+            return Node::Free;
         }
         match schema.get("type").and_then(Value::as_str) {
             Some("object") => match schema.get("additionalProperties") {
@@ -314,6 +322,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
                     Some(&id) => Child::Known(Some(id)),
                     None => Child::Unknown,
                 },
+                Some(Node::Open(fields)) => Child::Known(fields.get(key.as_str()).copied()),
                 Some(Node::Map(v)) => Child::Known(Some(*v)),
                 _ => Child::Known(None),
             };
@@ -382,6 +391,15 @@ fn prune_node(
             }
             for key in unknown {
                 map.remove(&key);
+            }
+        }
+        (Node::Open(fields), Value::Object(map)) => {
+            for (key, child) in map.iter_mut() {
+                if let Some(&id) = fields.get(key.as_str()) {
+                    path.push(Seg::Field(key.clone()));
+                    prune_node(child, schemas, id, path, issues);
+                    path.pop();
+                }
             }
         }
         (Node::Map(elem), Value::Object(map)) => {
