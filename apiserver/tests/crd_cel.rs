@@ -120,6 +120,7 @@ async fn rules_run_on_create_and_update_with_upstream_messages() {
     )
     .await;
     assert_eq!(ok.code, 201, "{}", ok.body);
+    assert!(ok.warnings.is_empty(), "{:?}", ok.warnings);
 
     // A rule on an object: the path is the node's, the bad value its schema type.
     let bad = create(
