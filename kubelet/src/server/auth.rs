@@ -12,7 +12,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use rudder_component::tls::{ClientCa, PeerIdentity, TlsError};
 
-use super::authn::{Authenticator, UserInfo};
+use super::authn::{Authenticator, AuthnError, UserInfo};
 use super::authz::{WebhookAuthorizer, api_verb, review_spec, subresources};
 use super::review::{ApiReviewer, Reviewer};
 use crate::config::{AuthorizationMode, ServerAuth};
@@ -109,6 +109,11 @@ impl KubeletAuth {
         let user = match self.authn.authenticate(peer, headers).await {
             Ok(Some(user)) => user,
             Ok(None) => return Err(Refusal::Unauthorized),
+            Err(error @ AuthnError::Review(_)) => {
+                // The apiserver could not be asked: worth an operator's attention.
+                tracing::warn!(%error, path, "unable to authenticate the request");
+                return Err(Refusal::Unauthorized);
+            }
             Err(error) => {
                 tracing::debug!(%error, path, "unable to authenticate the request");
                 return Err(Refusal::Unauthorized);
