@@ -90,6 +90,14 @@ pub struct Config {
     /// How often all sandboxes and containers are relisted to find pods whose runtime state
     /// changed (upstream's PLEG relist period, 1 s).
     pub pleg_relist_period: Duration,
+    /// Dead-container collection (upstream's fixed policy: min age 0, one dead instance per
+    /// container, no node-wide limit) and how often it runs (upstream ContainerGCPeriod, 1 min).
+    pub container_gc: crate::gc::containers::Policy,
+    pub container_gc_period: Duration,
+    /// imageGCHighThresholdPercent / imageGCLowThresholdPercent / imageMinimumGCAge, and how
+    /// often image collection runs (upstream ImageGCPeriod, 5 min).
+    pub image_gc: crate::gc::images::Policy,
+    pub image_gc_period: Duration,
     /// Who may call the kubelet's API on `port` (KubeletConfiguration `authentication` and
     /// `authorization`).
     pub server_auth: ServerAuth,
@@ -146,6 +154,10 @@ impl Config {
             crash_loop_backoff_max: Duration::from_secs(300),
             pod_resync_period: Duration::from_secs(10),
             pleg_relist_period: Duration::from_secs(1),
+            container_gc: Default::default(),
+            container_gc_period: Duration::from_secs(60),
+            image_gc: Default::default(),
+            image_gc_period: Duration::from_secs(300),
             max_parallel_starts: 0,
             server_auth: ServerAuth::default(),
         }

@@ -5,6 +5,7 @@ pub mod cni;
 pub mod config;
 pub mod cri;
 pub mod eviction;
+pub mod gc;
 pub mod node;
 pub mod options;
 pub mod pod;

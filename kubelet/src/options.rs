@@ -75,6 +75,18 @@ pub struct Options {
     /// `memory.available<100Mi,nodefs.available<10%,...`
     #[arg(long)]
     pub eviction_hard: Option<String>,
+    /// The percent of disk usage after which image garbage collection is always run (0-100;
+    /// 100 disables image collection). KubeletConfiguration `imageGCHighThresholdPercent`.
+    #[arg(long)]
+    pub image_gc_high_threshold: Option<i32>,
+    /// The percent of disk usage image garbage collection frees down to.
+    /// KubeletConfiguration `imageGCLowThresholdPercent`.
+    #[arg(long)]
+    pub image_gc_low_threshold: Option<i32>,
+    /// Minimum age for an unused image before it is garbage collected (Go duration).
+    /// KubeletConfiguration `imageMinimumGCAge`.
+    #[arg(long)]
+    pub minimum_image_ttl_duration: Option<String>,
     /// Rudder: the runtime's CNI config dir, where the kubelet writes its bridge conflist.
     #[arg(long, default_value = "/etc/cni/net.d")]
     pub cni_conf_dir: PathBuf,
@@ -133,6 +145,12 @@ struct KubeletConfiguration {
     max_pods: Option<i64>,
     eviction_hard: BTreeMap<String, String>,
     pod_logs_dir: Option<PathBuf>,
+    #[serde(rename = "imageGCHighThresholdPercent")]
+    image_gc_high_threshold_percent: Option<i32>,
+    #[serde(rename = "imageGCLowThresholdPercent")]
+    image_gc_low_threshold_percent: Option<i32>,
+    #[serde(rename = "imageMinimumGCAge")]
+    image_minimum_gc_age: Option<String>,
     authentication: FileAuthentication,
     authorization: FileAuthorization,
     read_only_port: Option<u32>,
@@ -372,6 +390,15 @@ impl Options {
         };
         c.eviction_hard = crate::eviction::parse(&eviction)
             .map_err(|why| invalid("--eviction-hard", &format!("{eviction:?}"), &why))?;
+        c.image_gc = image_gc_policy(
+            self.image_gc_high_threshold
+                .or(file.image_gc_high_threshold_percent),
+            self.image_gc_low_threshold
+                .or(file.image_gc_low_threshold_percent),
+            self.minimum_image_ttl_duration
+                .as_deref()
+                .or(file.image_minimum_gc_age.as_deref()),
+        )?;
         c.cni.conf_dir = self.cni_conf_dir;
         c.cni.bridge = self.cni_bridge;
         c.cni.ipam_dir = self.cni_ipam_dir;
@@ -447,6 +474,35 @@ fn server_auth(o: &Options, file: &KubeletConfiguration) -> Result<ServerAuth, O
             defaults.unauthorized_cache_ttl,
         )?,
     })
+}
+
+/// The image GC policy from flags or file over upstream's defaults (85, 80, 2m), validated.
+fn image_gc_policy(
+    high: Option<i32>,
+    low: Option<i32>,
+    min_age: Option<&str>,
+) -> Result<crate::gc::images::Policy, OptionsError> {
+    let defaults = crate::gc::images::Policy::default();
+    let policy = crate::gc::images::Policy {
+        high_threshold_percent: high.unwrap_or(defaults.high_threshold_percent),
+        low_threshold_percent: low.unwrap_or(defaults.low_threshold_percent),
+        min_age: match min_age {
+            None => defaults.min_age,
+            Some(v) => rudder_client::duration::parse_go_duration(v)
+                .map_err(|e| invalid("--minimum-image-ttl-duration", v, &e.to_string()))?,
+        },
+    };
+    policy.validate().map_err(|why| {
+        invalid(
+            "--image-gc-high-threshold/--image-gc-low-threshold",
+            &format!(
+                "{}/{}",
+                policy.high_threshold_percent, policy.low_threshold_percent
+            ),
+            &why,
+        )
+    })?;
+    Ok(policy)
 }
 
 fn validate_cidr(cidr: &str) -> Result<(), OptionsError> {
@@ -661,5 +717,51 @@ mod tests {
                 .into_config()
                 .is_err()
         );
+    }
+}
+
+#[cfg(test)]
+mod image_gc_tests {
+    use super::*;
+
+    fn config(args: &[&str]) -> Result<Config, OptionsError> {
+        let mut argv = vec!["kubelet"];
+        argv.extend_from_slice(args);
+        Options::parse_from(argv).into_config()
+    }
+
+    #[test]
+    fn image_gc_defaults_flags_and_file() {
+        let d = config(&[]).unwrap().image_gc;
+        assert_eq!((d.high_threshold_percent, d.low_threshold_percent), (85, 80));
+        assert_eq!(d.min_age, std::time::Duration::from_secs(120));
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("kubelet.yaml");
+        std::fs::write(
+            &path,
+            "apiVersion: kubelet.config.k8s.io/v1beta1\nkind: KubeletConfiguration\n\
+             imageGCHighThresholdPercent: 70\nimageGCLowThresholdPercent: 60\nimageMinimumGCAge: 5m\n",
+        )
+        .unwrap();
+        let p = path.display().to_string();
+        let f = config(&["--config", &p]).unwrap().image_gc;
+        assert_eq!((f.high_threshold_percent, f.low_threshold_percent), (70, 60));
+        assert_eq!(f.min_age, std::time::Duration::from_secs(300));
+        let flag = config(&[
+            "--config",
+            &p,
+            "--image-gc-high-threshold=90",
+            "--minimum-image-ttl-duration=30s",
+        ])
+        .unwrap()
+        .image_gc;
+        assert_eq!(
+            (flag.high_threshold_percent, flag.low_threshold_percent),
+            (90, 60)
+        );
+        assert_eq!(flag.min_age, std::time::Duration::from_secs(30));
+        assert!(config(&["--image-gc-high-threshold=50", "--image-gc-low-threshold=60"]).is_err());
+        assert!(config(&["--image-gc-high-threshold=101"]).is_err());
+        assert!(config(&["--minimum-image-ttl-duration=soon"]).is_err());
     }
 }

@@ -56,10 +56,16 @@ async fn memory_pressure_evicts_best_effort_pods_but_not_critical_ones() {
     );
 
     let api: Api<Pod> = Api::namespaced(server.client.clone(), "default");
-    for (name, priority) in [("critical", 2_000_001_000), ("best-effort", 0)] {
+    // The class and its value together pass upstream's Priority admission (which refuses a
+    // bare priority that differs from the class's) and mean the same without it.
+    for (name, class, priority) in [
+        ("critical", Some("system-node-critical"), 2_000_001_000),
+        ("best-effort", None, 0),
+    ] {
         let p: Pod = serde_json::from_value(json!({
             "metadata": {"name": name, "namespace": "default"},
-            "spec": {"nodeName": NODE, "priority": priority, "terminationGracePeriodSeconds": 0,
+            "spec": {"nodeName": NODE, "priority": priority, "priorityClassName": class,
+                     "terminationGracePeriodSeconds": 0,
                      "containers": [{"name": "c", "image": "present:1"}]}
         }))
         .unwrap();

@@ -408,4 +408,12 @@ impl ImageService for FakeRuntime {
             })
             .collect())
     }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        let mut st = self.state.lock();
+        st.calls.push(format!("RemoveImage {image}"));
+        let name = image.strip_prefix("sha256:").unwrap_or(image).to_string();
+        st.images.remove(&name);
+        Ok(())
+    }
 }

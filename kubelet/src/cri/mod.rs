@@ -109,6 +109,11 @@ pub trait RuntimeService: Send + Sync + std::fmt::Debug {
         let _ = req;
         Err(no_streaming("PortForward"))
     }
+    /// The image the runtime starts sandboxes from (containerd's `sandbox_image`), from its
+    /// verbose status; None when the runtime does not say.
+    async fn sandbox_image(&self) -> Result<Option<String>> {
+        Ok(None)
+    }
 }
 
 fn no_streaming(op: &'static str) -> CriError {
@@ -126,4 +131,11 @@ pub trait ImageService: Send + Sync + std::fmt::Debug {
     /// Pulls and returns the image reference.
     async fn pull_image(&self, image: &str, auth: Option<api::AuthConfig>) -> Result<String>;
     async fn list_images(&self) -> Result<Vec<api::Image>>;
+    /// Removes the image (by id or reference); an image already gone is no error.
+    async fn remove_image(&self, image: &str) -> Result<()>;
+    /// The filesystems holding images (CRI `ImageFsInfo`): mountpoint and bytes used by
+    /// images. Runtimes without a disk (the fake) report none.
+    async fn image_fs_info(&self) -> Result<Vec<api::FilesystemUsage>> {
+        Ok(vec![])
+    }
 }

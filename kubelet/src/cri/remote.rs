@@ -65,6 +65,23 @@ impl RuntimeService for RemoteRuntime {
         Ok(resp.status.map(|s| s.conditions).unwrap_or_default())
     }
 
+    async fn sandbox_image(&self) -> Result<Option<String>> {
+        let resp = self
+            .runtime
+            .clone()
+            .status(api::StatusRequest { verbose: true })
+            .await
+            .map_err(|s| CriError::rpc("Status", s))?
+            .into_inner();
+        // containerd's verbose status carries its CRI config as JSON under "config".
+        Ok(resp
+            .info
+            .get("config")
+            .and_then(|c| serde_json::from_str::<serde_json::Value>(c).ok())
+            .and_then(|c| c.get("sandboxImage").and_then(|v| v.as_str()).map(str::to_string))
+            .filter(|s| !s.is_empty()))
+    }
+
     async fn run_pod_sandbox(&self, config: api::PodSandboxConfig) -> Result<String> {
         let req = api::RunPodSandboxRequest {
             config: Some(config),
@@ -337,5 +354,30 @@ impl ImageService for RemoteRuntime {
             .map_err(|s| CriError::rpc("ListImages", s))?
             .into_inner()
             .images)
+    }
+
+    async fn remove_image(&self, image: &str) -> Result<()> {
+        let req = api::RemoveImageRequest {
+            image: Some(api::ImageSpec {
+                image: image.into(),
+                ..Default::default()
+            }),
+        };
+        match self.image.clone().remove_image(req).await {
+            Ok(_) => Ok(()),
+            Err(s) if s.code() == tonic::Code::NotFound => Ok(()),
+            Err(s) => Err(CriError::rpc("RemoveImage", s)),
+        }
+    }
+
+    async fn image_fs_info(&self) -> Result<Vec<api::FilesystemUsage>> {
+        Ok(self
+            .image
+            .clone()
+            .image_fs_info(api::ImageFsInfoRequest {})
+            .await
+            .map_err(|s| CriError::rpc("ImageFsInfo", s))?
+            .into_inner()
+            .image_filesystems)
     }
 }

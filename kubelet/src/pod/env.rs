@@ -20,6 +20,8 @@ pub struct Sources {
     pub services: Vec<Service>,
     /// persistentVolumeClaim name → the host path of its bound hostPath/local volume, or why not.
     pub claims: HashMap<String, Result<std::path::PathBuf, String>>,
+    /// Service account tokens of serviceAccountToken projections, by `token::key`.
+    pub tokens: HashMap<String, super::token::Token>,
 }
 
 impl Sources {

@@ -129,6 +129,7 @@ fn env_in_upstream_order() {
         secrets: HashMap::new(),
         services: vec![svc],
         claims: HashMap::new(),
+        tokens: HashMap::new(),
     };
     let env = environment(&pod, &c, &src, &node(), "10.1.1.1").unwrap();
     let got: HashMap<_, _> = env.iter().cloned().collect();

@@ -17,6 +17,7 @@ pub mod service_env;
 pub mod spec;
 pub mod static_pods;
 pub mod status;
+pub mod token;
 pub mod volumes;
 pub mod worker;
 
@@ -33,7 +34,7 @@ use tokio::sync::watch;
 use tracing::{info, warn};
 
 use crate::config::Config;
-use crate::cri::{ImageService, RuntimeService, labels};
+use crate::cri::{ImageService, RuntimeService};
 use crate::node::NodeFacts;
 
 /// What every pod worker shares.
@@ -147,33 +148,14 @@ impl PodManager {
         );
     }
 
-    /// Removes sandboxes and pod directories of pods that have no worker.
-    async fn housekeeping(&self, workers: &mut HashMap<String, Handle>) {
+    /// Removes what the runtime and the disk hold of pods that have no worker (sandboxes, log
+    /// folders, cgroups, pod directories); with `dead_containers`, also dead containers and
+    /// empty old sandboxes beyond the container GC policy.
+    async fn housekeeping(&self, workers: &mut HashMap<String, Handle>, dead_containers: bool) {
         workers.retain(|_, h| !h.task.is_finished());
-        let known: HashSet<&String> = workers.keys().collect();
-        let rt = &self.ctx.runtime;
-        match rt.list_pod_sandbox(HashMap::new()).await {
-            Ok(sandboxes) => {
-                let orphans: Vec<_> = sandboxes
-                    .into_iter()
-                    .filter(|s| s.labels.get(labels::POD_UID).is_some_and(|u| !known.contains(u)))
-                    .collect();
-                for sb in orphans {
-                    info!(sandbox = %sb.id, "removing sandbox of a pod that is gone");
-                    let _ = runtime::remove_sandboxes(rt, std::slice::from_ref(&sb.id)).await;
-                    let mut pod = Pod::default();
-                    pod.metadata.uid = sb.labels.get(labels::POD_UID).cloned();
-                    pod.metadata.name = sb.labels.get(labels::POD_NAME).cloned();
-                    pod.metadata.namespace = sb.labels.get(labels::POD_NAMESPACE).cloned();
-                    let _ = std::fs::remove_dir_all(names::log_dir(
-                        &self.ctx.config.pod_logs_dir,
-                        &names::namespace(&pod),
-                        &names::name(&pod),
-                        &names::uid(&pod),
-                    ));
-                }
-            }
-            Err(e) => warn!(error = %e, "list sandboxes"),
+        let known: HashSet<String> = workers.keys().cloned().collect();
+        if let Err(e) = crate::gc::collect_containers(&self.ctx, &known, dead_containers).await {
+            warn!(error = %e, "container garbage collection");
         }
         if let Ok(dirs) = std::fs::read_dir(self.ctx.config.root_dir.join("pods")) {
             for d in dirs.flatten() {
@@ -318,6 +300,12 @@ impl PodManager {
         let mut eviction_tick = tokio::time::interval(self.ctx.config.eviction_monitoring_period);
         eviction_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut evicted: HashSet<String> = HashSet::new();
+        // The first ticks fire at once, before the pods are listed, and are skipped then.
+        let mut container_gc = tokio::time::interval(self.ctx.config.container_gc_period);
+        container_gc.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut image_gc_tick = tokio::time::interval(self.ctx.config.image_gc_period);
+        image_gc_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut image_gc = crate::gc::ImageGc::default();
         loop {
             tokio::select! {
                 _ = shutdown.wait() => break,
@@ -338,7 +326,16 @@ impl PodManager {
                 },
                 _ = tick.tick() => if synced {
                     self.sync_static(&mut workers, &mut statics, &mirrors, &shutdown).await;
-                    self.housekeeping(&mut workers).await;
+                    self.housekeeping(&mut workers, false).await;
+                },
+                _ = container_gc.tick() => if synced {
+                    self.housekeeping(&mut workers, true).await;
+                },
+                _ = image_gc_tick.tick() => if synced
+                    && let Err(e) = image_gc.collect(&self.ctx).await
+                {
+                    warn!(error = %e, "image garbage collection");
+                    self.ctx.node_event(true, "ImageGCFailed", &e.to_string());
                 },
                 ev = stream.next() => match ev {
                     None => break,
@@ -367,7 +364,7 @@ impl PodManager {
                             }
                             if !synced {
                                 synced = true;
-                                self.housekeeping(&mut workers).await;
+                                self.housekeeping(&mut workers, false).await;
                             }
                         }
                         watcher::Event::Apply(pod) => self.dispatch(&mut workers, pod, &shutdown),

@@ -37,6 +37,8 @@ pub struct Sandbox {
     pub ip: String,
     pub additional_ips: Vec<String>,
     pub created_at: i64,
+    /// The sandbox's CRI attempt (part of its name, so a new sandbox needs a higher one).
+    pub attempt: u32,
 }
 
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -11,17 +11,17 @@ use super::observed::{Observed, State, nanos_to_system_time};
 
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Plan {
-    /// Start a new sandbox (after removing the old ones listed in `remove_sandboxes`).
+    /// Start a new sandbox (after stopping the old ones listed in `stop_sandboxes`).
     pub create_sandbox: bool,
-    pub remove_sandboxes: Vec<String>,
+    /// Old sandboxes to stop. They are not removed here: their dead containers stay for
+    /// `kubectl logs --previous` until the container GC takes them (as upstream).
+    pub stop_sandboxes: Vec<String>,
     /// Containers to kill: (id, name, why).
     pub kill: Vec<(String, String, String)>,
     /// Containers to start, in order; init containers come alone.
     pub start: Vec<String>,
     /// Containers held back by crash-loop back-off: name → message.
     pub backing_off: HashMap<String, String>,
-    /// Old dead instances to remove (all but the two newest per name).
-    pub remove_containers: Vec<String>,
     /// When to look again because a back-off ends.
     pub wake_at: Option<SystemTime>,
 }
@@ -133,23 +133,26 @@ pub fn plan(
         return plan;
     }
     let policy = restart_policy(pod).to_string();
-    for v in obs.containers.values() {
-        plan.remove_containers.extend(
-            v.iter()
-                .skip(2)
-                .filter(|i| i.state == State::Exited)
-                .map(|i| i.id.clone()),
-        );
-    }
     if obs.ready_sandbox().is_none() {
         if needs_running(pod, obs) {
             plan.create_sandbox = true;
-            plan.remove_sandboxes = obs.sandboxes.iter().map(|s| s.id.clone()).collect();
+            plan.stop_sandboxes = obs
+                .sandboxes
+                .iter()
+                .filter(|s| s.ready)
+                .map(|s| s.id.clone())
+                .collect();
         }
         return plan;
     }
-    // Old sandboxes beside the ready one go.
-    plan.remove_sandboxes = obs.sandboxes.iter().skip(1).map(|s| s.id.clone()).collect();
+    // Old sandboxes beside the ready one stop.
+    plan.stop_sandboxes = obs
+        .sandboxes
+        .iter()
+        .skip(1)
+        .filter(|s| s.ready)
+        .map(|s| s.id.clone())
+        .collect();
 
     // Init containers, one at a time, in order; a sidecar counts as done once it runs.
     for c in spec.init_containers.iter().flatten() {

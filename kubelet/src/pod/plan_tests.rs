@@ -49,6 +49,7 @@ fn obs(ready: bool, cs: &[(&str, Instance)]) -> Observed {
             ip: "10.0.0.2".into(),
             additional_ips: vec![],
             created_at: 1,
+            attempt: 0,
         }],
         containers: HashMap::new(),
     };
@@ -261,19 +262,4 @@ fn changed_spec_replaces_the_container() {
     let got = plan(&p, &obs(true, &[("a", i)]), &HashSet::new(), &mut bo(), t(100));
     assert_eq!(got.kill.len(), 1);
     assert_eq!(got.start, vec!["a"]);
-}
-
-#[test]
-fn old_instances_are_removed() {
-    let p = pod(&[], &["a"], "Always");
-    let o = obs(
-        true,
-        &[
-            ("a", inst("1", State::Exited, 1, 0, 1)),
-            ("a", inst("2", State::Exited, 1, 1, 2)),
-            ("a", inst("3", State::Running, 0, 2, 0)),
-        ],
-    );
-    let got = plan(&p, &o, &HashSet::new(), &mut bo(), t(100));
-    assert_eq!(got.remove_containers, vec!["1"]);
 }

@@ -40,6 +40,7 @@ pub async fn observe(rt: &dyn RuntimeService, uid: &str) -> Result<Observed, Cri
             ip,
             additional_ips,
             created_at: sb.created_at,
+            attempt: sb.metadata.as_ref().map_or(0, |m| m.attempt),
         });
         for c in rt.list_containers(Some(&sb.id)).await? {
             let name = c

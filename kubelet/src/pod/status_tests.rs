@@ -44,6 +44,7 @@ fn obs(cs: &[(&str, Instance)]) -> Observed {
             ip: "10.1.0.5".into(),
             additional_ips: vec![],
             created_at: 1,
+            attempt: 0,
         }],
         containers: HashMap::new(),
     };

@@ -1,5 +1,5 @@
 //! Pod volumes on the node: emptyDir, configMap, secret, hostPath, downwardAPI and projected
-//! (configMap/secret/downwardAPI sources), under `<root>/pods/<uid>/volumes/<plugin>/<name>`.
+//! (configMap/secret/downwardAPI/serviceAccountToken sources), under `<root>/pods/<uid>/volumes/<plugin>/<name>`.
 //! configMap/secret/downwardAPI content is written like upstream's AtomicWriter: a timestamped
 //! directory, a `..data` symlink swapped with one rename, and per-key symlinks through it, so
 //! updates appear atomically in running containers.
@@ -159,8 +159,13 @@ fn desired_files(
                     pod_ip,
                 )?);
             }
-            // serviceAccountToken needs TokenRequest (serviceaccounts/token), which the
-            // apiserver does not serve yet: the token file is left out.
+            if let Some(sat) = &s.service_account_token {
+                let token = src
+                    .tokens
+                    .get(&super::token::key(sat))
+                    .ok_or_else(|| format!("service account token for {:?} not issued yet", sat.path))?;
+                files.insert(sat.path.clone(), (token.token.clone().into_bytes(), mode));
+            }
         }
         return Ok(Some(files));
     }

@@ -234,11 +234,17 @@ impl Worker {
             .collect();
         let p = plan::plan(pod, &obs, &liveness_failed, &mut self.backoff, SystemTime::now());
         let mut acted = false;
-        if !p.remove_sandboxes.is_empty() {
-            runtime::remove_sandboxes(&rt, &p.remove_sandboxes).await?;
-            acted = true;
+        for id in &p.stop_sandboxes {
+            match rt.stop_pod_sandbox(id).await {
+                Err(e) if !e.is_not_found() => return Err(e),
+                _ => acted = true,
+            }
         }
         if p.create_sandbox && self.volumes.is_some() {
+            // Old sandboxes stay (stopped) until collected, and a sandbox's name carries its
+            // attempt: the new one takes the next (also after a kubelet restart).
+            let next = obs.sandboxes.iter().map(|s| s.attempt + 1).max().unwrap_or(0);
+            self.sandbox_attempts = self.sandbox_attempts.max(next);
             match self.run_sandbox(pod).await {
                 Ok(id) => {
                     debug!(pod = %names::name(pod), sandbox = %id, "started sandbox");
@@ -321,9 +327,6 @@ impl Worker {
                     ),
                 );
             }
-        }
-        for id in &p.remove_containers {
-            let _ = rt.remove_container(id).await;
         }
         if acted {
             obs = self.observe(pod).await?;

@@ -42,6 +42,13 @@ impl Worker {
             }
         }
         src.services = std::mem::take(&mut self.sources.services);
+        let cached = std::mem::take(&mut self.sources.tokens);
+        let (tokens, errors) =
+            crate::pod::token::refresh(&self.ctx.client, pod, cached, std::time::SystemTime::now()).await;
+        for e in errors {
+            warn!(pod = %names::name(pod), namespace = %ns, error = %e, "service account token");
+        }
+        src.tokens = tokens;
         for v in pod.spec.iter().flat_map(|s| s.volumes.iter().flatten()) {
             if let Some(c) = &v.persistent_volume_claim {
                 let path = self.claim_path(&ns, &c.claim_name).await;
