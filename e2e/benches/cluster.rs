@@ -124,12 +124,22 @@ async fn bench() -> anyhow::Result<()> {
     let t1 = timeline.started();
     deployments.patch("bench", &pp, &Patch::Apply(&deploy)).await?;
     let deadline = t1 + Duration::from_secs(120);
-    let mut answered = None;
     let node_addr = format!("10.250.{}.10:{node_port}", st.index);
+    // The NodePort probe blocks (connect and read time-outs), so it runs on its own thread:
+    // polled inline it would delay noticing the pods Running by up to its time-outs.
+    let probe = {
+        let node_addr = node_addr.clone();
+        tokio::task::spawn_blocking(move || {
+            while Instant::now() < deadline {
+                if http_get(&node_addr).is_some_and(|b| b.contains("hello from rudder")) {
+                    return Some(t1.elapsed());
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            None
+        })
+    };
     let running = loop {
-        if answered.is_none() && http_get(&node_addr).is_some_and(|b| b.contains("hello from rudder")) {
-            answered = Some(t1.elapsed());
-        }
         let list = pods.list(&ListParams::default().labels("app=bench")).await?;
         let n = list
             .items
@@ -142,16 +152,9 @@ async fn bench() -> anyhow::Result<()> {
         anyhow::ensure!(Instant::now() < deadline, "only {n}/10 pods Running after 120 s");
         tokio::time::sleep(Duration::from_millis(10)).await;
     };
-    let answered = loop {
-        if let Some(a) = answered {
-            break a;
-        }
-        if http_get(&node_addr).is_some_and(|b| b.contains("hello from rudder")) {
-            break t1.elapsed();
-        }
-        anyhow::ensure!(Instant::now() < deadline, "NodePort {node_addr} never answered");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let answered = probe
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("NodePort {node_addr} never answered"))?;
 
     let kubelet_logs: Vec<&std::path::Path> = st
         .processes

@@ -33,6 +33,12 @@ impl Default for CreateOptions {
     }
 }
 
+/// As kind's node config: every node shares the host's disk with whatever else is on it, so
+/// the kubelet's default `nodefs.available<10%` would taint all nodes with DiskPressure (and
+/// leave every pod Pending) on a dev machine with less than a tenth of its disk free.
+const EVICTION_HARD: &str =
+    "evictionHard:\n  nodefs.available: \"0%\"\n  nodefs.inodesFree: \"0%\"\n  imagefs.available: \"0%\"\n";
+
 struct Progress {
     on: bool,
     start: Instant,
@@ -176,7 +182,10 @@ async fn bring_up(
             &n.containerd_config(),
             &comp::containerd_config(&n, node, cni_bin),
         )?;
-        write(&n.kubelet_config(), &comp::kubelet_config(&n))?;
+        write(
+            &n.kubelet_config(),
+            &format!("{}{EVICTION_HARD}", comp::kubelet_config(&n)),
+        )?;
         std::fs::create_dir_all(n.cni_conf_dir()).map_err(io_err(&n.dir))?;
         st.cgroup_roots.push(comp::cgroup_root(&spec.name, i));
         st.cri_endpoints.push(n.cri_endpoint());

@@ -5,7 +5,7 @@
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::api::{Api, ListParams, PostParams};
 use rudder_e2e::rkind::spec::{ClusterSpec, ProxyMode};
 use rudder_e2e::rkind::{self, CreateOptions, state::State, sys};
@@ -101,6 +101,23 @@ impl TestCluster {
         api.create(&PostParams::default(), &ns)
             .await
             .expect("create namespace");
+        // As upstream's e2e framework: pods are refused (ServiceAccount admission) until the
+        // serviceaccount controller has made the namespace's `default` account.
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.client.clone(), name);
+        eventually(
+            &format!("ServiceAccount {name}/default"),
+            Duration::from_secs(30),
+            || async {
+                accounts
+                    .get_opt("default")
+                    .await
+                    .ok()
+                    .flatten()
+                    .map(|_| ())
+                    .ok_or_else(|| "absent".to_string())
+            },
+        )
+        .await;
         name.to_string()
     }
 
