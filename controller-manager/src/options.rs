@@ -27,6 +27,11 @@ pub struct Options {
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
 
+    /// If set, this root certificate authority will be included in service account's token
+    /// secret and published as the kube-root-ca.crt ConfigMap in every namespace.
+    #[arg(long)]
+    pub root_ca_file: Option<PathBuf>,
+
     /// The IP address on which to listen for the --secure-port port.
     #[arg(long, default_value = "0.0.0.0")]
     pub bind_address: IpAddr,
@@ -232,6 +237,8 @@ impl Options {
             concurrent_resource_quota_syncs: self.concurrent_resource_quota_syncs,
             concurrent_ttl_after_finished_syncs: self.concurrent_ttl_after_finished_syncs,
             concurrent_horizontal_pod_autoscaler_syncs: self.concurrent_horizontal_pod_autoscaler_syncs,
+            root_ca_file: self.root_ca_file.clone().filter(|p| !p.as_os_str().is_empty()),
+            kubeconfig: self.kubeconfig.clone(),
         };
         Ok(Config {
             kubeconfig: self.kubeconfig,

@@ -50,6 +50,11 @@ pub struct ControllersConfig {
     pub concurrent_resource_quota_syncs: usize,
     pub concurrent_ttl_after_finished_syncs: usize,
     pub concurrent_horizontal_pod_autoscaler_syncs: usize,
+    /// `--root-ca-file`: the CA bundle root-ca-cert-publisher publishes (None: the CA of the
+    /// kubeconfig below).
+    pub root_ca_file: Option<std::path::PathBuf>,
+    /// `--kubeconfig`, for the CA fallback (None: $KUBECONFIG, ~/.kube/config, in-cluster).
+    pub kubeconfig: Option<std::path::PathBuf>,
 }
 
 /// Handed to every controller's `start`. Cheap to clone.

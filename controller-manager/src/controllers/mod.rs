@@ -26,6 +26,7 @@ pub mod nodelifecycle;
 pub mod podautoscaler;
 pub mod pvbinder;
 pub mod resourcequota;
+pub mod rootcacertpublisher;
 pub mod statefulset;
 
 mod context;
@@ -169,6 +170,10 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("resourcequota-controller", resourcequota::start));
     table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
     table.push(("persistentvolume-binder-controller", pvbinder::start));
+    table.push((
+        "root-ca-certificate-publisher-controller",
+        rootcacertpublisher::start,
+    ));
     table
 }
 
