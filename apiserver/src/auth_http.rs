@@ -28,13 +28,43 @@ const MAX_BODY: usize = 3 * 1024 * 1024;
 /// Authenticates, authorizes and (for RBAC writes) checks escalation; the user goes into the
 /// request's extensions for handlers that need it.
 pub(crate) async fn filter(State(state): State<Arc<AppState>>, request: Request, next: Next) -> Response {
-    match admit(&state, request).await {
-        Ok(request) => next.run(request).await,
-        Err(error) => ErrorResponse(error).into_response(),
+    let start = state
+        .auditor
+        .as_ref()
+        .map(|_| crate::audit::event_start(&request));
+    let mut trail = Trail::default();
+    match admit(&state, request, &mut trail).await {
+        Ok(mut request) => {
+            if let (Some(user), Some(note)) = (trail.user, trail.note) {
+                request
+                    .extensions_mut()
+                    .insert(crate::audit::Admitted { user, note });
+            }
+            next.run(request).await
+        }
+        Err(error) => {
+            if let (Some(auditor), Some(start)) = (&state.auditor, &start) {
+                auditor.refused(
+                    start,
+                    trail.user.as_ref(),
+                    trail.note,
+                    error.code(),
+                    &error.to_status(),
+                );
+            }
+            ErrorResponse(error).into_response()
+        }
     }
 }
 
-async fn admit(state: &AppState, mut request: Request) -> Result<Request, ApiError> {
+/// Who the request was from and what authorization said, for the audit log.
+#[derive(Debug, Default)]
+struct Trail {
+    user: Option<UserInfo>,
+    note: Option<crate::audit::AuthzNote>,
+}
+
+async fn admit(state: &AppState, mut request: Request, trail: &mut Trail) -> Result<Request, ApiError> {
     let peer = request
         .extensions()
         .get::<rudder_component::serve::PeerIdentity>()
@@ -52,6 +82,11 @@ async fn admit(state: &AppState, mut request: Request) -> Result<Request, ApiErr
     let query = query_map(request.uri().query());
     let attrs = Attributes::from_request(&user, request.method(), request.uri().path(), &query);
     let decision = state.authorizer.authorize(&attrs);
+    trail.user = Some(user.clone());
+    trail.note = Some(crate::audit::AuthzNote {
+        allowed: decision.allowed(),
+        reason: decision.reason().to_string(),
+    });
     if !decision.allowed() {
         tracing::debug!(user = %user.name, verb = %attrs.verb, resource = %attrs.resource,
                         namespace = %attrs.namespace, path = %attrs.path, "forbidden");

@@ -5,6 +5,7 @@
 //! shutdown. [`start`] does the same but returns once serving, for tests and embedding.
 
 pub mod admission;
+mod audit;
 mod auth_http;
 pub mod authn;
 mod authn_reviews;
@@ -165,6 +166,12 @@ pub async fn start_with(
         .with_token_authenticator(sa_tokens.clone());
     let authorizer = authz::Authorizer::new(&config.auth.authorization_modes, &registry);
     let metrics = metrics::Metrics::new(prometheus::Registry::new())?;
+    let auditor = audit::Auditor::from_flags(
+        config.auth.audit_log_path.as_deref(),
+        config.auth.audit_policy_file.as_deref(),
+    )
+    .map_err(anyhow::Error::msg)
+    .context("setting up the audit log")?;
     let state = Arc::new(http::AppState {
         registry,
         authenticator,
@@ -176,6 +183,7 @@ pub async fn start_with(
         advertise: SocketAddr::new(advertise_ip, local_addr.port()).to_string(),
         ready: AtomicBool::new(false),
         kubelet: kubelet_client,
+        auditor,
     });
     bootstrap::ensure(&state.registry, local_addr.port())
         .await

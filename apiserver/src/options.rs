@@ -84,6 +84,15 @@ pub struct Options {
     #[arg(long = "etcd-prefix", default_value = "/registry")]
     pub etcd_prefix: String,
 
+    /// If set, all requests coming to the apiserver will be logged to this file ('-' means
+    /// standard out), in the format of audit.k8s.io/v1 Events, one JSON object per line.
+    #[arg(long = "audit-log-path")]
+    pub audit_log_path: Option<PathBuf>,
+
+    /// Path to the file that defines the audit policy configuration.
+    #[arg(long = "audit-policy-file")]
+    pub audit_policy_file: Option<PathBuf>,
+
     /// The file with the configuration for encryption providers (EncryptionConfiguration) that
     /// decides how resources are encrypted in storage.
     #[arg(long = "encryption-provider-config")]
@@ -250,6 +259,9 @@ pub struct AuthConfig {
     pub api_audiences: Vec<String>,
     /// The admission plugins (`--enable-admission-plugins`, `--disable-admission-plugins`).
     pub admission: crate::admission::AdmissionConfig,
+    /// `--audit-log-path` and `--audit-policy-file`: auditing needs both.
+    pub audit_log_path: Option<PathBuf>,
+    pub audit_policy_file: Option<PathBuf>,
 }
 
 impl Default for AuthConfig {
@@ -269,6 +281,8 @@ impl Default for AuthConfig {
             service_account_signing_key_file: None,
             service_account_issuers: vec![crate::authn_sa::DEFAULT_ISSUER.to_string()],
             api_audiences: Vec::new(),
+            audit_log_path: None,
+            audit_policy_file: None,
             admission: crate::admission::AdmissionConfig::default()
                 .disable("ServiceAccount")
                 .disable("TaintNodesByCondition")
@@ -393,6 +407,8 @@ impl Options {
                 &self.enable_admission_plugins,
                 &self.disable_admission_plugins,
             )?,
+            audit_log_path: self.audit_log_path,
+            audit_policy_file: self.audit_policy_file,
         };
         Ok(Config {
             bind_address: self.bind_address,

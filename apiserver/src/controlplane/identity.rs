@@ -69,21 +69,6 @@ pub(crate) fn expired(lease: &Value, now_unix_secs: i64) -> bool {
     }
 }
 
-/// A MicroTime as Kubernetes writes it: RFC 3339 with microseconds, UTC.
-pub(crate) fn micro_time(at: time::OffsetDateTime) -> String {
-    let at = at.to_offset(time::UtcOffset::UTC);
-    format!(
-        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
-        at.year(),
-        u8::from(at.month()),
-        at.day(),
-        at.hour(),
-        at.minute(),
-        at.second(),
-        at.microsecond()
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -125,12 +110,5 @@ mod tests {
             !expired(&other, renew + 99_999),
             "only identity leases are collected"
         );
-    }
-
-    #[test]
-    fn micro_time_has_six_fraction_digits() {
-        // 2026-03-04T05:06:07.089Z
-        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_772_600_767_089_000_000).unwrap();
-        assert_eq!(micro_time(t), "2026-03-04T05:06:07.089000Z");
     }
 }

@@ -191,7 +191,7 @@ async fn renew_identity(
     let res = registry
         .get_resource("coordination.k8s.io", "v1", "leases")
         .ok_or_else(|| ApiError::internal("leases are not served"))?;
-    let now = identity::micro_time(time::OffsetDateTime::now_utc());
+    let now = crate::registry::object::now_micro_time();
     let desired = identity::desired_lease(name, holder, hostname, &now);
     let opts = WriteOptions::by(SERVER_MANAGER);
     let result = match registry.get(&res, Some("kube-system"), name).await {

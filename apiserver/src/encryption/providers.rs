@@ -159,7 +159,7 @@ impl Provider {
             }
             ProviderKind::Identity => Ok(stored.to_vec()),
             ProviderKind::AesCbc => {
-                if payload.len() < 32 || payload.len() % 16 != 0 {
+                if payload.len() < 32 || !payload.len().is_multiple_of(16) {
                     return Err(CryptError::Short(name));
                 }
                 let (iv, data) = payload.split_at(16);

@@ -49,6 +49,8 @@ pub(crate) struct AppState {
     pub(crate) ready: std::sync::atomic::AtomicBool,
     /// How logs, exec, attach, port-forward and nodes/proxy reach kubelets.
     pub(crate) kubelet: KubeletClient,
+    /// The audit log, when `--audit-log-path` and `--audit-policy-file` are given.
+    pub(crate) auditor: Option<Arc<crate::audit::Auditor>>,
 }
 
 impl std::fmt::Debug for AppState {
@@ -75,6 +77,8 @@ pub(crate) fn router(state: Arc<AppState>) -> Router {
         .merge(proxy::routes())
         .merge(crate::auth_http::routes())
         .fallback(resource::handle)
+        // Inside authentication: records admitted requests with their objects.
+        .layer(middleware::from_fn_with_state(state.clone(), crate::audit::layer))
         .layer(middleware::from_fn_with_state(
             state.clone(),
             crate::auth_http::filter,

@@ -88,6 +88,26 @@ fn civil_from_days(days: i64) -> (i64, u32, u32) {
 }
 
 /// A random RFC 4122 version-4 UUID.
+/// A MicroTime as Kubernetes writes it: RFC 3339 with microseconds, UTC.
+pub(crate) fn micro_time(at: time::OffsetDateTime) -> String {
+    let at = at.to_offset(time::UtcOffset::UTC);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:06}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.microsecond()
+    )
+}
+
+/// Now, as a MicroTime.
+pub(crate) fn now_micro_time() -> String {
+    micro_time(time::OffsetDateTime::now_utc())
+}
+
 pub(crate) fn new_uid() -> String {
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut b: [u8; 16] = rand::rng().random();
@@ -116,6 +136,13 @@ pub(crate) fn random_suffix() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn micro_time_has_six_fraction_digits() {
+        // 2026-03-04T05:06:07.089Z
+        let t = time::OffsetDateTime::from_unix_timestamp_nanos(1_772_600_767_089_000_000).unwrap();
+        assert_eq!(micro_time(t), "2026-03-04T05:06:07.089000Z");
+    }
+
     use super::*;
 
     #[test]
