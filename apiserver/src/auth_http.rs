@@ -92,6 +92,12 @@ async fn admit(state: &AppState, mut request: Request, trail: &mut Trail) -> Res
                         namespace = %attrs.namespace, path = %attrs.path, "forbidden");
         return Err(attrs.forbidden(decision.reason()));
     }
+    if let Some(create) = attrs.connect_create_check(request.headers()) {
+        let decision = state.authorizer.authorize(&create);
+        if !decision.allowed() {
+            return Err(create.forbidden(decision.reason()));
+        }
+    }
     if crate::authz::node::create_needs_check(&attrs) {
         let (parts, body) = request.into_parts();
         let bytes = axum::body::to_bytes(body, MAX_BODY)

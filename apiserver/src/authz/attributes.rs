@@ -55,7 +55,7 @@ impl Attributes {
         path: &str,
         query: &HashMap<String, String>,
     ) -> Self {
-        let Some(parsed) = parse_resource_path(path) else {
+        let Some(parsed) = parse_resource_path(connect_path(path)) else {
             return Attributes {
                 user: user.clone(),
                 verb: method.as_str().to_ascii_lowercase(),
@@ -106,6 +106,29 @@ impl Attributes {
         }
     }
 
+    /// The second check a WebSocket stream needs: its handshake is a `GET`, authorized as
+    /// `get pods/exec` (or attach, portforward), but it starts the same session a SPDY `POST`
+    /// does, so upstream also requires `create` on the subresource
+    /// (`AuthorizePodWebsocketUpgradeCreatePermission`), for WebSocket upgrades. Upstream adds it for these three
+    /// only, not for `pods/proxy`, `services/proxy` or `nodes/proxy`; so do we.
+    pub(crate) fn connect_create_check(&self, headers: &http::HeaderMap) -> Option<Attributes> {
+        let streams = matches!(self.subresource.as_str(), "exec" | "attach" | "portforward");
+        let websocket = headers
+            .get(http::header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+        (websocket
+            && self.resource_request
+            && self.verb == "get"
+            && self.api_group.is_empty()
+            && self.resource == "pods"
+            && streams)
+            .then(|| Attributes {
+                verb: "create".into(),
+                ..self.clone()
+            })
+    }
+
     /// The 403 upstream answers for a denied request.
     pub(crate) fn forbidden(&self, reason: &str) -> ApiError {
         ApiError::forbidden_request(
@@ -123,6 +146,23 @@ impl Attributes {
             reason,
         )
     }
+}
+
+/// The resource part of a proxy path: upstream's request info takes the part after the name
+/// as the subresource and ignores the rest, so `pods/web/proxy/a/b` is `pods/proxy` of `web`
+/// (and so for services and nodes).
+fn connect_path(path: &str) -> &str {
+    for (i, _) in path.match_indices("/proxy") {
+        let end = i + "/proxy".len();
+        if !(path.len() == end || path[end..].starts_with('/')) {
+            continue;
+        }
+        let candidate = &path[..end];
+        if parse_resource_path(candidate).is_some_and(|p| p.subresource.as_deref() == Some("proxy")) {
+            return candidate;
+        }
+    }
+    path
 }
 
 /// `metadata.name=<x>` (or `==`) as the only requirement of a field selector.
@@ -238,6 +278,93 @@ mod tests {
             &[("fieldSelector", "metadata.name=s1,type=x")],
         );
         assert_eq!(b.name, "");
+    }
+
+    #[test]
+    fn proxy_paths_are_the_proxy_subresource() {
+        let cases = [
+            (
+                Method::GET,
+                "/api/v1/namespaces/ns/pods/web:8080/proxy/a/b",
+                "pods",
+                "web:8080",
+                "get",
+            ),
+            (
+                Method::POST,
+                "/api/v1/namespaces/ns/services/https:s:443/proxy/",
+                "services",
+                "https:s:443",
+                "create",
+            ),
+            (
+                Method::DELETE,
+                "/api/v1/namespaces/proxy/pods/p/proxy",
+                "pods",
+                "p",
+                "delete",
+            ),
+            (
+                Method::PUT,
+                "/api/v1/nodes/n1/proxy/configz",
+                "nodes",
+                "n1",
+                "update",
+            ),
+        ];
+        for (method, path, resource, name, verb) in cases {
+            let a = attrs(method, path, &[]);
+            assert!(a.resource_request, "{path}");
+            assert_eq!(
+                (
+                    a.resource.as_str(),
+                    a.subresource.as_str(),
+                    a.name.as_str(),
+                    a.verb.as_str()
+                ),
+                (resource, "proxy", name, verb),
+                "{path}"
+            );
+            assert_eq!(a.path, path);
+        }
+        // A namespace or a name called "proxy" is not the subresource.
+        let a = attrs(Method::GET, "/api/v1/namespaces/proxy/pods/proxy", &[]);
+        assert_eq!((a.name.as_str(), a.subresource.as_str()), ("proxy", ""));
+    }
+
+    #[test]
+    fn websocket_streams_also_need_create() {
+        let mut ws = http::HeaderMap::new();
+        ws.insert(http::header::UPGRADE, "websocket".parse().unwrap());
+        let plain = http::HeaderMap::new();
+        for sub in ["exec", "attach", "portforward"] {
+            let path = format!("/api/v1/namespaces/ns/pods/p/{sub}");
+            let extra = attrs(Method::GET, &path, &[])
+                .connect_create_check(&ws)
+                .expect(sub);
+            assert_eq!((extra.verb.as_str(), extra.subresource.as_str()), ("create", sub));
+            assert!(
+                attrs(Method::POST, &path, &[])
+                    .connect_create_check(&ws)
+                    .is_none()
+            );
+            assert!(
+                attrs(Method::GET, &path, &[])
+                    .connect_create_check(&plain)
+                    .is_none()
+            );
+        }
+        for path in [
+            "/api/v1/namespaces/ns/pods/p/log",
+            "/api/v1/namespaces/ns/pods/p/proxy/x",
+            "/api/v1/nodes/n/proxy/exec/ns/p/c",
+            "/api/v1/namespaces/ns/pods/p",
+        ] {
+            assert!(
+                attrs(Method::GET, path, &[]).connect_create_check(&ws).is_none(),
+                "{path}"
+            );
+        }
     }
 
     #[test]

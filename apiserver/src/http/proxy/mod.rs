@@ -5,13 +5,19 @@
 
 mod forward;
 mod kubelet;
+mod pod_service;
+mod pod_service_handler;
 mod pods;
+mod spdy;
+mod spdy_dial;
+mod translator;
+mod tunnel;
 
 use std::sync::Arc;
 
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{Path, Request, State};
+use axum::extract::{FromRequestParts, Path, Request, State};
 use axum::http::{HeaderValue, Method, header};
 use axum::response::Response;
 use axum::routing::any;
@@ -27,11 +33,24 @@ use super::response::ApiResult;
 /// The routes, matched before the generic resource handler.
 pub(super) fn routes() -> Router<Arc<AppState>> {
     let pod = "/api/v1/namespaces/{namespace}/pods/{name}";
+    let svc = "/api/v1/namespaces/{namespace}/services/{name}";
     Router::new()
         .route(&format!("{pod}/log"), any(pod_log))
         .route(&format!("{pod}/exec"), any(pod_exec))
         .route(&format!("{pod}/attach"), any(pod_attach))
         .route(&format!("{pod}/portforward"), any(pod_port_forward))
+        .route(&format!("{pod}/proxy"), any(pod_service_handler::pod_proxy))
+        .route(&format!("{pod}/proxy/"), any(pod_service_handler::pod_proxy))
+        .route(
+            &format!("{pod}/proxy/{{*path}}"),
+            any(pod_service_handler::pod_proxy),
+        )
+        .route(&format!("{svc}/proxy"), any(pod_service_handler::service_proxy))
+        .route(&format!("{svc}/proxy/"), any(pod_service_handler::service_proxy))
+        .route(
+            &format!("{svc}/proxy/{{*path}}"),
+            any(pod_service_handler::service_proxy),
+        )
         .route("/api/v1/nodes/{name}/proxy", any(node_proxy))
         .route("/api/v1/nodes/{name}/proxy/", any(node_proxy))
         .route("/api/v1/nodes/{name}/proxy/{*path}", any(node_proxy))
@@ -228,29 +247,47 @@ async fn pod_stream(
     if !forward::is_upgrade(req.headers()) {
         return Err(ApiError::bad_request("Upgrade request required").into());
     }
-    if req.method() == Method::GET {
-        authorize_websocket_create(&state, &req)?;
+    let who = format!("{namespace}/{name}");
+    let translate = match kind {
+        Stream::Exec | Stream::Attach if translator::wants_translation(req.headers()) => {
+            Some(translator::kubelet_protocols())
+        }
+        Stream::PortForward => Some(tunnel::tunneled_protocols(req.headers())).filter(|p| !p.is_empty()),
+        _ => None,
+    };
+    if let Some(protocols) = translate {
+        let dial = dial_spdy(state.clone(), host, port, path, protocols);
+        let (mut parts, _) = req.into_parts();
+        let ws = axum::extract::ws::WebSocketUpgrade::from_request_parts(&mut parts, &())
+            .await
+            .map_err(|e| ApiError::bad_request(format!("unable to upgrade: {e}")))?;
+        return match kind {
+            Stream::PortForward => Ok(tunnel::serve(ws, dial, who).await?),
+            _ => {
+                let pairs = pods::query_pairs(parts.uri.query());
+                let opts = translator::StreamOptions::from_query(&pairs);
+                Ok(translator::serve(ws, opts, dial, who))
+            }
+        };
     }
     tracing::debug!(%namespace, %name, ?kind, %host, port, "proxying stream to the kubelet");
     let io = state.kubelet.connect(&host, port, false).await?;
     Ok(forward::forward(io, &join_host_port(&host, port), &path, req).await?)
 }
 
-/// A WebSocket stream (GET) must also be allowed to `create` the subresource, as SPDY's POST
-/// is: otherwise `get pods/exec` would grant exec. Upstream's
-/// `AuthorizePodWebsocketUpgradeCreatePermission` (on by default since 1.31).
-fn authorize_websocket_create(state: &AppState, req: &Request) -> Result<(), ApiError> {
-    let Some(user) = req.extensions().get::<crate::authn::UserInfo>() else {
-        return Err(ApiError::internal("no user on an authenticated request"));
-    };
-    let query = crate::http::request::query_map(req.uri().query());
-    let attrs = crate::authz::Attributes::from_request(user, &Method::POST, req.uri().path(), &query);
-    let decision = state.authorizer.authorize(&attrs);
-    if decision.allowed() {
-        Ok(())
-    } else {
-        Err(attrs.forbidden(decision.reason()))
-    }
+/// The SPDY/3.1 upgrade to the kubelet that the translator and the tunnel run once the
+/// client's WebSocket is accepted (translator) or to decide whether to accept it (tunnel).
+fn dial_spdy(
+    state: Arc<AppState>,
+    host: String,
+    port: u16,
+    path: String,
+    protocols: Vec<String>,
+) -> translator::DialFuture {
+    Box::pin(async move {
+        let io = state.kubelet.connect(&host, port, false).await?;
+        spdy_dial::dial(io, &join_host_port(&host, port), &path, &protocols).await
+    })
 }
 
 /// `nodes/{name}[:port]/proxy/{path}`: any request to the node's kubelet (or another port
