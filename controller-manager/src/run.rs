@@ -1,5 +1,6 @@
 //! Starting the enabled controllers and running them until shutdown.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use futures::future::join_all;
@@ -29,14 +30,27 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
     let client = rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit)
         .await
         .map_err(|e| RunError::Client(e.to_string()))?;
+    // As upstream's ClientBuilder, every controller gets a client of its own, so the
+    // `--kube-api-qps`/`--kube-api-burst` budget is per controller: one busy controller (the
+    // namespace, serviceaccount and endpoint controllers at start-up) does not leave the
+    // ReplicaSet controller's pod creations waiting on a shared token bucket.
+    let mut clients = HashMap::new();
+    for name in config.controllers.enabled() {
+        let own = rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit)
+            .await
+            .map_err(|e| RunError::Client(e.to_string()))?;
+        clients.insert(name, own);
+    }
     // Health and metrics are served whether or not this instance leads, as upstream does.
     serve(&config, shutdown.clone()).await?;
     match config.leader_election.clone() {
-        None => run_with_client(config, client, shutdown).await,
+        None => run_controllers(config, client, clients, shutdown).await,
         Some(le) => {
             tracing::info!(lease = %format!("{}/{}", le.namespace, le.name), identity = %le.identity, "waiting to lead");
             LeaderElection::new(client.clone(), le)
-                .run(shutdown, move |lost| run_with_client(config, client, lost))
+                .run(shutdown, move |lost| {
+                    run_controllers(config, client, clients, lost)
+                })
                 .await
                 .map_err(RunError::LeaderElection)?;
         }
@@ -64,8 +78,14 @@ async fn serve(config: &Config, shutdown: Shutdown) -> Result<(), RunError> {
     Ok(())
 }
 
-/// Starts the enabled controllers on `client` and waits for all of them to stop.
-pub(crate) async fn run_with_client(config: Config, client: kube::Client, shutdown: Shutdown) {
+/// Starts the enabled controllers, each on its client in `clients` (else on `client`, which
+/// also feeds the shared informers), and waits for all of them to stop.
+async fn run_controllers(
+    config: Config,
+    client: kube::Client,
+    clients: HashMap<&'static str, kube::Client>,
+    shutdown: Shutdown,
+) {
     let informers = rudder_client::informer::InformerFactory::new(client.clone());
     let ctx = ControllerContext {
         informers: informers.clone(),
@@ -79,7 +99,11 @@ pub(crate) async fn run_with_client(config: Config, client: kube::Client, shutdo
         match starters.iter().find(|(n, _)| *n == name) {
             Some((_, start)) => {
                 tracing::info!(controller = name, "starting controller");
-                running.push(tokio::spawn(start(ctx.clone())));
+                let mut own = ctx.clone();
+                if let Some(c) = clients.get(name) {
+                    own.client = c.clone();
+                }
+                running.push(tokio::spawn(start(own)));
             }
             None => tracing::warn!(controller = name, "controller is not implemented; skipping"),
         }
