@@ -74,7 +74,7 @@ down: ## delete the local cluster made by make up
 
 e2e: deps ## every conformance-style e2e test on fresh rkind clusters (release binaries; needs root)
 	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
-	RKIND_BIN_DIR=$(CURDIR)/target/release CARGO_INCREMENTAL=0 $(CARGO) test -p rudder-e2e --test cluster -- --include-ignored --test-threads=1
+	RKIND_BIN_DIR=$(CURDIR)/target/release CARGO_INCREMENTAL=0 $(CARGO) test -p rudder-e2e --test cluster --test services --test apps --test kubectl_cluster -- --include-ignored --test-threads=1
 
 bench-cluster: deps ## rkind: create -> all nodes Ready, 10-replica Deployment -> Running, idle RSS per component
 	CARGO_INCREMENTAL=0 $(CARGO) build --release $(RKIND_PACKAGES)
