@@ -161,7 +161,9 @@ fn every_machine_gets_its_own_files_and_units() {
             "{env}"
         );
         assert!(
-            env.contains("ETCD_SERVERS=https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379\n"),
+            env.contains(
+                "ETCD_SERVERS=https://10.77.0.11:2379,https://10.77.0.12:2379,https://10.77.0.13:2379\n"
+            ),
             "{env}"
         );
         assert!(
