@@ -64,6 +64,9 @@ impl ApiServer {
             .arg(format!("--secure-port={port}"))
             .arg(format!("--cert-dir={}", dir.path().join("pki").display()))
             .arg(format!("--data-dir={}", dir.path().join("data").display()))
+            // No controller-manager runs beside this apiserver (no default ServiceAccounts, no
+            // lifted not-ready taints): as upstream's integration framework, without those two.
+            .arg("--disable-admission-plugins=ServiceAccount,TaintNodesByCondition")
             .stdout(Stdio::null())
             .stderr(std::fs::File::create(dir.path().join("apiserver.log")).expect("log file"));
         if let Some(etcd) = &etcd {
