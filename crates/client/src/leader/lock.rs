@@ -148,8 +148,16 @@ impl LeaseLock {
         Ok(())
     }
 
-    /// Give the lease up if we hold it (upstream `release`).
+    /// Give the lease up if we hold it (upstream `release`). The lease is read again first, as
+    /// upstream does: a renewal cancelled mid-flight by the shutdown may have been written after
+    /// our last observation, and its resourceVersion would make the release a conflict.
     pub(crate) async fn release(&mut self) -> Result<(), kube::Error> {
+        if !self.is_leader() {
+            return Ok(());
+        }
+        if let Some(current) = self.api.get_opt(&self.config.name).await? {
+            self.observe(current);
+        }
         if !self.is_leader() {
             return Ok(());
         }
@@ -161,5 +169,38 @@ impl LeaseLock {
             Timestamp::now(),
         );
         self.replace(lease, spec).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rudder_testkit::TestApiServer;
+
+    /// A renewal that reached the server after our last observation (a shutdown cancelled the
+    /// request after it was sent) must not turn the release into a resourceVersion conflict.
+    #[tokio::test]
+    async fn release_after_an_unobserved_renewal_still_frees_the_lease() {
+        let server = TestApiServer::start().await;
+        let mut config = LeaderElectionConfig::new("kube-system", "unobserved");
+        config.identity = "a".to_string();
+        let mut lock = LeaseLock::new(server.client.clone(), config);
+        lock.try_acquire_or_renew().await.expect("acquire");
+
+        let api: Api<Lease> = Api::namespaced(server.client.clone(), "kube-system");
+        let mut renewed = api.get("unobserved").await.expect("get");
+        if let Some(spec) = renewed.spec.as_mut() {
+            spec.renew_time = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::MicroTime(
+                Timestamp::now(),
+            ));
+        }
+        api.replace("unobserved", &PostParams::default(), &renewed)
+            .await
+            .expect("renewal behind the lock's back");
+
+        lock.release().await.expect("release");
+        let spec = api.get("unobserved").await.expect("get").spec.expect("spec");
+        assert_eq!(spec.holder_identity, None);
+        assert_eq!(spec.lease_duration_seconds, Some(1));
     }
 }
