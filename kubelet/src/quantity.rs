@@ -1,51 +1,30 @@
-//! Resource quantities ("100m", "1.5", "128Mi", "1e3") to numbers, and back.
+//! Resource quantities for the kubelet: the shared exact parser of rudder-api, in the integer
+//! widths the kubelet works with, and the forms it reports on its Node.
 
-/// A quantity as a number of base units (cores, bytes). None when malformed.
+use rudder_api::quantity;
+
+/// A quantity as a number of base units (cores, bytes), for divisions. None when malformed.
 pub fn parse(q: &str) -> Option<f64> {
-    let q = q.trim();
-    let split = q
-        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '-' || c == '+'))
-        .unwrap_or(q.len());
-    let (num, suffix) = q.split_at(split);
-    let n: f64 = num.parse().ok()?;
-    let mult = match suffix {
-        "" => 1.0,
-        "m" => 1e-3,
-        "k" => 1e3,
-        "M" => 1e6,
-        "G" => 1e9,
-        "T" => 1e12,
-        "P" => 1e15,
-        "E" => 1e18,
-        "Ki" => 1024.0,
-        "Mi" => 1024f64.powi(2),
-        "Gi" => 1024f64.powi(3),
-        "Ti" => 1024f64.powi(4),
-        "Pi" => 1024f64.powi(5),
-        "Ei" => 1024f64.powi(6),
-        s if s.starts_with(['e', 'E']) => 10f64.powi(s[1..].parse().ok()?),
-        _ => return None,
-    };
-    Some(n * mult)
+    quantity::approximate_units(q)
 }
 
 /// CPU in millicores, rounded up like upstream's MilliValue.
 pub fn milli(q: &str) -> Option<i64> {
-    parse(q).map(|v| (v * 1000.0).ceil() as i64)
+    quantity::milli_of(q).map(saturate)
 }
 
 /// Whole base units, rounded up (bytes, pods).
 pub fn value(q: &str) -> Option<i64> {
-    parse(q).map(|v| v.ceil() as i64)
+    quantity::units_of(q).map(saturate)
+}
+
+fn saturate(v: i128) -> i64 {
+    i64::try_from(v).unwrap_or(if v < 0 { i64::MIN } else { i64::MAX })
 }
 
 /// Millicores as a quantity string ("1500m", "2").
 pub fn format_milli(m: i64) -> String {
-    if m % 1000 == 0 {
-        (m / 1000).to_string()
-    } else {
-        format!("{m}m")
-    }
+    quantity::format_milli(i128::from(m), false)
 }
 
 /// Bytes as a quantity string, in Ki when exact (as upstream reports node memory).
@@ -79,6 +58,8 @@ mod tests {
         assert_eq!(parse(""), None);
         assert_eq!(milli("250m"), Some(250));
         assert_eq!(milli("1"), Some(1000));
+        assert_eq!(value("1.5"), Some(2));
+        assert_eq!(value("99999Ei"), Some(i64::MAX));
         assert_eq!(format_milli(1500), "1500m");
         assert_eq!(format_milli(2000), "2");
         assert_eq!(format_bytes(2048), "2Ki");

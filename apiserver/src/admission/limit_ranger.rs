@@ -7,7 +7,7 @@ use rudder_api::status::ApiError;
 use serde_json::{Map, Value, json};
 
 use super::lookup::LIMIT_RANGES;
-use super::quantity::milli;
+use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
 
 const ANNOTATION: &str = "kubernetes.io/limit-ranger";

@@ -23,7 +23,6 @@ mod node_restriction;
 mod pod_security;
 mod priority;
 mod pvc_resize;
-mod quantity;
 mod resource_quota;
 mod runtime_class;
 mod service_account;

@@ -5,7 +5,7 @@ use rudder_api::status::ApiError;
 use serde_json::Value;
 
 use super::lookup::STORAGE_CLASSES;
-use super::quantity::milli;
+use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
 
 fn requested(claim: &Value) -> Option<i128> {

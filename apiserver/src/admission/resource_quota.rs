@@ -16,7 +16,7 @@ use rudder_api::status::ApiError;
 use serde_json::{Value, json};
 
 use super::lookup::RESOURCE_QUOTAS;
-use super::quantity::{format_milli, milli};
+use rudder_api::quantity::{format_milli, milli};
 use super::{Attributes, Cluster, Operation, forbidden};
 use crate::registry::raw::{Preconditions, RawUpdateError};
 

@@ -7,7 +7,7 @@ use rudder_api::status::ApiError;
 use serde_json::{Map, Value, json};
 
 use super::lookup::RUNTIME_CLASSES;
-use super::quantity::milli;
+use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
 
 fn applies(attrs: &Attributes<'_>) -> bool {

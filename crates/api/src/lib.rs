@@ -10,6 +10,7 @@ pub use k8s_openapi;
 pub mod apply;
 pub mod discovery;
 pub mod patch;
+pub mod quantity;
 pub mod resources;
 pub mod selectors;
 pub mod status;

@@ -10,9 +10,11 @@ use rudder_api::validation::{
 };
 use serde_json::{Map, Value, json};
 
+use rudder_api::quantity::nanos;
+
 use super::util::{
     arr, at, child, default_field, default_str, each_mut, empty_str, int, one_of, port_name_errors,
-    port_num_errors, quantity_nanos, s, unset,
+    port_num_errors, s, unset,
 };
 
 const CONTAINER_LISTS: [&str; 3] = ["containers", "initContainers", "ephemeralContainers"];
@@ -449,7 +451,7 @@ fn validate_container(c: &Value, path: &FieldPath, volumes: &HashSet<&str>) -> V
     let res = at(c, "resources");
     for name in ["cpu", "memory"] {
         let (req, lim) = (at(at(res, "requests"), name), at(at(res, "limits"), name));
-        if let (Some(r), Some(l)) = (quantity_nanos(req), quantity_nanos(lim))
+        if let (Some(r), Some(l)) = (nanos(req), nanos(lim))
             && r > l
         {
             let p = path.child("resources").child("requests").key(name);
@@ -475,7 +477,7 @@ pub(super) fn qos_class(spec: &Value) -> &'static str {
         for (bag, sums) in [("requests", &mut requests), ("limits", &mut limits)] {
             let mut found = 0;
             for name in ["cpu", "memory"] {
-                if let Some(q) = quantity_nanos(at(at(res, bag), name)).filter(|q| *q > 0) {
+                if let Some(q) = nanos(at(at(res, bag), name)).filter(|q| *q > 0) {
                     let sum = sums.entry(name).or_insert(0);
                     *sum = sum.saturating_add(q);
                     found += 1;

@@ -7,7 +7,7 @@ use super::config::{ConfigMaps, Secrets};
 use super::namespaces::Namespaces;
 use super::pods::{Pods, pod_grace_period};
 use super::podspec::image_pull_policy;
-use super::util::{go_base64_decode, quantity_nanos, selector_matches};
+use super::util::{go_base64_decode, selector_matches};
 use crate::registry::strategy::{Strategy, WriteKind};
 
 pub(super) fn messages(errs: &[FieldError]) -> Vec<String> {
@@ -357,13 +357,7 @@ fn go_base64() {
 }
 
 #[test]
-fn quantities_and_selectors() {
-    assert_eq!(quantity_nanos(&json!("100m")), Some(100_000_000));
-    assert_eq!(quantity_nanos(&json!("1Gi")), Some((1i128 << 30) * 1_000_000_000));
-    assert_eq!(quantity_nanos(&json!("1e3")), Some(1_000_000_000_000));
-    assert_eq!(quantity_nanos(&json!(2)), Some(2_000_000_000));
-    assert_eq!(quantity_nanos(&json!("0.5")), Some(500_000_000));
-    assert_eq!(quantity_nanos(&json!("abc")), None);
+fn selectors_match_labels() {
     let labels = json!({"app": "web", "tier": "fe"});
     assert_eq!(
         selector_matches(&json!({"matchLabels": {"app": "web"}}), &labels),
