@@ -18,64 +18,12 @@ impl Qty {
         }
     }
 
-    /// Parses a Kubernetes quantity string; None when malformed.
+    /// Parses a Kubernetes quantity string; None when malformed. Only the binary suffixes
+    /// (`Ki` … `Ei`) end in `i`.
     pub(crate) fn parse(s: &str) -> Option<Qty> {
-        let s = s.trim();
-        if s.is_empty() {
-            return None;
-        }
-        let split = s
-            .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '+' || c == '-'))
-            .unwrap_or(s.len());
-        let (num, suffix) = s.split_at(split);
-        let (negative, num) = match num.strip_prefix('-') {
-            Some(rest) => (true, rest),
-            None => (false, num.strip_prefix('+').unwrap_or(num)),
-        };
-        let (int_part, frac_part) = num.split_once('.').unwrap_or((num, ""));
-        if int_part.is_empty() && frac_part.is_empty() {
-            return None;
-        }
-        if !int_part.chars().all(|c| c.is_ascii_digit()) || !frac_part.chars().all(|c| c.is_ascii_digit()) {
-            return None;
-        }
-        // value = digits * 10^(-frac_len) * multiplier, computed in nanos.
-        let digits: i128 = format!("{int_part}{frac_part}").parse().ok().or(Some(0))?;
-        let frac_len = i32::try_from(frac_part.len()).ok()?;
-        let (binary, mul_num, exp10): (bool, i128, i32) = match suffix {
-            "" => (false, 1, 0),
-            "n" => (false, 1, -9),
-            "u" => (false, 1, -6),
-            "m" => (false, 1, -3),
-            "k" => (false, 1, 3),
-            "M" => (false, 1, 6),
-            "G" => (false, 1, 9),
-            "T" => (false, 1, 12),
-            "P" => (false, 1, 15),
-            "E" => (false, 1, 18),
-            "Ki" => (true, 1 << 10, 0),
-            "Mi" => (true, 1 << 20, 0),
-            "Gi" => (true, 1 << 30, 0),
-            "Ti" => (true, 1 << 40, 0),
-            "Pi" => (true, 1 << 50, 0),
-            "Ei" => (true, 1 << 60, 0),
-            other => {
-                let e = other.strip_prefix('e').or_else(|| other.strip_prefix('E'))?;
-                (false, 1, e.parse().ok()?)
-            }
-        };
-        // nanos = digits * mul_num * 10^(exp10 - frac_len + 9), rounded up like upstream.
-        let shift = exp10 - frac_len + 9;
-        let base = digits.checked_mul(mul_num)?;
-        let nanos = if shift >= 0 {
-            base.checked_mul(10i128.checked_pow(u32::try_from(shift).ok()?)?)?
-        } else {
-            let div = 10i128.checked_pow(u32::try_from(-shift).ok()?)?;
-            (base + div - 1) / div
-        };
         Some(Qty {
-            nanos: if negative { -nanos } else { nanos },
-            binary,
+            nanos: rudder_api::quantity::parse_nanos(s)?,
+            binary: s.trim().ends_with('i'),
         })
     }
 
