@@ -273,6 +273,11 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         ],
     ),
     (
+        "root-ca-cert-publisher",
+        "root-ca-cert-publisher",
+        &[r(&["create", "update"], &[""], &["configmaps"]), EVENTS],
+    ),
+    (
         "service-account-controller",
         "service-account-controller",
         &[r(&["create"], &[""], &["serviceaccounts"]), EVENTS],

@@ -376,6 +376,7 @@ mod tests {
             "system:node",
             "system:node-proxier",
             "system:controller:deployment-controller",
+            "system:controller:root-ca-cert-publisher",
         ] {
             assert!(names.contains(&want), "{want} missing");
         }
