@@ -17,8 +17,16 @@ fn run_publisher(
     server: &TestApiServer,
     root_ca_file: Option<std::path::PathBuf>,
 ) -> rudder_component::shutdown::ShutdownTrigger {
+    run_publisher_as(server, server.kubeconfig.clone(), root_ca_file)
+}
+
+fn run_publisher_as(
+    server: &TestApiServer,
+    kubeconfig: std::path::PathBuf,
+    root_ca_file: Option<std::path::PathBuf>,
+) -> rudder_component::shutdown::ShutdownTrigger {
     let mut config = Config::for_tests(&["root-ca-cert-publisher"]);
-    config.kubeconfig = Some(server.kubeconfig.clone());
+    config.kubeconfig = Some(kubeconfig.clone());
     config.controllers_config.kubeconfig = Some(server.kubeconfig.clone());
     config.controllers_config.root_ca_file = root_ca_file;
     let (trigger, shutdown) = Shutdown::new();
@@ -104,6 +112,51 @@ async fn root_ca_file_wins_and_deleted_or_changed_copies_come_back() {
     })
     .await;
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// As on a fresh VM cluster: the controller-manager runs as `system:kube-controller-manager`
+/// before the installer has bound the controller roles. Its first creates are refused (403);
+/// once the role is bound, the retried syncs publish the CA.
+#[tokio::test]
+async fn a_create_refused_by_rbac_is_retried_until_the_role_is_bound() {
+    use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+    use kube::api::PostParams;
+
+    let server = TestApiServer::start().await;
+    let user = "system:kube-controller-manager";
+    let kubeconfig = server.user_kubeconfig(user, &[]);
+    let _stop = run_publisher_as(&server, kubeconfig, None);
+    let client = server.client.clone();
+    let as_user = server.client_for(user, &[]).await;
+    let refused = Api::<ConfigMap>::namespaced(as_user, "default")
+        .create(&PostParams::default(), &ConfigMap::default())
+        .await;
+    assert!(
+        matches!(&refused, Err(kube::Error::Api(s)) if s.code == 403),
+        "the user may not create configmaps yet: {refused:?}"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(
+        ca_in(&client, "default").await,
+        None,
+        "nothing published while refused"
+    );
+
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": "publisher-for-test"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "system:controller:root-ca-cert-publisher"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+    }))
+    .expect("binding");
+    Api::<ClusterRoleBinding>::all(client.clone())
+        .create(&PostParams::default(), &binding)
+        .await
+        .expect("bind the role");
+    eventually("published once the role is bound", common::WAIT, || {
+        ca_in(&client, "default")
+    })
+    .await;
 }
 
 fn tempfile_dir() -> std::path::PathBuf {

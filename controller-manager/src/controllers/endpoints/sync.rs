@@ -8,7 +8,7 @@ use kube::runtime::reflector::Store;
 
 use super::plan::{self, EndpointsPlan};
 use crate::controllers::util::ObjectKey;
-use crate::controllers::util::api::{ignore_not_found, status_code};
+use crate::controllers::util::api::{ignore_not_found, is_namespace_terminating};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
 use crate::controllers::util::worker::Requeue;
 
@@ -78,7 +78,7 @@ pub(crate) async fn sync(shared: &Arc<Shared>, key: &ObjectKey) -> Result<Requeu
         EndpointsPlan::Create(ep) => match api.create(&PostParams::default(), &ep).await {
             Ok(_) => Ok(None),
             // A terminating namespace refuses new objects: nothing to do.
-            Err(e) if status_code(&e) == Some(403) => Ok(None),
+            Err(e) if is_namespace_terminating(&e) => Ok(None),
             Err(source) => {
                 shared.recorder.record(
                     &object_ref(service.as_ref()),

@@ -11,7 +11,7 @@ use kube::runtime::reflector::{ObjectRef, Store};
 use super::plan::{self, LABEL_MANAGED_BY, LABEL_SERVICE_NAME};
 use super::tracker::Tracker;
 use crate::controllers::util::ObjectKey;
-use crate::controllers::util::api::{ignore_not_found, status_code};
+use crate::controllers::util::api::{ignore_not_found, is_namespace_terminating};
 use crate::controllers::util::events::{EventType, Recorder, object_ref};
 use crate::controllers::util::worker::Requeue;
 
@@ -134,7 +134,7 @@ async fn execute(
                 Tracker::resource_version(&created),
             )),
             // A terminating namespace refuses new objects.
-            Err(e) if status_code(&e) == Some(403) => return Ok(()),
+            Err(e) if is_namespace_terminating(&e) => return Ok(()),
             Err(source) => {
                 shared.recorder.record(
                     &object_ref(service),

@@ -18,7 +18,7 @@ use rudder_client::workqueue::{RateLimiter, WorkQueue};
 
 use super::ControllerContext;
 use super::util::ObjectKey;
-use super::util::api::{is_conflict, is_not_found, status_code};
+use super::util::api::{is_conflict, is_namespace_terminating, is_not_found};
 use super::util::worker::{Requeue, forward, run_workers, wait_for_sync};
 
 const COMPONENT: &str = "root-ca-cert-publisher";
@@ -171,7 +171,7 @@ async fn sync(shared: &Shared, namespace: &str) -> Result<Requeue, kube::Error> 
             Ok(_) => tracing::debug!(namespace, "published root CA"),
             // Already there (the cache lags: its event re-queues us), or the namespace is
             // gone or terminating: nothing to retry.
-            Err(e) if is_conflict(&e) || is_not_found(&e) || status_code(&e) == Some(403) => {}
+            Err(e) if is_conflict(&e) || is_not_found(&e) || is_namespace_terminating(&e) => {}
             Err(e) => return Err(e),
         },
         plan::Action::Update(cm) => match api.replace(plan::CONFIG_MAP, &PostParams::default(), &cm).await {

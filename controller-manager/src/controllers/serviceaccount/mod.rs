@@ -104,7 +104,7 @@ async fn sync(shared: &Shared, namespace: &str) -> Result<Requeue, kube::Error> 
         match api.create(&PostParams::default(), &sa).await {
             Ok(_) => tracing::debug!(namespace, name, "created service account"),
             // Created meanwhile (the cache lags), or the namespace is going away.
-            Err(e) if is_conflict(&e) || crate::controllers::util::api::status_code(&e) == Some(403) => {}
+            Err(e) if is_conflict(&e) || crate::controllers::util::api::is_namespace_terminating(&e) => {}
             Err(e) if crate::controllers::util::api::is_not_found(&e) => {}
             Err(e) => return Err(e),
         }
