@@ -7,8 +7,8 @@ use rudder_api::status::ApiError;
 use serde_json::{Map, Value, json};
 
 use super::lookup::LIMIT_RANGES;
-use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
+use rudder_api::quantity::milli;
 
 const ANNOTATION: &str = "kubernetes.io/limit-ranger";
 

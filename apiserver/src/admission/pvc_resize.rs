@@ -5,8 +5,8 @@ use rudder_api::status::ApiError;
 use serde_json::Value;
 
 use super::lookup::STORAGE_CLASSES;
-use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
+use rudder_api::quantity::milli;
 
 fn requested(claim: &Value) -> Option<i128> {
     claim.pointer("/spec/resources/requests/storage").and_then(milli)

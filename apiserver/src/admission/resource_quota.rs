@@ -16,9 +16,9 @@ use rudder_api::status::ApiError;
 use serde_json::{Value, json};
 
 use super::lookup::RESOURCE_QUOTAS;
-use rudder_api::quantity::{format_milli, milli};
 use super::{Attributes, Cluster, Operation, forbidden};
 use crate::registry::raw::{Preconditions, RawUpdateError};
+use rudder_api::quantity::{format_milli, milli};
 
 /// Resource name → usage in milli-units.
 pub(super) type Usage = BTreeMap<String, i128>;

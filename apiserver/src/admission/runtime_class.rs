@@ -7,8 +7,8 @@ use rudder_api::status::ApiError;
 use serde_json::{Map, Value, json};
 
 use super::lookup::RUNTIME_CLASSES;
-use rudder_api::quantity::milli;
 use super::{Attributes, Cluster, Operation, forbidden};
+use rudder_api::quantity::milli;
 
 fn applies(attrs: &Attributes<'_>) -> bool {
     attrs.is_core_main("pods") && attrs.operation == Operation::Create
