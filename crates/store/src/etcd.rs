@@ -17,12 +17,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
     Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, EventType, GetOptions,
-    Identity, KvClient, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient,
-    WatchOptions,
+    GetResponse, Identity, KvClient, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse,
+    WatchClient, WatchOptions,
 };
 use futures::StreamExt;
 use tracing::debug;
 
+use crate::etcd_endpoints::{Endpoints, Outcome, Retry};
 use crate::{
     KeyValue, ListOptions, ListPage, Result, Revision, Store, StoreError, WatchEvent, WatchStream, prefix_end,
 };
@@ -125,7 +126,7 @@ fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {
 
 /// The [`Store`] over etcd.
 pub struct EtcdStore {
-    client: Client,
+    endpoints: Endpoints,
     keys: Arc<Keys>,
     request_timeout: Duration,
     /// The highest revision we know etcd has compacted to: a fallback for the `compacted` field of
@@ -295,6 +296,16 @@ impl Failure {
     }
 }
 
+fn kv_client(client: &Client) -> KvClient {
+    client.kv_client().max_decoding_message_size(MAX_RESPONSE_BYTES)
+}
+
+fn watch_client(client: &Client) -> WatchClient {
+    client
+        .watch_client()
+        .max_decoding_message_size(MAX_RESPONSE_BYTES)
+}
+
 fn header_revision(header: Option<&etcd_client::ResponseHeader>) -> Result<Revision> {
     header
         .map(|h| h.revision())
@@ -334,9 +345,9 @@ impl EtcdStore {
         }
         check_schemes(&options.endpoints, options.tls.is_some())?;
         let deadline = options.connect_timeout + options.request_timeout;
-        let client =
-            match tokio::time::timeout(deadline, Client::connect(&options.endpoints, Some(connect))).await {
-                Ok(Ok(client)) => client,
+        let endpoints =
+            match tokio::time::timeout(deadline, Endpoints::connect(&options.endpoints, &connect)).await {
+                Ok(Ok(endpoints)) => endpoints,
                 Ok(Err(err)) => return Err(classify(err).plain("connect")),
                 Err(_) => {
                     return Err(StoreError::unavailable(format!(
@@ -345,7 +356,7 @@ impl EtcdStore {
                 }
             };
         let store = EtcdStore {
-            client,
+            endpoints,
             keys: Arc::new(Keys { prefix }),
             request_timeout: options.request_timeout,
             compacted_hint: AtomicI64::new(0),
@@ -360,43 +371,69 @@ impl EtcdStore {
         &self.keys.prefix
     }
 
-    fn kv_client(&self) -> KvClient {
-        self.client
-            .kv_client()
-            .max_decoding_message_size(MAX_RESPONSE_BYTES)
-    }
-
-    fn watch_client(&self) -> WatchClient {
-        self.client
-            .watch_client()
-            .max_decoding_message_size(MAX_RESPONSE_BYTES)
-    }
-
-    /// Runs one etcd request under the request deadline.
-    async fn call<T>(
-        &self,
-        what: &str,
-        request: impl Future<Output = std::result::Result<T, etcd_client::Error>>,
-    ) -> std::result::Result<T, Failure> {
-        match tokio::time::timeout(self.request_timeout, request).await {
-            Ok(Ok(response)) => Ok(response),
-            Ok(Err(err)) => {
-                debug!(what, error = %err, "etcd request failed");
-                Err(classify(err))
+    /// Runs one etcd request under the request deadline on the pinned member; when the member
+    /// fails, pins the next one and, if `retry` allows, sends the request there (each member at
+    /// most once). `request` builds the request anew for each attempt.
+    async fn call<T, F, Fut>(&self, what: &str, retry: Retry, request: F) -> std::result::Result<T, Failure>
+    where
+        F: Fn(&Client) -> Fut,
+        Fut: Future<Output = std::result::Result<T, etcd_client::Error>>,
+    {
+        let mut failure = None;
+        for _ in 0..self.endpoints.len() {
+            let (index, endpoint, client) = self.endpoints.pinned();
+            let outcome = match tokio::time::timeout(self.request_timeout, request(client)).await {
+                Ok(Ok(response)) => return Ok(response),
+                Ok(Err(err)) => {
+                    debug!(what, endpoint, error = %err, "etcd request failed");
+                    let outcome = Outcome::of(&err);
+                    failure = Some(classify(err));
+                    outcome
+                }
+                Err(_) => {
+                    debug!(what, endpoint, timeout = ?self.request_timeout, "etcd request timed out");
+                    failure = Some(Failure::Other(StoreError::unavailable(format!(
+                        "etcd {what} at {endpoint} timed out after {:?}",
+                        self.request_timeout
+                    ))));
+                    Outcome::Broken
+                }
+            };
+            if outcome == Outcome::Answered {
+                break;
             }
-            Err(_) => {
-                debug!(what, timeout = ?self.request_timeout, "etcd request timed out");
-                Err(Failure::Other(StoreError::unavailable(format!(
-                    "etcd {what} timed out after {:?}",
-                    self.request_timeout
-                ))))
+            self.endpoints.failed(index);
+            if !outcome.retry(retry) {
+                break;
             }
         }
+        Err(failure.unwrap_or_else(|| Failure::Other(StoreError::unavailable("no etcd endpoints"))))
     }
 
-    async fn txn(&self, what: &str, txn: Txn) -> Result<TxnResponse> {
-        let mut kv = self.kv_client();
-        self.call(what, kv.txn(txn)).await.map_err(|f| f.plain(what))
+    /// A range read; safe to send again to another member.
+    async fn read(
+        &self,
+        what: &str,
+        key: &[u8],
+        options: GetOptions,
+    ) -> std::result::Result<GetResponse, Failure> {
+        self.call(what, Retry::Always, |client| {
+            let mut kv = kv_client(client);
+            let (key, options) = (key.to_vec(), options.clone());
+            async move { kv.get(key, Some(options)).await }
+        })
+        .await
+    }
+
+    /// A conditional write: sent again to another member only if it never reached the first.
+    async fn txn(&self, what: &str, txn: impl Fn() -> Txn) -> Result<TxnResponse> {
+        self.call(what, Retry::IfUnsent, |client| {
+            let mut kv = kv_client(client);
+            let txn = txn();
+            async move { kv.txn(txn).await }
+        })
+        .await
+        .map_err(|f| f.plain(what))
     }
 
     /// The error for a read at `requested` that etcd refused with `failure`.
@@ -419,8 +456,7 @@ impl EtcdStore {
     async fn compacted_revision(&self, requested: Revision, key: &[u8]) -> Revision {
         let probe = async {
             let options = WatchOptions::new().with_start_revision(requested.max(1));
-            let mut stream = self
-                .watch_client()
+            let mut stream = watch_client(self.endpoints.pinned().2)
                 .watch(key.to_vec(), Some(options))
                 .await
                 .ok()?;
@@ -465,8 +501,7 @@ impl Store for EtcdStore {
         if let Some(rev) = at {
             options = options.with_revision(rev);
         }
-        let mut kv = self.kv_client();
-        let response = match self.call("get", kv.get(full.clone(), Some(options))).await {
+        let response = match self.read("get", &full, options).await {
             Ok(response) => response,
             Err(failure) => return Err(self.read_failure(failure, at.unwrap_or_default(), &full).await),
         };
@@ -494,8 +529,7 @@ impl Store for EtcdStore {
         if let Some(rev) = opts.at {
             options = options.with_revision(rev);
         }
-        let mut kv = self.kv_client();
-        let response = match self.call("list", kv.get(start.clone(), Some(options))).await {
+        let response = match self.read("list", &start, options).await {
             Ok(response) => response,
             Err(failure) => {
                 return Err(self
@@ -534,10 +568,12 @@ impl Store for EtcdStore {
     async fn create(&self, key: &str, value: Bytes) -> Result<KeyValue> {
         debug!(key, len = value.len(), "etcd create");
         let full = self.keys.full(key)?;
-        let txn = Txn::new()
-            .when([Compare::create_revision(full.clone(), CompareOp::Equal, 0)])
-            .and_then([TxnOp::put(full.clone(), value.to_vec(), None)])
-            .or_else([TxnOp::get(full, None)]);
+        let txn = || {
+            Txn::new()
+                .when([Compare::create_revision(full.clone(), CompareOp::Equal, 0)])
+                .and_then([TxnOp::put(full.clone(), value.to_vec(), None)])
+                .or_else([TxnOp::get(full.clone(), None)])
+        };
         let response = self.txn("create", txn).await?;
         if !response.succeeded() {
             return Err(StoreError::AlreadyExists { key: key.to_string() });
@@ -554,18 +590,20 @@ impl Store for EtcdStore {
     async fn update(&self, key: &str, value: Bytes, expected: Revision) -> Result<KeyValue> {
         debug!(key, expected, len = value.len(), "etcd update");
         let full = self.keys.full(key)?;
-        let txn = Txn::new()
-            .when([
-                // An absent key has mod revision 0; it must not pass for `expected == 0`.
-                Compare::version(full.clone(), CompareOp::Greater, 0),
-                Compare::mod_revision(full.clone(), CompareOp::Equal, expected),
-            ])
-            .and_then([TxnOp::put(
-                full.clone(),
-                value.to_vec(),
-                Some(PutOptions::new().with_prev_key()),
-            )])
-            .or_else([TxnOp::get(full, None)]);
+        let txn = || {
+            Txn::new()
+                .when([
+                    // An absent key has mod revision 0; it must not pass for `expected == 0`.
+                    Compare::version(full.clone(), CompareOp::Greater, 0),
+                    Compare::mod_revision(full.clone(), CompareOp::Equal, expected),
+                ])
+                .and_then([TxnOp::put(
+                    full.clone(),
+                    value.to_vec(),
+                    Some(PutOptions::new().with_prev_key()),
+                )])
+                .or_else([TxnOp::get(full.clone(), None)])
+        };
         let response = self.txn("update", txn).await?;
         if !response.succeeded() {
             return match self.failed_read(&response)? {
@@ -598,13 +636,15 @@ impl Store for EtcdStore {
         if let Some(expected) = expected {
             compares.push(Compare::mod_revision(full.clone(), CompareOp::Equal, expected));
         }
-        let txn = Txn::new()
-            .when(compares)
-            .and_then([TxnOp::delete(
-                full.clone(),
-                Some(etcd_client::DeleteOptions::new().with_prev_key()),
-            )])
-            .or_else([TxnOp::get(full, None)]);
+        let txn = || {
+            Txn::new()
+                .when(compares.clone())
+                .and_then([TxnOp::delete(
+                    full.clone(),
+                    Some(etcd_client::DeleteOptions::new().with_prev_key()),
+                )])
+                .or_else([TxnOp::get(full.clone(), None)])
+        };
         let response = self.txn("delete", txn).await?;
         if !response.succeeded() {
             return match self.failed_read(&response)? {
@@ -643,15 +683,19 @@ impl Store for EtcdStore {
             .with_range(end)
             .with_start_revision(after + 1)
             .with_prev_key();
-        let mut watch_client = self.watch_client();
-        let mut stream = self
-            .call("watch", watch_client.watch(start, Some(options)))
-            .await
-            .map_err(|f| f.plain("watch"))?;
-
-        // Wait until etcd confirms the watch, so a broken connection fails here rather than later.
-        let first = self
-            .call("watch", stream.message())
+        // Wait until etcd confirms the watch, so a broken connection fails here (and the watch
+        // moves to another member) rather than later.
+        let open = |client: &Client| {
+            let mut watch_client = watch_client(client);
+            let (start, options) = (start.clone(), options.clone());
+            async move {
+                let mut stream = watch_client.watch(start, Some(options)).await?;
+                let first = stream.message().await?;
+                Ok((stream, first))
+            }
+        };
+        let (stream, first) = self
+            .call("watch", Retry::Always, open)
             .await
             .map_err(|f| f.plain("watch"))?;
         let mut state = WatchState {
@@ -708,10 +752,9 @@ impl Store for EtcdStore {
     }
 
     async fn current_revision(&self) -> Result<Revision> {
-        let mut kv = self.kv_client();
         let options = GetOptions::new().with_count_only();
         let response = self
-            .call("revision", kv.get(self.keys.any(), Some(options)))
+            .read("revision", &self.keys.any(), options)
             .await
             .map_err(|f| f.plain("revision"))?;
         header_revision(response.header())
@@ -722,9 +765,15 @@ impl Store for EtcdStore {
         if revision <= 0 {
             return Ok(());
         }
-        let mut kv = self.kv_client();
-        let options = CompactionOptions::new().with_physical();
-        match self.call("compact", kv.compact(revision, Some(options))).await {
+        // Compacting twice is harmless: the second answers "already compacted".
+        let request = |client: &Client| {
+            let mut kv = kv_client(client);
+            async move {
+                kv.compact(revision, Some(CompactionOptions::new().with_physical()))
+                    .await
+            }
+        };
+        match self.call("compact", Retry::Always, request).await {
             Ok(_) => {}
             // Already compacted at or past `revision`: nothing left to do.
             Err(Failure::Compacted) => {}

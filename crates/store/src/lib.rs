@@ -10,6 +10,7 @@
 pub mod embedded;
 pub mod error;
 pub mod etcd;
+mod etcd_endpoints;
 pub mod types;
 
 #[cfg(any(test, feature = "testing"))]
