@@ -208,6 +208,8 @@ pub async fn start_with(
     let app = http::router(state);
     let task = tokio::spawn(rudder_component::serve::serve(listener, tls, app, shutdown));
     tracing::info!(%local_addr, "kube-apiserver ready");
+    // As upstream's generic apiserver: after the listener is bound and the post-start work done.
+    rudder_component::systemd::notify_ready_or_log();
     Ok(Server {
         local_addr,
         admin_kubeconfig,

@@ -104,6 +104,8 @@ pub async fn run_with_runtime(
         .await?;
         info!(address = %bound, "kubelet server listening");
     }
+    // Upstream's kubelet notifies as soon as it has started its loops (startKubelet).
+    rudder_component::systemd::notify_ready_or_log();
     let node_task = tokio::spawn(node.run(shutdown.clone()));
     PodManager::new(ctx).run(shutdown.clone()).await;
     let _ = node_task.await;

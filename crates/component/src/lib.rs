@@ -6,6 +6,7 @@ mod any_server_cert;
 pub mod certs;
 pub mod serve;
 pub mod shutdown;
+pub mod systemd;
 pub mod telemetry;
 pub mod tls;
 
