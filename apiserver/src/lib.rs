@@ -37,6 +37,8 @@ use rudder_store::etcd::{EtcdOptions, EtcdStore};
 
 use crate::options::{Config, KubeletClientConfig, StoreConfig, TlsSource};
 
+pub use crate::audit::Rotation as AuditLogRotation;
+
 /// The user the generated kubelet client certificate names (kubeadm's).
 const KUBELET_CLIENT_USER: &str = "kube-apiserver-kubelet-client";
 
@@ -169,6 +171,7 @@ pub async fn start_with(
     let auditor = audit::Auditor::from_flags(
         config.auth.audit_log_path.as_deref(),
         config.auth.audit_policy_file.as_deref(),
+        config.auth.audit_log_rotation,
     )
     .map_err(anyhow::Error::msg)
     .context("setting up the audit log")?;

@@ -93,6 +93,19 @@ pub struct Options {
     #[arg(long = "audit-policy-file")]
     pub audit_policy_file: Option<PathBuf>,
 
+    /// The maximum number of days to retain old audit log files based on the timestamp encoded
+    /// in their filename.
+    #[arg(long = "audit-log-maxage", default_value_t = 0)]
+    pub audit_log_maxage: u32,
+
+    /// The maximum number of old audit log files to retain.
+    #[arg(long = "audit-log-maxbackup", default_value_t = 0)]
+    pub audit_log_maxbackup: u32,
+
+    /// The maximum size in megabytes of the audit log file before it gets rotated (0: 100).
+    #[arg(long = "audit-log-maxsize", default_value_t = 0)]
+    pub audit_log_maxsize: u32,
+
     /// The file with the configuration for encryption providers (EncryptionConfiguration) that
     /// decides how resources are encrypted in storage.
     #[arg(long = "encryption-provider-config")]
@@ -262,6 +275,8 @@ pub struct AuthConfig {
     /// `--audit-log-path` and `--audit-policy-file`: auditing needs both.
     pub audit_log_path: Option<PathBuf>,
     pub audit_policy_file: Option<PathBuf>,
+    /// `--audit-log-maxage`, `--audit-log-maxbackup`, `--audit-log-maxsize`.
+    pub audit_log_rotation: crate::AuditLogRotation,
 }
 
 impl Default for AuthConfig {
@@ -283,6 +298,7 @@ impl Default for AuthConfig {
             api_audiences: Vec::new(),
             audit_log_path: None,
             audit_policy_file: None,
+            audit_log_rotation: crate::AuditLogRotation::default(),
             admission: crate::admission::AdmissionConfig::default()
                 .disable("ServiceAccount")
                 .disable("TaintNodesByCondition")
@@ -409,6 +425,11 @@ impl Options {
             )?,
             audit_log_path: self.audit_log_path,
             audit_policy_file: self.audit_policy_file,
+            audit_log_rotation: crate::AuditLogRotation {
+                max_age_days: self.audit_log_maxage,
+                max_backups: self.audit_log_maxbackup,
+                max_size_mb: self.audit_log_maxsize,
+            },
         };
         Ok(Config {
             bind_address: self.bind_address,

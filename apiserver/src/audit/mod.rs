@@ -6,6 +6,7 @@
 
 mod event;
 pub(crate) mod policy;
+mod rotate;
 
 use std::io::Write;
 use std::path::Path;
@@ -27,6 +28,7 @@ use crate::http::request::query_map;
 pub(crate) use event::AuthzNote;
 use event::Event;
 use policy::{Level, Policy, Stage};
+pub use rotate::Rotation;
 
 /// Largest request or response body copied into an event (upstream's request limit).
 const MAX_BODY: usize = 3 * 1024 * 1024;
@@ -51,6 +53,7 @@ impl Auditor {
     pub(crate) fn from_flags(
         log_path: Option<&Path>,
         policy: Option<&Path>,
+        rotation: Rotation,
     ) -> Result<Option<Arc<Auditor>>, String> {
         let (Some(log_path), Some(policy)) = (log_path, policy) else {
             if log_path.is_some() {
@@ -65,12 +68,9 @@ impl Auditor {
             if let Some(dir) = log_path.parent().filter(|d| !d.as_os_str().is_empty()) {
                 std::fs::create_dir_all(dir).map_err(|e| format!("creating {}: {e}", dir.display()))?;
             }
-            let file = std::fs::OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(log_path)
+            let file = rotate::RotatingFile::open(log_path, rotation)
                 .map_err(|e| format!("opening {}: {e}", log_path.display()))?;
-            Box::new(std::io::LineWriter::new(file))
+            Box::new(file)
         };
         Ok(Some(Arc::new(Auditor {
             policy,
