@@ -1,10 +1,14 @@
-//! The nftables backend: `table ip kube-proxy`, replaced whole by one `nft -f -` per sync.
+//! The nftables backend: `table ip kube-proxy`, written by one `nft -f -` per sync; replaced
+//! whole on the first sync, updated in place after (so affinity sets keep their clients).
 
+mod fixed;
 mod render;
+mod transaction;
 
 use std::sync::Arc;
 
 pub use render::{Rendered, TABLE, render};
+pub use transaction::Inventory;
 
 use crate::backend::{Backend, BackendError, ProxyMode, SyncStats};
 use crate::exec::Executor;
@@ -15,11 +19,18 @@ use crate::model::ProxyState;
 pub struct NftablesBackend {
     exec: Arc<dyn Executor>,
     opts: RenderOptions,
+    /// What the last successful sync left in the kernel; `None` before the first sync and
+    /// after a failed one, so the next sync starts from a clean table.
+    applied: Option<Inventory>,
 }
 
 impl NftablesBackend {
     pub fn new(exec: Arc<dyn Executor>, opts: RenderOptions) -> Self {
-        Self { exec, opts }
+        Self {
+            exec,
+            opts,
+            applied: None,
+        }
     }
 }
 
@@ -29,13 +40,13 @@ impl Backend for NftablesBackend {
     }
 
     fn sync(&mut self, state: &ProxyState) -> Result<SyncStats, BackendError> {
-        let rendered = render(state, &self.opts);
-        self.exec
-            .run("nft", &["-f", "-"], Some(&rendered.text))
-            .map_err(|source| BackendError::Exec {
-                step: "nft -f",
-                source,
-            })?;
+        let rendered = render(state, &self.opts, self.applied.as_ref());
+        let result = self.exec.run("nft", &["-f", "-"], Some(&rendered.text));
+        self.applied = result.is_ok().then(|| rendered.inventory.clone());
+        result.map_err(|source| BackendError::Exec {
+            step: "nft -f",
+            source,
+        })?;
         Ok(SyncStats {
             rules: vec![(TABLE, rendered.objects)],
         })

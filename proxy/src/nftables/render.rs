@@ -1,16 +1,14 @@
-//! Renders a [`ProxyState`] as one `nft -f` transaction that replaces `table ip kube-proxy`
-//! whole (add + delete + define: atomic in the kernel), shaped like upstream's nftables proxier:
-//! verdict maps `service-ips` / `service-nodeports` / `no-endpoint-services`, one chain per
+//! Renders a [`ProxyState`] as one `nft -f` transaction (atomic in the kernel), shaped like
+//! upstream's nftables proxier: verdict maps `service-ips` / `service-nodeports` / `no-endpoint-services`, one chain per
 //! service, external destination and endpoint, `numgen random` spreading and affinity sets.
-
-use std::fmt::Write;
 
 use crate::hash;
 use crate::iptables::RenderOptions;
 use crate::model::{Endpoint, ProxyState, ServicePortState};
 
+use super::transaction::{self, Inventory};
+
 pub const TABLE: &str = "kube-proxy";
-const MASQ_MARK: &str = "0x4000";
 
 /// The rendered transaction.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -18,16 +16,20 @@ pub struct Rendered {
     pub text: String,
     /// Rules, map elements and chains written (for the metrics).
     pub objects: usize,
+    /// The chains and sets the table holds once the transaction is applied.
+    pub inventory: Inventory,
 }
 
+/// The per-service objects of one sync, before they are written out.
 #[derive(Default)]
-struct Out {
-    chains: Vec<(String, Vec<String>)>,
-    service_ips: Vec<String>,
-    nodeports: Vec<String>,
-    no_endpoints: Vec<String>,
-    no_endpoint_nodeports: Vec<String>,
-    sets: Vec<(String, u32)>,
+pub(super) struct Out {
+    pub(super) chains: Vec<(String, Vec<String>)>,
+    pub(super) service_ips: Vec<String>,
+    pub(super) nodeports: Vec<String>,
+    pub(super) no_endpoints: Vec<String>,
+    pub(super) no_endpoint_nodeports: Vec<String>,
+    /// Affinity sets and their timeouts in seconds.
+    pub(super) sets: Vec<(String, u32)>,
 }
 
 impl Out {
@@ -36,158 +38,15 @@ impl Out {
     }
 }
 
-pub fn render(state: &ProxyState, opts: &RenderOptions) -> Rendered {
+/// Renders `state`. With `previous` (what the last successful sync left in the kernel) the
+/// transaction updates the table in place, so the affinity sets keep their elements; without it
+/// the table is replaced whole (first sync, or after a failed one).
+pub fn render(state: &ProxyState, opts: &RenderOptions, previous: Option<&Inventory>) -> Rendered {
     let mut out = Out::default();
     for sp in &state.services {
         service_port(sp, opts, &mut out);
     }
-    let mut t = String::new();
-    // Creating then deleting makes the delete valid on the first run; the whole file is one
-    // transaction, so the old table stays in place if anything below fails.
-    let _ = writeln!(t, "add table ip {TABLE}");
-    let _ = writeln!(t, "delete table ip {TABLE}");
-    let _ = writeln!(t, "table ip {TABLE} {{");
-    let _ = writeln!(t, "\tcomment \"rules for kube-proxy\"");
-    map(
-        &mut t,
-        "service-ips",
-        "ipv4_addr . inet_proto . inet_service : verdict",
-        &out.service_ips,
-    );
-    map(
-        &mut t,
-        "service-nodeports",
-        "inet_proto . inet_service : verdict",
-        &out.nodeports,
-    );
-    map(
-        &mut t,
-        "no-endpoint-services",
-        "ipv4_addr . inet_proto . inet_service : verdict",
-        &out.no_endpoints,
-    );
-    map(
-        &mut t,
-        "no-endpoint-nodeports",
-        "inet_proto . inet_service : verdict",
-        &out.no_endpoint_nodeports,
-    );
-    for (set, timeout) in &out.sets {
-        let _ = writeln!(
-            t,
-            "\tset {set} {{ type ipv4_addr; flags dynamic,timeout; timeout {timeout}s; }}"
-        );
-    }
-    let fixed: [(&str, Vec<String>); 9] = [
-        (
-            "filter-input",
-            vec![
-                "type filter hook input priority -110; policy accept;".into(),
-                "ct state new jump nodeport-endpoints-check".into(),
-                "ct state new jump service-endpoints-check".into(),
-            ],
-        ),
-        (
-            "filter-forward",
-            vec![
-                "type filter hook forward priority -110; policy accept;".into(),
-                "ct state new jump service-endpoints-check".into(),
-            ],
-        ),
-        (
-            "filter-output",
-            vec![
-                "type filter hook output priority -110; policy accept;".into(),
-                "ct state new jump service-endpoints-check".into(),
-            ],
-        ),
-        ("reject-chain", vec!["reject".into()]),
-        (
-            "nodeport-endpoints-check",
-            vec!["fib daddr type local meta l4proto . th dport vmap @no-endpoint-nodeports".into()],
-        ),
-        (
-            "service-endpoints-check",
-            vec!["ip daddr . meta l4proto . th dport vmap @no-endpoint-services".into()],
-        ),
-        // 'priority dstnat' is rejected for the output hook by nft 1.0.6: use the number.
-        (
-            "nat-prerouting",
-            vec![
-                "type nat hook prerouting priority -100; policy accept;".into(),
-                "jump services".into(),
-            ],
-        ),
-        (
-            "nat-output",
-            vec![
-                "type nat hook output priority -100; policy accept;".into(),
-                "jump services".into(),
-            ],
-        ),
-        (
-            "nat-postrouting",
-            vec![
-                "type nat hook postrouting priority 100; policy accept;".into(),
-                "jump masquerading".into(),
-            ],
-        ),
-    ];
-    let fixed2: [(&str, Vec<String>); 4] = [
-        (
-            "mark-for-masquerade",
-            vec![format!("meta mark set meta mark | {MASQ_MARK}")],
-        ),
-        (
-            "masquerading",
-            vec![
-                format!("meta mark & {MASQ_MARK} == 0 return"),
-                format!("meta mark set meta mark ^ {MASQ_MARK}"),
-                "masquerade fully-random".into(),
-            ],
-        ),
-        (
-            "services",
-            vec![
-                "ip daddr . meta l4proto . th dport vmap @service-ips".into(),
-                "fib daddr type local ip daddr != 127.0.0.0/8 jump nodeports".into(),
-            ],
-        ),
-        (
-            "nodeports",
-            vec!["meta l4proto . th dport vmap @service-nodeports".into()],
-        ),
-    ];
-    let mut objects = out.service_ips.len()
-        + out.nodeports.len()
-        + out.no_endpoints.len()
-        + out.no_endpoint_nodeports.len();
-    for (name, rules) in fixed.iter().chain(fixed2.iter()) {
-        objects += rules.len();
-        chain(&mut t, name, rules);
-    }
-    for (name, rules) in &out.chains {
-        objects += rules.len();
-        chain(&mut t, name, rules);
-    }
-    let _ = writeln!(t, "}}");
-    Rendered { text: t, objects }
-}
-
-fn map(t: &mut String, name: &str, ty: &str, elements: &[String]) {
-    let _ = write!(t, "\tmap {name} {{ type {ty};");
-    if !elements.is_empty() {
-        let _ = write!(t, " elements = {{ {} }};", elements.join(", "));
-    }
-    let _ = writeln!(t, " }}");
-}
-
-fn chain(t: &mut String, name: &str, rules: &[String]) {
-    let _ = writeln!(t, "\tchain {} {{", quote(name));
-    for r in rules {
-        let _ = writeln!(t, "\t\t{r}");
-    }
-    let _ = writeln!(t, "\t}}");
+    transaction::write(out, previous)
 }
 
 /// Chain names as written; nft's identifiers allow the `/`, `.` and `_` that upstream's names use.
