@@ -2,6 +2,7 @@
 
 use std::path::Path;
 
+use super::identity::{self, CONTROLLER_MANAGER_CONF, PROXY_CONF, SCHEDULER_CONF};
 use super::layout::{Layout, NodeLayout};
 use super::plan::{APISERVER_PORT, CLUSTER_DOMAIN, DNS_IP, NetworkPlan, NodePlan, SERVICE_CIDR};
 use super::spec::ProxyMode;
@@ -46,7 +47,7 @@ pub fn apiserver_args(plan: &NetworkPlan, layout: &Layout, etcd: bool) -> Vec<St
 
 pub fn scheduler_args(plan: &NetworkPlan, layout: &Layout) -> Vec<String> {
     vec![
-        format!("--kubeconfig={}", s(&layout.kubeconfig())),
+        format!("--kubeconfig={}", s(&layout.conf().join(SCHEDULER_CONF))),
         // One replica: no election round trip before scheduling starts.
         "--leader-elect=false".into(),
         format!("--bind-address={}", plan.host_ip),
@@ -55,7 +56,7 @@ pub fn scheduler_args(plan: &NetworkPlan, layout: &Layout) -> Vec<String> {
 
 pub fn controller_manager_args(plan: &NetworkPlan, layout: &Layout) -> Vec<String> {
     vec![
-        format!("--kubeconfig={}", s(&layout.kubeconfig())),
+        format!("--kubeconfig={}", s(&layout.conf().join(CONTROLLER_MANAGER_CONF))),
         "--leader-elect=false".into(),
         format!("--bind-address={}", plan.host_ip),
         format!("--cluster-cidr={}", plan.cluster_cidr),
@@ -66,8 +67,9 @@ pub fn controller_manager_args(plan: &NetworkPlan, layout: &Layout) -> Vec<Strin
 
 pub fn kubelet_args(node: &NodePlan, cluster: &str, i: usize, layout: &Layout) -> Vec<String> {
     let n = layout.node(i);
+    let kubeconfig = layout.conf().join(identity::kubelet_conf(&node.name));
     vec![
-        format!("--kubeconfig={}", s(&layout.kubeconfig())),
+        format!("--kubeconfig={}", s(&kubeconfig)),
         format!("--config={}", s(&n.kubelet_config())),
         format!("--hostname-override={}", node.name),
         format!("--node-ip={}", node.ip),
@@ -108,7 +110,7 @@ pub fn kubelet_config(n: &NodeLayout) -> String {
 
 pub fn proxy_args(node: &NodePlan, plan: &NetworkPlan, layout: &Layout, mode: ProxyMode) -> Vec<String> {
     vec![
-        format!("--kubeconfig={}", s(&layout.kubeconfig())),
+        format!("--kubeconfig={}", s(&layout.conf().join(PROXY_CONF))),
         format!("--hostname-override={}", node.name),
         format!("--proxy-mode={}", mode.as_str()),
         format!("--cluster-cidr={}", plan.cluster_cidr),

@@ -13,7 +13,7 @@ use super::plan::{self, NetworkPlan};
 use super::spec::ClusterSpec;
 use super::state::{self, Proc, State};
 use super::sys::{self, SysError, io_err, spawn_daemon, which};
-use super::{RkindError, addons, images, net, preflight, wait};
+use super::{RkindError, addons, identity, images, net, preflight, wait};
 
 /// How to create.
 #[derive(Debug, Clone)]
@@ -264,6 +264,11 @@ async fn bring_up(
     let up = async {
         let client = wait_apiserver(&layout, &control, &marker).await?;
         progress.step(&format!("kube-apiserver ready at {}", plan.apiserver_url()));
+        identity::write_all(&layout, plan)?;
+        let bound = wait_controller_roles(&client, &control, &marker).await?;
+        progress.step(&format!(
+            "component identities issued; {bound} controller roles bound to the controller-manager"
+        ));
         control.push(start(
             st,
             "kube-scheduler",
@@ -357,6 +362,34 @@ async fn bring_up(
     st.ready = true;
     st.save()?;
     Ok(())
+}
+
+/// Binds the controller roles once the apiserver's default policy lists them (checked by one
+/// a running cluster cannot do without: the replicaset controller's).
+async fn wait_controller_roles(
+    client: &kube::Client,
+    control: &[Proc],
+    marker: &str,
+) -> Result<usize, RkindError> {
+    let bound = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    wait::until(
+        "default RBAC policy",
+        Duration::from_secs(60),
+        control,
+        marker,
+        || {
+            let (client, bound) = (client.clone(), bound.clone());
+            async move {
+                let names = identity::bind_controller_roles(&client)
+                    .await
+                    .map_err(|e| e.to_string())?;
+                bound.store(names.len(), std::sync::atomic::Ordering::SeqCst);
+                Ok(names.iter().any(|n| n == "replicaset-controller"))
+            }
+        },
+    )
+    .await?;
+    Ok(bound.load(std::sync::atomic::Ordering::SeqCst))
 }
 
 /// Waits for the apiserver's admin kubeconfig (written once its PKI exists), copies it for the

@@ -31,6 +31,10 @@ impl Layout {
     pub fn kubeconfig(&self) -> PathBuf {
         self.dir.join("kubeconfig")
     }
+    /// Each component's own kubeconfig (see `identity`).
+    pub fn conf(&self) -> PathBuf {
+        self.dir.join("conf")
+    }
     pub fn apiserver_data(&self) -> PathBuf {
         self.dir.join("apiserver-data")
     }

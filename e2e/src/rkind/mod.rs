@@ -8,6 +8,7 @@ pub mod components;
 pub mod create;
 pub mod cri;
 pub mod delete;
+pub mod identity;
 pub mod images;
 pub mod layout;
 pub mod logs;
