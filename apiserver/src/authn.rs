@@ -19,7 +19,6 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use base64::Engine;
 use http::HeaderMap;
 use rudder_component::tls::{ClientCa, PeerIdentity, TlsError};
 
@@ -27,8 +26,8 @@ pub const ALL_AUTHENTICATED: &str = "system:authenticated";
 pub const ALL_UNAUTHENTICATED: &str = "system:unauthenticated";
 pub const ANONYMOUS: &str = "system:anonymous";
 
-/// Prefix of the WebSocket subprotocol that carries a bearer token (browsers cannot set headers).
-const WEBSOCKET_TOKEN_PROTOCOL: &str = "base64url.bearer.authorization.k8s.io.";
+#[cfg(test)]
+use rudder_component::websocket_token::PROTOCOL_PREFIX as WEBSOCKET_TOKEN_PROTOCOL;
 
 /// An authenticated user (upstream `user.Info`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -478,48 +477,9 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
 }
 
-/// Upstream `websocket.ProtocolAuthenticator`: on WebSocket upgrade requests, a subprotocol
-/// `base64url.bearer.authorization.k8s.io.<unpadded base64url token>` carries the token; at least
-/// one other subprotocol must be offered.
+/// Upstream `websocket.ProtocolAuthenticator` (shared with the kubelet).
 fn websocket_token(headers: &HeaderMap) -> Result<Option<String>, &'static str> {
-    let upgrade = headers
-        .get(http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let connection = headers
-        .get(http::header::CONNECTION)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default();
-    let upgrades = connection
-        .split(',')
-        .any(|t| t.trim().eq_ignore_ascii_case("upgrade"));
-    if !upgrade.eq_ignore_ascii_case("websocket") || !upgrades {
-        return Ok(None);
-    }
-    let mut token = None;
-    let mut others = 0;
-    for value in headers.get_all(http::header::SEC_WEBSOCKET_PROTOCOL) {
-        let Ok(value) = value.to_str() else { continue };
-        for protocol in value.split(',').map(str::trim) {
-            let Some(encoded) = protocol.strip_prefix(WEBSOCKET_TOKEN_PROTOCOL) else {
-                others += 1;
-                continue;
-            };
-            if token.is_some() {
-                return Err("multiple base64.bearer.authorization tokens specified");
-            }
-            let decoded = base64::engine::general_purpose::URL_SAFE_NO_PAD
-                .decode(encoded)
-                .map_err(|_| "invalid base64.bearer.authorization token encoding")?;
-            token =
-                Some(String::from_utf8(decoded).map_err(|_| "invalid base64.bearer.authorization token")?);
-        }
-    }
-    match token {
-        Some(t) if t.is_empty() => Ok(None),
-        Some(_) if others == 0 => Err("missing additional subprotocol"),
-        other => Ok(other),
-    }
+    rudder_component::websocket_token::bearer_token(headers)
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Tests of the request authenticator.
 use std::net::SocketAddr;
 
+use base64::Engine;
 use http::HeaderValue;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;

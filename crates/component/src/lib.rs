@@ -9,5 +9,6 @@ pub mod shutdown;
 pub mod systemd;
 pub mod telemetry;
 pub mod tls;
+pub mod websocket_token;
 
 pub use shutdown::{Shutdown, ShutdownTrigger};

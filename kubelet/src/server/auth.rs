@@ -148,15 +148,25 @@ impl KubeletAuth {
 }
 
 /// The axum middleware in front of every route of the kubelet's HTTPS server.
-pub async fn filter(State(auth): State<Arc<KubeletAuth>>, request: Request, next: Next) -> Response {
+pub async fn filter(State(auth): State<Arc<KubeletAuth>>, mut request: Request, next: Next) -> Response {
     let peer = request.extensions().get::<PeerIdentity>();
-    match auth
+    if let Err(refusal) = auth
         .check(peer, request.method(), request.uri().path(), request.headers())
         .await
     {
-        Ok(_) => next.run(request).await,
-        Err(refusal) => refusal.into_response(),
+        return refusal.into_response();
     }
+    // A token in the WebSocket subprotocols goes no further (to the runtime's streaming server).
+    if let Some(kept) = super::authn::strip_websocket_token(request.headers()) {
+        let headers = request.headers_mut();
+        headers.remove(axum::http::header::SEC_WEBSOCKET_PROTOCOL);
+        if let Ok(value) = kept.parse()
+            && !kept.is_empty()
+        {
+            headers.insert(axum::http::header::SEC_WEBSOCKET_PROTOCOL, value);
+        }
+    }
+    next.run(request).await
 }
 
 #[cfg(test)]

@@ -169,3 +169,39 @@ async fn the_filter_answers_in_front_of_every_route() {
     assert_eq!(call("/pods", Some("admin-token")).await, (200, "pods".into()));
     assert_eq!(call("/nothing-here", Some("admin-token")).await.0, 404);
 }
+
+#[tokio::test]
+async fn the_websocket_token_goes_no_further_than_the_filter() {
+    use base64::Engine;
+    use http_body_util::BodyExt;
+    use tower::ServiceExt;
+    let (_, auth) = setup(AuthorizationMode::Webhook);
+    let app = axum::Router::new()
+        .route(
+            "/exec/{ns}/{pod}/{c}",
+            axum::routing::get(|headers: HeaderMap| async move {
+                let seen: Vec<String> = headers
+                    .get_all("sec-websocket-protocol")
+                    .iter()
+                    .map(|v| v.to_str().unwrap_or_default().to_string())
+                    .collect();
+                seen.join("|")
+            }),
+        )
+        .layer(axum::middleware::from_fn_with_state(Arc::new(auth), filter));
+    let token = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode("admin-token");
+    let req = axum::http::Request::get("/exec/ns/p/c")
+        .header("connection", "Upgrade")
+        .header("upgrade", "websocket")
+        .header("sec-websocket-protocol", "v5.channel.k8s.io")
+        .header(
+            "sec-websocket-protocol",
+            format!("base64url.bearer.authorization.k8s.io.{token}, v4.channel.k8s.io"),
+        )
+        .body(axum::body::Body::empty())
+        .unwrap();
+    let resp = app.oneshot(req).await.unwrap();
+    assert_eq!(resp.status(), 200);
+    let body = resp.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(&body[..], b"v5.channel.k8s.io,v4.channel.k8s.io");
+}

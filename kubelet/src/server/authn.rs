@@ -2,7 +2,8 @@
 //! (`authenticatorfactory.DelegatingAuthenticatorConfig`). x509 client certificates verified
 //! against `--client-ca-file` (user = CN, groups = O), then bearer tokens through the apiserver's
 //! TokenReview (answers cached for `authentication.webhook.cacheTTL`, whether they accept or not),
-//! and `system:anonymous` only with `--anonymous-auth`. A credential that is presented but
+//! also as the WebSocket `base64url.bearer.authorization.k8s.io.` subprotocol, and
+//! `system:anonymous` only with `--anonymous-auth`. A credential that is presented but
 //! rejected is an error, never anonymous.
 
 use std::collections::BTreeMap;
@@ -121,6 +122,16 @@ impl Authenticator {
                 Err(e) => error = Some(e),
             }
         }
+        if let Some(webhook) = &self.tokens {
+            match websocket_token(headers) {
+                Ok(Some(token)) => match webhook.authenticate(&token).await {
+                    Ok(user) => return Ok(Some(with_authenticated(user))),
+                    Err(e) => error = Some(e),
+                },
+                Ok(None) => {}
+                Err(e) => error = Some(e),
+            }
+        }
         if let Some(e) = error {
             return Err(e);
         }
@@ -169,6 +180,16 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let scheme = parts.next()?;
     let token = parts.next()?;
     (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+pub use rudder_component::websocket_token::{
+    PROTOCOL_PREFIX as WEBSOCKET_BEARER_PREFIX, without_token as strip_websocket_token,
+};
+
+/// The token of the WebSocket bearer subprotocol, refusals worded as upstream's.
+fn websocket_token(headers: &HeaderMap) -> Result<Option<String>, AuthnError> {
+    rudder_component::websocket_token::bearer_token(headers)
+        .map_err(|why| AuthnError::InvalidToken(Some(why.into())))
 }
 
 /// Upstream's `AuthenticatedGroupAdder`.

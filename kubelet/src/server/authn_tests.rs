@@ -156,3 +156,78 @@ async fn tokens_are_ignored_without_the_webhook_and_other_schemes_always() {
     assert!(on.authenticate(None, &lower).await.unwrap().is_some());
     assert_eq!(s.fake.token_calls(), 1);
 }
+
+fn websocket(protocols: &[&str]) -> HeaderMap {
+    let mut h = HeaderMap::new();
+    h.insert("connection", "Upgrade".parse().unwrap());
+    h.insert("upgrade", "websocket".parse().unwrap());
+    for p in protocols {
+        h.append("sec-websocket-protocol", p.parse().unwrap());
+    }
+    h
+}
+
+fn token_protocol(token: &str) -> String {
+    use base64::Engine;
+    let encoded = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(token);
+    format!("{WEBSOCKET_BEARER_PREFIX}{encoded}")
+}
+
+#[tokio::test]
+async fn a_token_in_the_websocket_subprotocols_authenticates_as_upstreams() {
+    let s = Setup::new();
+    let authn = s.authn(true, false);
+    let good = token_protocol("good");
+    let user = authn
+        .authenticate(None, &websocket(&["v5.channel.k8s.io", &good]))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(user.name, "system:serviceaccount:ns:sa");
+    // The same protocols over one header line, comma-separated.
+    let one_line = format!("v5.channel.k8s.io, {good}");
+    assert!(
+        authn
+            .authenticate(None, &websocket(&[&one_line]))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // Not a WebSocket upgrade: the protocol header means nothing.
+    let mut plain = HeaderMap::new();
+    plain.insert("sec-websocket-protocol", one_line.parse().unwrap());
+    assert_eq!(authn.authenticate(None, &plain).await.unwrap(), None);
+    // Refusals: a token alone, two tokens, bad encoding, an unknown token.
+    for (protocols, why) in [
+        (vec![good.clone()], "missing additional subprotocol"),
+        (
+            vec!["v5.channel.k8s.io".into(), good.clone(), token_protocol("other")],
+            "multiple base64.bearer.authorization tokens specified",
+        ),
+        (
+            vec!["v5.channel.k8s.io".into(), format!("{WEBSOCKET_BEARER_PREFIX}!!")],
+            "invalid base64.bearer.authorization token encoding",
+        ),
+        (
+            vec!["v5.channel.k8s.io".into(), token_protocol("bad")],
+            "token not found",
+        ),
+    ] {
+        let refs: Vec<&str> = protocols.iter().map(String::as_str).collect();
+        let err = authn.authenticate(None, &websocket(&refs)).await.unwrap_err();
+        assert!(err.to_string().ends_with(why), "{err} vs {why}");
+    }
+    // Without the token webhook the subprotocol is not looked at.
+    let off = s.authn(false, false);
+    assert_eq!(
+        off.authenticate(None, &websocket(&["v5.channel.k8s.io", &good]))
+            .await
+            .unwrap(),
+        None
+    );
+    assert_eq!(
+        strip_websocket_token(&websocket(&["v5.channel.k8s.io", &good, "v4.channel.k8s.io"])),
+        Some("v5.channel.k8s.io,v4.channel.k8s.io".into())
+    );
+    assert_eq!(strip_websocket_token(&websocket(&["v5.channel.k8s.io"])), None);
+}
