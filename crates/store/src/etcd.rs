@@ -8,7 +8,6 @@
 use std::collections::VecDeque;
 use std::fmt;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -16,9 +15,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use bytes::Bytes;
 use etcd_client::{
-    Certificate, Client, CompactionOptions, Compare, CompareOp, ConnectOptions, EventType, GetOptions,
-    GetResponse, Identity, KvClient, PutOptions, TlsOptions, Txn, TxnOp, TxnOpResponse, TxnResponse,
-    WatchClient, WatchOptions,
+    Client, CompactionOptions, Compare, CompareOp, ConnectOptions, EventType, GetOptions, GetResponse,
+    KvClient, PutOptions, Txn, TxnOp, TxnOpResponse, TxnResponse, WatchClient, WatchOptions,
 };
 use futures::StreamExt;
 use tracing::debug;
@@ -27,6 +25,11 @@ use crate::etcd_endpoints::{Endpoints, Outcome, Retry};
 use crate::{
     KeyValue, ListOptions, ListPage, Result, Revision, Store, StoreError, WatchEvent, WatchStream, prefix_end,
 };
+
+mod options;
+
+pub use options::{EtcdOptions, EtcdTls};
+use options::{check_schemes, tls_options};
 
 /// The prefix upstream Kubernetes stores its objects under.
 pub const DEFAULT_PREFIX: &str = "/registry";
@@ -37,92 +40,6 @@ const MAX_RESPONSE_BYTES: usize = i32::MAX as usize;
 
 /// How long to wait for etcd to name the compacted revision after it refused a read as compacted.
 const COMPACTED_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
-
-/// How to reach etcd.
-#[derive(Clone, Debug)]
-pub struct EtcdOptions {
-    /// Client URLs of the etcd members, such as `http://127.0.0.1:2379`.
-    pub endpoints: Vec<String>,
-    /// Prepended to every key and stripped from every returned key. A trailing `/` is ignored, so
-    /// `/registry` and `/registry/` both store `/pods/a` as `/registry/pods/a`. Empty: no prefix.
-    pub prefix: String,
-    /// How long to wait for a TCP/HTTP2 connection to an endpoint.
-    pub connect_timeout: Duration,
-    /// Deadline of every request (and of opening a watch). A request that gets no answer in time,
-    /// for example because etcd is down, fails with [`StoreError::Unavailable`].
-    pub request_timeout: Duration,
-    /// HTTP/2 keep-alive `(interval, timeout)` on connections with open streams, so a watch on a
-    /// dead connection fails instead of waiting forever. etcd rejects pings more often than every
-    /// 5 s (`--grpc-keepalive-min-time`).
-    pub keep_alive: Option<(Duration, Duration)>,
-    /// TLS to etcd (upstream's `--etcd-cafile`, `--etcd-certfile`, `--etcd-keyfile`). Required
-    /// for `https://` endpoints; with it, plain `http://` endpoints are refused, so a typo cannot
-    /// send data in clear text.
-    pub tls: Option<EtcdTls>,
-}
-
-impl Default for EtcdOptions {
-    fn default() -> Self {
-        EtcdOptions {
-            endpoints: vec!["http://127.0.0.1:2379".to_string()],
-            prefix: DEFAULT_PREFIX.to_string(),
-            connect_timeout: Duration::from_secs(5),
-            request_timeout: Duration::from_secs(30),
-            keep_alive: Some((Duration::from_secs(30), Duration::from_secs(10))),
-            tls: None,
-        }
-    }
-}
-
-/// PEM files for TLS to etcd (see [`EtcdOptions::tls`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct EtcdTls {
-    /// CA bundle that signed the etcd server certificates.
-    pub ca_file: PathBuf,
-    /// Client certificate and key, for etcd's client-certificate authentication.
-    pub client_cert_file: Option<PathBuf>,
-    pub client_key_file: Option<PathBuf>,
-}
-
-/// An `http://` endpoint with TLS configured, or an `https://` one without, is a mistake to
-/// report rather than guess at (endpoints without a scheme take the configured one).
-fn check_schemes(endpoints: &[String], tls: bool) -> Result<()> {
-    let (refused, hint) = if tls {
-        ("http://", "TLS is configured: use https://")
-    } else {
-        (
-            "https://",
-            "TLS to etcd needs --etcd-cafile (and a client certificate if etcd asks for one)",
-        )
-    };
-    match endpoints.iter().find(|e| e.starts_with(refused)) {
-        Some(e) => Err(StoreError::InvalidArgument(format!(
-            "etcd endpoint {e:?}: {hint}"
-        ))),
-        None => Ok(()),
-    }
-}
-
-/// Reads the CA bundle and the optional client identity.
-fn tls_options(tls: &EtcdTls) -> Result<TlsOptions> {
-    let read = |path: &PathBuf| {
-        std::fs::read(path)
-            .map_err(|e| StoreError::InvalidArgument(format!("reading {}: {e}", path.display())))
-    };
-    let mut options = TlsOptions::new().ca_certificate(Certificate::from_pem(read(&tls.ca_file)?));
-    match (&tls.client_cert_file, &tls.client_key_file) {
-        (Some(cert), Some(key)) => {
-            options = options.identity(Identity::from_pem(read(cert)?, read(key)?));
-        }
-        (None, None) => {}
-        _ => {
-            return Err(StoreError::InvalidArgument(
-                "an etcd client certificate needs both its certificate and its key file".into(),
-            ));
-        }
-    }
-    Ok(options)
-}
 
 /// The [`Store`] over etcd.
 pub struct EtcdStore {
