@@ -96,31 +96,33 @@ pub(crate) fn status_for(crd: &Value, others: &[Value]) -> (Value, bool) {
     let existing = &crd["status"];
     let clash = conflict(&requested, &taken(crd, others));
     let accepted = clash.is_none();
-    let condition = |kind: &str, status: bool, reason: &str, message: &str| {
-        let state = if status { "True" } else { "False" };
-        let since = existing["conditions"]
-            .as_array()
-            .and_then(|c| c.iter().find(|c| c["type"] == kind && c["status"] == state))
-            .and_then(|c| c.get("lastTransitionTime").cloned())
-            .unwrap_or_else(|| json!(object::now_rfc3339()));
-        json!({ "type": kind, "status": state, "reason": reason, "message": message,
-                "lastTransitionTime": since })
+    let (state, reason, message) = match &clash {
+        None => ("True", "NoConflicts", "no conflicts found".to_string()),
+        Some((reason, message)) => ("False", *reason, message.clone()),
     };
-    let (names_condition, established) = match &clash {
-        None => (
-            condition("NamesAccepted", true, "NoConflicts", "no conflicts found"),
-            condition(
-                "Established",
-                true,
-                "InitialNamesAccepted",
-                "the initial names have been accepted",
-            ),
+    let mut conditions = existing["conditions"].as_array().cloned().unwrap_or_default();
+    set_condition(&mut conditions, "NamesAccepted", state, reason, &message);
+    // Upstream's naming controller: `Established` keeps its old value, except that accepted
+    // names of a definition not yet established make it `Installing`; the establishing step
+    // (`establish`) turns it true once the resource is served.
+    match find(&conditions, "Established").map(|c| c["status"] == "True") {
+        Some(true) => {}
+        _ if accepted => set_condition(
+            &mut conditions,
+            "Established",
+            "False",
+            "Installing",
+            "the initial names have been accepted",
         ),
-        Some((reason, message)) => (
-            condition("NamesAccepted", false, reason, message),
-            condition("Established", false, "NotAccepted", "not all names are accepted"),
+        Some(false) => {}
+        None => set_condition(
+            &mut conditions,
+            "Established",
+            "False",
+            "NotAccepted",
+            "not all names are accepted",
         ),
-    };
+    }
     let accepted_names = if accepted {
         requested
     } else {
@@ -139,10 +141,57 @@ pub(crate) fn status_for(crd: &Value, others: &[Value]) -> (Value, bool) {
     }
     let status = json!({
         "acceptedNames": accepted_names,
-        "conditions": [names_condition, established],
+        "conditions": conditions,
         "storedVersions": stored,
     });
     (status, accepted)
+}
+
+/// Upstream's establishing controller: a definition whose names are accepted and whose resource
+/// is now served becomes `Established`. False when it already was (nothing to write).
+pub(crate) fn establish(status: &mut Value) -> bool {
+    let Some(conditions) = status.get_mut("conditions").and_then(Value::as_array_mut) else {
+        return false;
+    };
+    let established = find(conditions, "Established").is_some_and(|c| c["status"] == "True");
+    let accepted = find(conditions, "NamesAccepted").is_some_and(|c| c["status"] == "True");
+    if established || !accepted {
+        return false;
+    }
+    set_condition(
+        conditions,
+        "Established",
+        "True",
+        "InitialNamesAccepted",
+        "the initial names have been accepted",
+    );
+    true
+}
+
+/// The condition of a type, if present.
+pub(crate) fn find<'c>(conditions: &'c [Value], kind: &str) -> Option<&'c Value> {
+    conditions.iter().find(|c| c["type"] == kind)
+}
+
+/// Sets a condition in place (or appends it), as upstream's `SetCRDCondition`: the transition
+/// time changes only when the status does.
+pub(crate) fn set_condition(
+    conditions: &mut Vec<Value>,
+    kind: &str,
+    status: &str,
+    reason: &str,
+    message: &str,
+) {
+    let since = find(conditions, kind)
+        .filter(|c| c["status"] == status)
+        .and_then(|c| c.get("lastTransitionTime").cloned())
+        .unwrap_or_else(|| json!(object::now_rfc3339()));
+    let condition = json!({ "type": kind, "status": status, "reason": reason, "message": message,
+                            "lastTransitionTime": since });
+    match conditions.iter_mut().find(|c| c["type"] == kind) {
+        Some(slot) => *slot = condition,
+        None => conditions.push(condition),
+    }
 }
 
 #[cfg(test)]
@@ -166,10 +215,19 @@ mod tests {
         assert_eq!(status["storedVersions"], json!(["v1"]));
         assert_eq!(status["conditions"][0]["reason"], "NoConflicts");
         assert_eq!(status["conditions"][1]["type"], "Established");
+        assert_eq!(status["conditions"][1]["status"], "False");
+        assert_eq!(status["conditions"][1]["reason"], "Installing");
+        let mut status = status;
+        assert!(establish(&mut status));
+        assert_eq!(status["conditions"][1]["status"], "True");
         assert_eq!(status["conditions"][1]["reason"], "InitialNamesAccepted");
+        assert!(!establish(&mut status), "established once");
 
         let mut established = first.clone();
         established["status"] = status;
+        // Established stays: a later reconcile keeps it true.
+        let (again, _) = status_for(&established, &[]);
+        assert_eq!(again["conditions"][1]["reason"], "InitialNamesAccepted");
         let clash = crd("gadgets.example.com", "gadgets", "Widget", &[]);
         let (status, ok) = status_for(&clash, std::slice::from_ref(&established));
         assert!(!ok);

@@ -1,7 +1,8 @@
 //! Serving custom resources: a loop that follows CustomResourceDefinitions and, for each, serves
 //! its served versions at `/apis/<group>/<version>/<plural>` (stored under `/<group>/<plural>`),
-//! reports `NamesAccepted` and `Established`, and on deletion removes every custom object before
-//! letting the definition go (upstream's `customresourcecleanup` finalizer).
+//! reports `NamesAccepted` and `Established` (through `Installing`), and on deletion reports
+//! `Terminating` and removes every custom object before letting the definition go (upstream's
+//! `customresourcecleanup` finalizer).
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, LazyLock};
@@ -98,32 +99,7 @@ async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
     let _guard = span.enter();
     if object::is_deleting(crd) {
         registry.set_custom(&group, &plural, Vec::new());
-        if let Err(e) = remove_objects(registry, &group, &plural).await {
-            tracing::warn!(error = %e, "removing custom objects failed; will retry on the next change");
-            return;
-        }
-        let finalizers: Vec<String> = object::finalizers(crd)
-            .into_iter()
-            .filter(|f| f != CLEANUP_FINALIZER)
-            .collect();
-        let patch = json!({ "metadata": { "finalizers": finalizers } });
-        let result = registry
-            .patch(
-                crds,
-                None,
-                &name,
-                super::write::PatchType::Merge,
-                &patch,
-                false,
-                &WriteOptions::by(super::write::SERVER_MANAGER),
-            )
-            .await;
-        if let Err(e) = result
-            .map(drop)
-            .or_else(|e| if e.code() == 404 { Ok(()) } else { Err(e) })
-        {
-            tracing::warn!(error = %e, "releasing the definition failed");
-        }
+        finalize(registry, crds, crd, &name, &group, &plural).await;
         return;
     }
     let existing = registry
@@ -148,23 +124,115 @@ async fn reconcile(registry: &Registry, crds: &Resource, crd: &Value) {
         Vec::new()
     };
     registry.set_custom(&group, &plural, served);
-    if crd.get("status") != Some(&status) {
-        let mut body = crd.clone();
-        body["status"] = status;
-        if let Err(e) = registry
-            .update(
-                crds,
-                None,
-                &name,
-                body,
-                true,
-                &WriteOptions::by(super::write::SERVER_MANAGER),
-            )
-            .await
-            && e.code() != 409
-        {
-            tracing::warn!(error = %e, "updating the definition's status failed");
+    // One status write per pass; the write's own event brings the next pass. So a new
+    // definition goes `Installing`, then (its resource served) `Established`, as upstream's
+    // naming and establishing controllers step it.
+    let mut status = status;
+    if crd.get("status") == Some(&status) && !crate::crd::naming::establish(&mut status) {
+        return;
+    }
+    write_status(registry, crds, crd, &name, status).await;
+}
+
+/// Deleting a definition, as upstream's finalizer controller: `Terminating` with
+/// `InstanceDeletionInProgress`, the objects removed, `InstanceDeletionCompleted` (or
+/// `InstanceDeletionFailed`, retried on the next change), then the finalizer released. One step
+/// per pass, each write bringing the next.
+async fn finalize(registry: &Registry, crds: &Resource, crd: &Value, name: &str, group: &str, plural: &str) {
+    use crate::crd::naming::{find, set_condition};
+    let mut conditions = crd["status"]["conditions"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let terminating = find(&conditions, "Terminating")
+        .and_then(|c| c["reason"].as_str())
+        .map(str::to_owned);
+    match terminating.as_deref() {
+        Some("InstanceDeletionCompleted") => release(registry, crds, crd, name).await,
+        Some("InstanceDeletionInProgress" | "InstanceDeletionFailed") => {
+            let (state, reason, message) = match remove_objects(registry, group, plural).await {
+                Ok(()) => (
+                    "False",
+                    "InstanceDeletionCompleted",
+                    "removed all instances".to_string(),
+                ),
+                Err(e) => {
+                    tracing::warn!(error = %e, "removing custom objects failed; will retry on the next change");
+                    (
+                        "True",
+                        "InstanceDeletionFailed",
+                        format!("could not delete instances: {e}"),
+                    )
+                }
+            };
+            set_condition(&mut conditions, "Terminating", state, reason, &message);
+            let mut status = crd["status"].clone();
+            status["conditions"] = Value::Array(conditions);
+            write_status(registry, crds, crd, name, status).await;
         }
+        _ => {
+            set_condition(
+                &mut conditions,
+                "Terminating",
+                "True",
+                "InstanceDeletionInProgress",
+                "CustomResource deletion is in progress",
+            );
+            let mut status = if crd["status"].is_object() {
+                crd["status"].clone()
+            } else {
+                json!({})
+            };
+            status["conditions"] = Value::Array(conditions);
+            write_status(registry, crds, crd, name, status).await;
+        }
+    }
+}
+
+/// Drops the cleanup finalizer so that the definition goes.
+async fn release(registry: &Registry, crds: &Resource, crd: &Value, name: &str) {
+    let finalizers: Vec<String> = object::finalizers(crd)
+        .into_iter()
+        .filter(|f| f != CLEANUP_FINALIZER)
+        .collect();
+    let patch = json!({ "metadata": { "finalizers": finalizers } });
+    let result = registry
+        .patch(
+            crds,
+            None,
+            name,
+            super::write::PatchType::Merge,
+            &patch,
+            false,
+            &WriteOptions::by(super::write::SERVER_MANAGER),
+        )
+        .await;
+    if let Err(e) = result
+        .map(drop)
+        .or_else(|e| if e.code() == 404 { Ok(()) } else { Err(e) })
+    {
+        tracing::warn!(error = %e, "releasing the definition failed");
+    }
+}
+
+/// Writes a definition's status (a conflict means a newer version is on its way: its event
+/// brings the next pass).
+async fn write_status(registry: &Registry, crds: &Resource, crd: &Value, name: &str, status: Value) {
+    let mut body = crd.clone();
+    body["status"] = status;
+    if let Err(e) = registry
+        .update(
+            crds,
+            None,
+            name,
+            body,
+            true,
+            &WriteOptions::by(super::write::SERVER_MANAGER),
+        )
+        .await
+        && !matches!(e.code(), 404 | 409)
+    {
+        tracing::warn!(error = %e, "updating the definition's status failed");
     }
 }
 
