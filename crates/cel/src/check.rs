@@ -32,6 +32,8 @@ const BUILTIN_NAMES: &[&str] = &[
     "sets",
     "cel",
     "google",
+    "format",
+    "ip",
 ];
 
 /// Checks `program`, returning the declared variables it reads. Variables with a type hint
