@@ -73,6 +73,26 @@ async fn install(server: &TestApiServer) {
         (answer.code == 200).then_some(())
     })
     .await;
+    // Served comes with `Established=False Installing`; the definition is only written no more
+    // once Established (what `kubectl wait --for=condition=Established` waits for), so a
+    // read-modify-write after this does not race the apiserver's own status write.
+    let crd = format!("{CRDS}/scalers.example.com");
+    rudder_testkit::eventually(
+        "the definition to be Established",
+        Duration::from_secs(10),
+        || async {
+            let answer = send(server, "GET", &crd, "application/json", "").await;
+            let conditions = answer.body["status"]["conditions"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default();
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Established" && c["status"] == "True")
+                .then_some(())
+        },
+    )
+    .await;
 }
 
 async fn create(server: &TestApiServer, obj: &Value) -> raw_support::Answer {
@@ -278,13 +298,16 @@ async fn definitions_with_bad_rules_are_refused() {
     );
 
     // Undeclared names, a bad reason, a fieldPath that names no field, optionalOldSelf on a rule
-    // without oldSelf, a non-bool rule and a field the schema does not declare.
+    // without oldSelf, a non-bool rule, a field the schema does not declare, operands no
+    // overload takes, and a field that is not a bool.
     bad["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"]["x-kubernetes-validations"] = json!([
         {"rule": "spec.minReplicas > 0"},
         {"rule": "self.minReplicas > 0", "reason": "FieldValueWrong", "fieldPath": ".nothing"},
         {"rule": "self.minReplicas > 0", "optionalOldSelf": true},
         {"rule": "self.minReplicas + 1"},
-        {"rule": "self.minReplica > 0"}
+        {"rule": "self.minReplica > 0"},
+        {"rule": "self.minReplicas <= 'a'"},
+        {"rule": "self.minReplicas"}
     ]);
     let answer = send(&server, "POST", CRDS, "application/json", &bad.to_string()).await;
     assert_eq!(answer.code, 422, "{}", answer.body);
@@ -306,6 +329,9 @@ async fn definitions_with_bad_rules_are_refused() {
         "cel expression must evaluate to a bool".to_string(),
         format!("{base}[4].rule: Invalid value: "),
         "compilation failed: ERROR: <input>:1:5: undefined field 'minReplica'\n | self.minReplica > 0\n | ....^".to_string(),
+        format!("{base}[5].rule: Invalid value: apiextensions.ValidationRule{{Rule:\"self.minReplicas <= 'a'\""),
+        "compilation failed: ERROR: <input>:1:18: found no matching overload for '_<=_' applied to '(int, string)'\n | self.minReplicas <= 'a'\n | .................^".to_string(),
+        format!("{base}[6].rule: Invalid value: apiextensions.ValidationRule{{Rule:\"self.minReplicas\""),
     ] {
         assert!(text.contains(&expected), "missing {expected:?} in {text}");
     }

@@ -21,6 +21,7 @@ mod convert;
 mod cost;
 mod error;
 mod library;
+mod types;
 
 use std::collections::BTreeSet;
 use std::sync::{Arc, OnceLock};
@@ -109,10 +110,24 @@ impl Environment {
             // cel-go indents the source line and caret under an issue by one space.
             .map_err(|e| CompileError::Syntax(e.to_string().replace("\n| ", "\n | ")))?;
         let used = check::check(source, &program, variables)?;
+        let mut checker = types::Checker::new(variables);
+        let result = checker.infer(program.expression());
+        if !checker.errors.is_empty() {
+            let issues: Vec<String> = checker
+                .errors
+                .iter()
+                .map(|(id, message)| {
+                    let at = program.source_info().offset_for(*id).map(|(start, _)| start);
+                    check::issue(source, at, message)
+                })
+                .collect();
+            return Err(CompileError::Check(issues.join("\n")));
+        }
         Ok(Program {
             source: source.to_string(),
             program,
             used,
+            result,
             env: self.env.clone(),
         })
     }
@@ -123,6 +138,8 @@ pub struct Program {
     source: String,
     program: cel::Program,
     used: BTreeSet<String>,
+    /// The result's type as far as the checker knows it.
+    result: types::Ty,
     env: Arc<cel::Env>,
 }
 
@@ -152,11 +169,13 @@ impl Program {
     /// a rule that must evaluate to a bool is refused for at compile time.
     pub fn plainly_not_bool(&self) -> bool {
         check::plainly_not_bool(self.program.expression())
+            || !matches!(self.result, types::Ty::Bool | types::Ty::Dyn)
     }
 
     /// Whether the result is plainly not a string (a message expression must give one).
     pub fn plainly_not_string(&self) -> bool {
         check::plainly_not_string(self.program.expression())
+            || !matches!(self.result, types::Ty::String | types::Ty::Dyn)
     }
 
     /// Whether the expression reads the variable `name` (a transition rule reads `oldSelf`).
