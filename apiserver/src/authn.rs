@@ -349,6 +349,21 @@ impl Authenticator {
         self
     }
 
+    /// `--enable-bootstrap-token-auth`: bootstrap token Secrets, after the other token
+    /// authenticators (upstream's order puts them after the token file and service accounts).
+    pub(crate) fn with_bootstrap_tokens(
+        self,
+        enabled: bool,
+        registry: &Arc<crate::registry::Registry>,
+    ) -> Self {
+        if !enabled {
+            return self;
+        }
+        self.with_token_authenticator(Arc::new(crate::authn_bootstrap::BootstrapTokens::new(
+            registry.clone(),
+        )))
+    }
+
     /// Who made this request: `Ok(Some(user))`, `Ok(None)` without credentials (anonymous), or
     /// `Err(Unauthorized)` when credentials were presented and none was accepted.
     pub fn authenticate(

@@ -8,6 +8,7 @@ pub mod admission;
 mod audit;
 mod auth_http;
 pub mod authn;
+mod authn_bootstrap;
 mod authn_reviews;
 mod authn_sa;
 mod authn_sa_keys;
@@ -165,7 +166,8 @@ pub async fn start_with(
     let sa_tokens = service_account_tokens(&config, &registry).context("loading service-account keys")?;
     let authenticator = authn::Authenticator::new(client_ca.as_deref(), config.token_auth_file.as_deref())
         .context("loading authentication")?
-        .with_token_authenticator(sa_tokens.clone());
+        .with_token_authenticator(sa_tokens.clone())
+        .with_bootstrap_tokens(config.auth.enable_bootstrap_token_auth, &registry);
     let authorizer = authz::Authorizer::new(&config.auth.authorization_modes, &registry);
     let metrics = metrics::Metrics::new(prometheus::Registry::new())?;
     let auditor = audit::Auditor::from_flags(

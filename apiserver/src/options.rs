@@ -47,6 +47,12 @@ pub struct Options {
           num_args = 0..=1, default_missing_value = "true")]
     pub anonymous_auth: bool,
 
+    /// Enable to allow Secrets of type `bootstrap.kubernetes.io/token` in kube-system to be used
+    /// for TLS bootstrapping authentication.
+    #[arg(long = "enable-bootstrap-token-auth", default_value_t = false, action = clap::ArgAction::Set,
+          num_args = 0..=1, default_missing_value = "true")]
+    pub enable_bootstrap_token_auth: bool,
+
     /// Ordered list of plug-ins to do authorization on the secure port: AlwaysAllow, AlwaysDeny,
     /// Node, RBAC.
     #[arg(
@@ -264,6 +270,8 @@ pub enum ConfigError {
 #[derive(Debug, Clone)]
 pub struct AuthConfig {
     pub anonymous_auth: bool,
+    /// `--enable-bootstrap-token-auth`: bootstrap token Secrets authenticate joining nodes.
+    pub enable_bootstrap_token_auth: bool,
     pub authorization_modes: Vec<crate::authz::Mode>,
     pub service_account_key_files: Vec<PathBuf>,
     /// `None`: `sa.key` in the certificate directory, generated when missing.
@@ -291,6 +299,7 @@ impl Default for AuthConfig {
     fn default() -> Self {
         Self {
             anonymous_auth: false,
+            enable_bootstrap_token_auth: false,
             authorization_modes: vec![crate::authz::Mode::Node, crate::authz::Mode::Rbac],
             service_account_key_files: Vec::new(),
             service_account_signing_key_file: None,
@@ -414,6 +423,7 @@ impl Options {
         };
         let auth = AuthConfig {
             anonymous_auth: self.anonymous_auth,
+            enable_bootstrap_token_auth: self.enable_bootstrap_token_auth,
             authorization_modes: crate::authz::parse_modes(&self.authorization_mode)?,
             service_account_key_files: self.service_account_key_file,
             service_account_signing_key_file: self.service_account_signing_key_file,
