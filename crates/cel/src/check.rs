@@ -226,6 +226,65 @@ impl<'a> Walker<'a> {
     }
 }
 
+/// Calls of functions the environment does not declare, as cel-go's checker reports them
+/// (`undeclared reference to 'f' (in container '')`), with the call's node id. A call on one
+/// of the library namespaces (`math.greatest`, `format.named`) is looked up by its qualified name.
+pub(crate) fn undeclared_functions(
+    env: &std::sync::Arc<cel::Env>,
+    e: &IdedExpr,
+    out: &mut Vec<(u64, String)>,
+) {
+    match &e.expr {
+        Expr::Call(call) => {
+            let operator = call.func_name.starts_with(['_', '@', '!', '-']);
+            let name = match call.target.as_deref().map(|t| &t.expr) {
+                Some(Expr::Ident(ns)) if BUILTIN_NAMES.contains(&ns.as_str()) => {
+                    format!("{ns}.{}", call.func_name)
+                }
+                _ => call.func_name.clone(),
+            };
+            if !operator && !declared(env, &name) {
+                out.push((
+                    e.id,
+                    format!("undeclared reference to '{name}' (in container '')"),
+                ));
+            }
+            if let Some(target) = &call.target {
+                undeclared_functions(env, target, out);
+            }
+            for arg in &call.args {
+                undeclared_functions(env, arg, out);
+            }
+        }
+        Expr::Select(select) => undeclared_functions(env, &select.operand, out),
+        Expr::List(list) => list
+            .elements
+            .iter()
+            .for_each(|i| undeclared_functions(env, i, out)),
+        Expr::Map(map) => {
+            for entry in &map.entries {
+                if let EntryExpr::MapEntry(m) = &entry.expr {
+                    undeclared_functions(env, &m.key, out);
+                    undeclared_functions(env, &m.value, out);
+                }
+            }
+        }
+        Expr::Comprehension(c) => {
+            for part in [&c.iter_range, &c.accu_init, &c.loop_cond, &c.loop_step, &c.result] {
+                undeclared_functions(env, part, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether the environment declares a function of that name (global or member): cel-rust
+/// refuses to add a context function under a declared name, which is the one public way to ask.
+fn declared(env: &std::sync::Arc<cel::Env>, name: &str) -> bool {
+    let mut context = cel::Context::with_env(env.clone());
+    context.add_function(name, || false).is_err()
+}
+
 /// Whether the expression's result is plainly not a bool: a literal, list or map that is not
 /// a bool, or arithmetic.
 pub(crate) fn plainly_not_bool(e: &IdedExpr) -> bool {

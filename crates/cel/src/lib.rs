@@ -111,6 +111,7 @@ impl Environment {
             .map_err(|e| CompileError::Syntax(e.to_string().replace("\n| ", "\n | ")))?;
         let used = check::check(source, &program, variables)?;
         let mut checker = types::Checker::new(variables);
+        check::undeclared_functions(&self.env, program.expression(), &mut checker.errors);
         let result = checker.infer(program.expression());
         if !checker.errors.is_empty() {
             let issues: Vec<String> = checker

@@ -101,3 +101,34 @@ fn the_result_type_tells_a_rule_that_is_not_a_bool() {
     assert!(compile("self.replicas").expect("compiles").plainly_not_string());
     assert!(!compile("self.port").expect("compiles").plainly_not_string());
 }
+
+#[test]
+fn unknown_functions_are_refused_and_known_ones_resolve() {
+    assert_eq!(
+        refusal("self.name.frobnicate()"),
+        concat!(
+            "ERROR: <input>:1:21: undeclared reference to 'frobnicate' (in container '')\n",
+            " | self.name.frobnicate()\n | ....................^"
+        )
+    );
+    assert!(refusal("frob(self.name)").contains("undeclared reference to 'frob' (in container '')"));
+    assert!(refusal("math.nope(1) > 0").contains("undeclared reference to 'math.nope'"));
+    // Kubernetes does not enable cel-go's encoders.
+    assert!(refusal("base64.encode(b'a') == 'YQ=='").contains("undeclared reference to 'base64.encode'"));
+    for rule in [
+        "math.greatest(1, 2) == 2",
+        "strings.quote('a') != ''",
+        "optional.of(1).hasValue()",
+        "cel.bind(x, self.replicas, x + 1 > 0)",
+        "sets.contains([1, 2, 3], [3, 1]) && sets.equivalent([1, 1, 2], [2, 1]) && !sets.intersects([1], [2])",
+        "'%s'.format(['a']) == 'a'",
+        "format.dns1123Label().validate(self.name) == optional.none()",
+        "ip.isCanonical('::1') && cidr('10.0.0.0/8').containsIP(ip('10.0.0.1'))",
+        "self.tags.sortBy(t, t).size() >= 0",
+        "self.name.matches('^a') && self.name.lowerAscii() == self.name",
+        "type(self.replicas) == int && dyn(self.replicas) > 0 && int(self.ratio) >= 0",
+        "timestamp('2024-01-01T00:00:00Z').getFullYear() > 2000",
+    ] {
+        assert!(compile(rule).is_ok(), "{rule}: {:?}", compile(rule).err());
+    }
+}

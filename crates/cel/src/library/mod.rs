@@ -4,6 +4,7 @@
 //! converts its arguments to [`Value`]s, computes, and converts back. The library types of their
 //! own (Quantity, IP, CIDR, Semver, Format) are opaque values compared by their meaning.
 
+mod bind;
 mod cidr;
 mod format;
 mod ip;
@@ -11,6 +12,7 @@ mod lists;
 mod quantity;
 mod regex;
 mod semver;
+mod sets;
 #[cfg(test)]
 mod tests;
 mod urls;
@@ -19,6 +21,7 @@ use cel::common::value::{CowVal, Val};
 use cel::{ExecutionError, Value};
 
 pub(crate) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> {
+    bind::register(env)?;
     lists::register(env)?;
     regex::register(env)?;
     urls::register(env)?;
@@ -27,6 +30,7 @@ pub(crate) fn register(env: &mut cel::Env) -> Result<(), cel::DeclarationError> 
     cidr::register(env)?;
     semver::register(env)?;
     format::register(env)?;
+    sets::register(env)?;
     Ok(())
 }
 

@@ -216,3 +216,20 @@ fn named_formats() {
     ));
     assert!(holds("format.uri().validate('not a uri').hasValue()"));
 }
+
+#[test]
+fn sets_and_bindings() {
+    assert!(holds(
+        "sets.contains([1, 2, 3], [3, 1]) && !sets.contains([1], [1, 2])"
+    ));
+    assert!(holds(
+        "sets.equivalent([1, 1, 2], [2, 1]) && !sets.equivalent([1], [1, 2])"
+    ));
+    assert!(holds(
+        "sets.intersects(['a', 'b'], ['b']) && !sets.intersects([1], [2])"
+    ));
+    assert!(holds(
+        "cel.bind(q, quantity(self.limit), q.isGreaterThan(quantity('1Gi')) && q.isInteger())"
+    ));
+    assert_eq!(int("cel.bind(a, self.n, cel.bind(b, a * 2, a + b))"), 9);
+}
