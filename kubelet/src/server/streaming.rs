@@ -121,13 +121,6 @@ pub fn ports(pairs: &[(String, String)], required: bool) -> Result<Vec<i32>, Opt
     Ok(out)
 }
 
-fn is_websocket(req: &Request) -> bool {
-    req.headers()
-        .get(axum::http::header::UPGRADE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
-
 type Refusal = (StatusCode, String);
 
 fn internal(e: CriError) -> Refusal {
@@ -285,7 +278,10 @@ pub(super) async fn port_forward(
 ) -> Response {
     let span = tracing::info_span!("portforward", namespace = %ns, pod = %pod);
     let pairs = query_pairs(req.uri().query());
-    let ports = match ports(&pairs, is_websocket(&req)) {
+    let ports = match ports(
+        &pairs,
+        rudder_component::websocket_token::is_websocket_upgrade(req.headers()),
+    ) {
         Ok(p) => p,
         Err(e) => return (StatusCode::BAD_REQUEST, e.to_string()).into_response(),
     };

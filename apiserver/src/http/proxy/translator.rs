@@ -107,13 +107,7 @@ pub(crate) fn wants_translation(headers: &HeaderMap) -> bool {
     is_websocket(headers) && offered_protocols(headers).iter().any(|p| p == V5)
 }
 
-pub(crate) fn is_websocket(headers: &HeaderMap) -> bool {
-    super::forward::is_upgrade(headers)
-        && headers
-            .get(axum::http::header::UPGRADE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
-}
+pub(crate) use rudder_component::websocket_token::is_websocket_upgrade as is_websocket;
 
 /// `Sec-WebSocket-Protocol` values, comma lists split.
 pub(crate) fn offered_protocols(headers: &HeaderMap) -> Vec<String> {
