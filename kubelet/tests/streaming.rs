@@ -5,141 +5,13 @@
 mod support;
 
 use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 use support::cluster::{NODE, TestNode};
 use support::containerd::BUSYBOX;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-/// `kubectl.1.NN` beside the `kubectl` on PATH (google-cloud-sdk ships them), if present.
-fn kubectl_binary(version: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())?;
-    let real = std::fs::canonicalize(kubectl).ok()?;
-    let versioned = real.parent()?.join(format!("kubectl.{version}"));
-    versioned.is_file().then_some(versioned)
-}
-
-struct Kubectl {
-    bin: PathBuf,
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-    version: &'static str,
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Kubectl {
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(&self.bin);
-        cmd.arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
-
-    /// Runs to completion (30 s at most) with `stdin` as input.
-    async fn run(&self, args: &[&str], stdin: &str) -> Out {
-        let mut child = self.command(args).spawn().expect("spawn kubectl");
-        let mut input = child.stdin.take().expect("stdin");
-        input.write_all(stdin.as_bytes()).await.expect("write stdin");
-        drop(input);
-        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("kubectl {} {args:?} did not finish", self.version))
-            .expect("kubectl output");
-        Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    /// Runs `args` (a shell word list) under `script`, so that kubectl's stdin and stdout are
-    /// a terminal; `None` where util-linux `script` is missing.
-    async fn run_in_terminal(&self, args: &str) -> Option<Out> {
-        let script = std::path::Path::new("/usr/bin/script");
-        if !script.is_file() {
-            eprintln!("SKIPPED exec -it: util-linux script is not installed");
-            return None;
-        }
-        let line = format!(
-            "{} --kubeconfig {} --cache-dir {} {args}",
-            self.bin.display(),
-            self.kubeconfig.display(),
-            self.cache.path().display()
-        );
-        let mut cmd = tokio::process::Command::new(script);
-        cmd.args(["-q", "-e", "-c", &line, "/dev/null"])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        let out = tokio::time::timeout(Duration::from_secs(30), cmd.output())
-            .await
-            .unwrap_or_else(|_| panic!("kubectl {} {args} in a terminal did not finish", self.version))
-            .expect("script output");
-        Some(Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        })
-    }
-
-    /// Starts a long-running command and reads its stdout until `until` holds for what was
-    /// read; returns it and kills the command.
-    async fn read_until(&self, args: &[&str], until: impl Fn(&str) -> bool) -> String {
-        let mut child = self.command(args).spawn().expect("spawn kubectl");
-        let mut stdout = child.stdout.take().expect("stdout");
-        let mut seen = String::new();
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-        let mut buf = [0u8; 4096];
-        while !until(&seen) {
-            match tokio::time::timeout_at(deadline, stdout.read(&mut buf)).await {
-                Ok(Ok(n)) if n > 0 => seen.push_str(&String::from_utf8_lossy(&buf[..n])),
-                other => {
-                    let mut err = String::new();
-                    if let Some(mut e) = child.stderr.take() {
-                        let _ =
-                            tokio::time::timeout(Duration::from_secs(2), e.read_to_string(&mut err)).await;
-                    }
-                    panic!(
-                        "kubectl {} {args:?}: stdout ended ({other:?}) after {seen:?}; stderr: {err}",
-                        self.version
-                    );
-                }
-            }
-        }
-        let _ = child.kill().await;
-        seen
-    }
-}
-
-async fn http_get(port: u16, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect to the forwarded port");
-    s.write_all(format!("GET {path} HTTP/1.0\r\n\r\n").as_bytes())
-        .await
-        .expect("send request");
-    let mut out = String::new();
-    s.read_to_string(&mut out).await.expect("read response");
-    out
-}
+use support::kubectl::{Kubectl, forwarded_port, http_get, kubectl_binary};
+use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn port_forward_check(k: &Kubectl) {
     let mut child = k
@@ -154,11 +26,7 @@ async fn port_forward_check(k: &Kubectl) {
         .expect("port-forward announces its port")
         .expect("read port-forward output")
         .expect("a line");
-    let port: u16 = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
+    let port = forwarded_port(&line)
         .unwrap_or_else(|| panic!("kubectl {}: unexpected port-forward output {line:?}", k.version));
     // Two connections over the one forwarding session.
     for _ in 0..2 {
@@ -378,12 +246,7 @@ async fn kubectl_logs_exec_attach_port_forward_on_1_27_1_30_and_1_33() {
     })
     .await;
     for (version, bin) in versions {
-        let k = Kubectl {
-            bin,
-            kubeconfig: node.server.kubeconfig.clone(),
-            cache: tempfile::tempdir().expect("cache dir"),
-            version,
-        };
+        let k = Kubectl::new(bin, &node.server.kubeconfig, version);
         kubectl_suite(&node, &k).await;
     }
     node.delete_all_and_check_clean().await;

@@ -5,80 +5,13 @@
 
 mod support;
 
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::json;
 use support::cluster::TestNode;
 use support::containerd::BUSYBOX;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
-
-fn kubectl_binary(version: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())?;
-    let real = std::fs::canonicalize(kubectl).ok()?;
-    let versioned = real.parent()?.join(format!("kubectl.{version}"));
-    versioned.is_file().then_some(versioned)
-}
-
-struct Kubectl {
-    bin: PathBuf,
-    kubeconfig: PathBuf,
-    cache: tempfile::TempDir,
-}
-
-struct Out {
-    code: Option<i32>,
-    stdout: String,
-    stderr: String,
-}
-
-impl Kubectl {
-    fn new(bin: PathBuf, node: &TestNode) -> Kubectl {
-        Kubectl {
-            bin,
-            kubeconfig: node.server.kubeconfig.clone(),
-            cache: tempfile::tempdir().expect("cache dir"),
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> tokio::process::Command {
-        let mut cmd = tokio::process::Command::new(&self.bin);
-        cmd.arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .arg("--cache-dir")
-            .arg(self.cache.path())
-            .args(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .kill_on_drop(true);
-        cmd
-    }
-
-    async fn run(&self, args: &[&str], stdin: &[u8]) -> Out {
-        let mut child = self.command(args).spawn().expect("spawn kubectl");
-        let mut input = child.stdin.take().expect("stdin");
-        let data = stdin.to_vec();
-        // Written concurrently: a large input must not wait on the output being read.
-        let writer = tokio::spawn(async move {
-            let _ = input.write_all(&data).await;
-        });
-        let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-            .await
-            .unwrap_or_else(|_| panic!("kubectl {args:?} did not finish"))
-            .expect("kubectl output");
-        let _ = writer.await;
-        Out {
-            code: out.status.code(),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-}
+use support::kubectl::{Kubectl, forwarded_port, http_get, kubectl_binary};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The methods of the requests kubectl's `-v=7` log shows for `subresource` (1.33 logs
 /// `"Request" verb="GET" url="..."`, 1.27 `GET https://...`).
@@ -99,18 +32,6 @@ fn methods_for(log: &str, subresource: &str) -> Vec<&'static str> {
             }
         })
         .collect()
-}
-
-async fn http_get(port: u16, path: &str) -> String {
-    let mut s = tokio::net::TcpStream::connect(("127.0.0.1", port))
-        .await
-        .expect("connect");
-    s.write_all(format!("GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").as_bytes())
-        .await
-        .expect("send request");
-    let mut out = String::new();
-    let _ = tokio::time::timeout(Duration::from_secs(20), s.read_to_string(&mut out)).await;
-    out
 }
 
 async fn exec_checks(k33: &Kubectl, k27: &Kubectl) {
@@ -203,12 +124,7 @@ async fn port_forward_check(k33: &Kubectl) {
         .expect("port-forward announces its port")
         .expect("read port-forward output")
         .expect("a line");
-    let port: u16 = line
-        .split("127.0.0.1:")
-        .nth(1)
-        .and_then(|r| r.split_whitespace().next())
-        .and_then(|p| p.parse().ok())
-        .unwrap_or_else(|| panic!("unexpected port-forward output {line:?}"));
+    let port = forwarded_port(&line).unwrap_or_else(|| panic!("unexpected port-forward output {line:?}"));
     for _ in 0..2 {
         let page = http_get(port, "/index.html").await;
         assert!(page.contains("hello-from-pod"), "port-forward answer {page:?}");
@@ -380,8 +296,8 @@ async fn websocket_exec_tunnel_and_pod_service_proxy() {
             && p.status.as_ref().and_then(|s| s.pod_ip.as_ref()).is_some()
     })
     .await;
-    let k33 = Kubectl::new(b33, &node);
-    let k27 = Kubectl::new(b27, &node);
+    let k33 = Kubectl::new(b33, &node.server.kubeconfig, "1.33");
+    let k27 = Kubectl::new(b27, &node.server.kubeconfig, "1.27");
     exec_checks(&k33, &k27).await;
     port_forward_check(&k33).await;
     proxy_checks(&node, &k33).await;
