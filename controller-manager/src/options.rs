@@ -124,6 +124,18 @@ pub struct Options {
     #[arg(long, default_value_t = 5)]
     pub concurrent_horizontal_pod_autoscaler_syncs: usize,
 
+    /// Filename containing a PEM-encoded X509 CA certificate used to issue cluster-scoped
+    /// certificates (the kubernetes.io signers of csrsigning).
+    #[arg(long, default_value = "/etc/kubernetes/ca/ca.pem")]
+    pub cluster_signing_cert_file: PathBuf,
+    /// Filename containing a PEM-encoded private key used to sign cluster-scoped certificates.
+    #[arg(long, default_value = "/etc/kubernetes/ca/ca.key")]
+    pub cluster_signing_key_file: PathBuf,
+    /// The max length of duration signed certificates will be given. Individual CSRs may request
+    /// shorter certs by setting spec.expirationSeconds.
+    #[arg(long, default_value = "8760h0m0s")]
+    pub cluster_signing_duration: String,
+
     /// Log verbosity, as upstream's -v.
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
@@ -239,6 +251,12 @@ impl Options {
             concurrent_horizontal_pod_autoscaler_syncs: self.concurrent_horizontal_pod_autoscaler_syncs,
             root_ca_file: self.root_ca_file.clone().filter(|p| !p.as_os_str().is_empty()),
             kubeconfig: self.kubeconfig.clone(),
+            cluster_signing_cert_file: Some(self.cluster_signing_cert_file.clone())
+                .filter(|p| !p.as_os_str().is_empty()),
+            cluster_signing_key_file: Some(self.cluster_signing_key_file.clone())
+                .filter(|p| !p.as_os_str().is_empty()),
+            cluster_signing_duration: dur("cluster-signing-duration", &self.cluster_signing_duration)?,
+            csr_cleaner_period: std::time::Duration::from_secs(3600),
         };
         Ok(Config {
             kubeconfig: self.kubeconfig,

@@ -103,7 +103,7 @@ async fn handle_admitted(
     };
     let dry_run = params.as_ref().is_some_and(|p| p.dry_run);
     let validation = params.as_ref().map_or(FieldValidation::Ignore, |p| p.validation);
-    let write = WriteOptions {
+    let mut write = WriteOptions {
         dry_run,
         manager: params.as_ref().map(|p| p.manager.clone()),
         subresource: "",
@@ -135,6 +135,18 @@ async fn handle_admitted(
                 return Err(crate::errors::path_not_found().into());
             };
             return pod_subresources::evict(&state, &res, ns, name, &headers, &body, dry_run).await;
+        }
+        // A CSR's /approval: get, update and (non-apply) patch of status.conditions only.
+        Some("approval") if res.info.subresource("approval").is_some() => {
+            let allowed = path.name.is_some()
+                && (method == Method::GET
+                    || method == Method::PUT
+                    || (method == Method::PATCH && !is_apply(&headers)));
+            if !allowed {
+                return Err(method_not_allowed(&res, &method).into());
+            }
+            write.subresource = "approval";
+            false
         }
         Some("finalize") if res.info.group.is_empty() && res.info.plural == "namespaces" => {
             if method != Method::PUT {

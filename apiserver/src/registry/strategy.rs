@@ -30,6 +30,10 @@ pub(crate) trait Strategy: Send + Sync + 'static {
     /// Resets or fills fields on create (for example a new pod's `status.phase: Pending`).
     fn prepare_for_create(&self, _obj: &mut Value) {}
 
+    /// Fills fields from the requesting user on create (a CertificateSigningRequest's
+    /// `spec.username`, as upstream's strategies read the user from the request context).
+    fn prepare_for_create_as(&self, _obj: &mut Value, _user: &crate::authn::UserInfo) {}
+
     /// Adjusts an update given the stored object (for example keeps immutable derived fields).
     fn prepare_for_update(&self, _new: &mut Value, _old: &Value) {}
 

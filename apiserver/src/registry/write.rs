@@ -144,6 +144,7 @@ impl Registry {
             // Mutating admission sees the decoded, defaulted object (upstream's create handler).
             self.admission.admit(&attrs, Some(&mut obj), &cluster).await?;
             res.strategy.prepare_for_create(&mut obj);
+            res.strategy.prepare_for_create_as(&mut obj, &user);
             let mut errors = validation::validate_object_meta(
                 meta_value(&obj),
                 res.info.namespaced,
@@ -376,6 +377,19 @@ impl Registry {
                     Some(f) => spec.insert("finalizers".into(), f),
                     None => spec.remove("finalizers"),
                 };
+            }
+        } else if opts.subresource == "approval" {
+            // Through a CSR's /approval only status.conditions change (upstream's
+            // csrApprovalStrategy); the strategy then validates Approved/Denied.
+            let conditions = new.pointer("/status/conditions").cloned();
+            *new = old.clone();
+            match conditions {
+                Some(c) => new["status"]["conditions"] = c,
+                None => {
+                    if let Some(s) = new.get_mut("status").and_then(Value::as_object_mut) {
+                        s.remove("conditions");
+                    }
+                }
             }
         } else if status {
             // Through /status only the status changes (upstream's ResetObjectMetaForStatus).

@@ -53,6 +53,14 @@ pub struct ControllersConfig {
     /// `--root-ca-file`: the CA bundle root-ca-cert-publisher publishes (None: the CA of the
     /// kubeconfig below).
     pub root_ca_file: Option<std::path::PathBuf>,
+    /// `--cluster-signing-cert-file` and `--cluster-signing-key-file`: the CA csrsigning signs
+    /// with (None when empty).
+    pub cluster_signing_cert_file: Option<std::path::PathBuf>,
+    pub cluster_signing_key_file: Option<std::path::PathBuf>,
+    /// `--cluster-signing-duration`: the longest certificate csrsigning issues.
+    pub cluster_signing_duration: Duration,
+    /// How often csrcleaner looks (upstream's constant `pollingInterval`, 1 h; not a flag).
+    pub csr_cleaner_period: Duration,
     /// `--kubeconfig`, for the CA fallback (None: $KUBECONFIG, ~/.kube/config, in-cluster).
     pub kubeconfig: Option<std::path::PathBuf>,
 }

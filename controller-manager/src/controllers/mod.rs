@@ -16,6 +16,10 @@ pub mod ttlafterfinished;
 pub mod util;
 
 pub mod cronjob;
+pub mod csr;
+pub mod csrapproving;
+pub mod csrcleaner;
+pub mod csrsigning;
 pub mod daemonset;
 pub mod disruption;
 pub mod endpoints;
@@ -170,6 +174,12 @@ pub fn starters() -> Vec<(&'static str, StartFn)> {
     table.push(("resourcequota-controller", resourcequota::start));
     table.push(("horizontal-pod-autoscaler-controller", podautoscaler::start));
     table.push(("persistentvolume-binder-controller", pvbinder::start));
+    table.push(("certificatesigningrequest-signing-controller", csrsigning::start));
+    table.push((
+        "certificatesigningrequest-approving-controller",
+        csrapproving::start,
+    ));
+    table.push(("certificatesigningrequest-cleaner-controller", csrcleaner::start));
     table.push((
         "root-ca-certificate-publisher-controller",
         rootcacertpublisher::start,

@@ -6,7 +6,7 @@
 //! The rules are upstream's, plus `patch` where upstream's controller updates and ours patches
 //! (status subresources, adoption of owned objects, PVC and revision patches).
 
-use super::{Rule, r};
+use super::{Rule, named, r};
 
 const READ: &[&str] = &["get", "list", "watch"];
 const EVENTS: Rule = r(
@@ -269,6 +269,45 @@ pub(crate) const CONTROLLER_ROLES: &[(&str, &str, &[Rule])] = &[
         &[
             r(&["list", "watch"], &["*"], &["*"]),
             r(&["update", "patch"], &[""], &["resourcequotas/status"]),
+            EVENTS,
+        ],
+    ),
+    (
+        // csrapproving, csrsigning and csrcleaner share this service account, as upstream.
+        "certificate-controller",
+        "certificate-controller",
+        &[
+            r(
+                &["get", "list", "watch", "delete"],
+                &["certificates.k8s.io"],
+                &["certificatesigningrequests"],
+            ),
+            r(
+                &["update"],
+                &["certificates.k8s.io"],
+                &[
+                    "certificatesigningrequests/status",
+                    "certificatesigningrequests/approval",
+                ],
+            ),
+            named(
+                &["approve"],
+                &["certificates.k8s.io"],
+                &["signers"],
+                &["kubernetes.io/kube-apiserver-client-kubelet"],
+            ),
+            named(
+                &["sign"],
+                &["certificates.k8s.io"],
+                &["signers"],
+                &[
+                    "kubernetes.io/legacy-unknown",
+                    "kubernetes.io/kube-apiserver-client",
+                    "kubernetes.io/kube-apiserver-client-kubelet",
+                    "kubernetes.io/kubelet-serving",
+                ],
+            ),
+            r(&["create"], &["authorization.k8s.io"], &["subjectaccessreviews"]),
             EVENTS,
         ],
     ),

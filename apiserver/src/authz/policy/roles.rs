@@ -297,6 +297,60 @@ pub(crate) const CLUSTER_ROLES: &[RoleSpec] = &[
             &["certificatesigningrequests"],
         )],
     ),
+    // Bound by the installer (kubeadm's kubeadm:node-autoapprove-bootstrap and
+    // kubeadm:node-autoapprove-certificate-rotation): csrapproving asks for these.
+    RoleSpec::rules(
+        "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
+        &[r(
+            &["create"],
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests/nodeclient"],
+        )],
+    ),
+    RoleSpec::rules(
+        "system:certificates.k8s.io:certificatesigningrequests:selfnodeclient",
+        &[r(
+            &["create"],
+            &["certificates.k8s.io"],
+            &["certificatesigningrequests/selfnodeclient"],
+        )],
+    ),
+    RoleSpec::rules(
+        "system:certificates.k8s.io:kube-apiserver-client-approver",
+        &[named(
+            &["approve"],
+            &["certificates.k8s.io"],
+            &["signers"],
+            &["kubernetes.io/kube-apiserver-client"],
+        )],
+    ),
+    RoleSpec::rules(
+        "system:certificates.k8s.io:kube-apiserver-client-kubelet-approver",
+        &[named(
+            &["approve"],
+            &["certificates.k8s.io"],
+            &["signers"],
+            &["kubernetes.io/kube-apiserver-client-kubelet"],
+        )],
+    ),
+    RoleSpec::rules(
+        "system:certificates.k8s.io:kubelet-serving-approver",
+        &[named(
+            &["approve"],
+            &["certificates.k8s.io"],
+            &["signers"],
+            &["kubernetes.io/kubelet-serving"],
+        )],
+    ),
+    RoleSpec::rules(
+        "system:certificates.k8s.io:legacy-unknown-approver",
+        &[named(
+            &["approve"],
+            &["certificates.k8s.io"],
+            &["signers"],
+            &["kubernetes.io/legacy-unknown"],
+        )],
+    ),
     RoleSpec::rules(
         "system:auth-delegator",
         &[

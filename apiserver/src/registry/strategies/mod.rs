@@ -1,5 +1,6 @@
 //! Per-resource strategies. Resources without an entry here use [`Plain`].
 
+mod certificates;
 mod config;
 mod crds;
 mod cron;
@@ -61,6 +62,7 @@ pub(crate) fn for_resource(
         ("apps", "DaemonSet") => Arc::new(Workloads(Workload::DaemonSet)),
         ("batch", "Job") => Arc::new(jobs::Jobs),
         ("batch", "CronJob") => Arc::new(jobs::CronJobs),
+        ("certificates.k8s.io", "CertificateSigningRequest") => Arc::new(certificates::Csrs),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Arc::new(crds::Crds),
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Arc::new(rbac::Rbac { binding: None }),
         ("rbac.authorization.k8s.io", "RoleBinding") => Arc::new(rbac::Rbac {
