@@ -38,6 +38,11 @@ pub struct CniConfig {
 pub struct Config {
     /// None: $KUBECONFIG, ~/.kube/config, in-cluster.
     pub kubeconfig: Option<PathBuf>,
+    /// --bootstrap-kubeconfig: credentials to obtain a client certificate with when
+    /// `kubeconfig` holds no valid one (TLS bootstrap).
+    pub bootstrap_kubeconfig: Option<PathBuf>,
+    /// --cert-dir (None: `<root_dir>/pki`).
+    pub cert_dir: Option<PathBuf>,
     pub node_name: String,
     pub root_dir: PathBuf,
     /// Where container logs go (`<dir>/<ns>_<pod>_<uid>/<container>/<n>.log`).
@@ -114,10 +119,17 @@ impl Config {
         }
     }
 
+    /// Where TLS bootstrap keeps the client key and certificate.
+    pub fn cert_dir(&self) -> PathBuf {
+        self.cert_dir.clone().unwrap_or_else(|| self.root_dir.join("pki"))
+    }
+
     /// Upstream's defaults for a node called `node_name`.
     pub fn new(node_name: &str) -> Config {
         Config {
             kubeconfig: None,
+            bootstrap_kubeconfig: None,
+            cert_dir: None,
             node_name: node_name.into(),
             root_dir: "/var/lib/kubelet".into(),
             pod_logs_dir: "/var/log/pods".into(),

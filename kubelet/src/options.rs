@@ -20,6 +20,13 @@ pub struct Options {
     /// kubeconfig file for the API server.
     #[arg(long)]
     pub kubeconfig: Option<PathBuf>,
+    /// kubeconfig with bootstrap credentials, used to obtain a client certificate (written to
+    /// --cert-dir, referenced from a new --kubeconfig) when --kubeconfig does not exist.
+    #[arg(long)]
+    pub bootstrap_kubeconfig: Option<PathBuf>,
+    /// Directory of the TLS bootstrap client certificate and key (default <root-dir>/pki).
+    #[arg(long)]
+    pub cert_dir: Option<PathBuf>,
     /// KubeletConfiguration file (kubelet.config.k8s.io/v1beta1).
     #[arg(long)]
     pub config: Option<PathBuf>,
@@ -309,6 +316,8 @@ impl Options {
             .to_lowercase();
         let mut c = Config::new(&node_name);
         c.kubeconfig = self.kubeconfig;
+        c.bootstrap_kubeconfig = self.bootstrap_kubeconfig;
+        c.cert_dir = self.cert_dir;
         if let Some(d) = self.root_dir {
             c.root_dir = d;
         }

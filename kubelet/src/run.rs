@@ -23,6 +23,8 @@ pub enum RunError {
     SwapOn,
     #[error(transparent)]
     Server(#[from] crate::server::ServerError),
+    #[error("TLS bootstrap: {0}")]
+    Bootstrap(#[from] crate::bootstrap::BootstrapError),
     #[error("create {path}: {source}")]
     Dir {
         path: std::path::PathBuf,
@@ -113,6 +115,7 @@ pub async fn run_with_runtime(
 }
 
 pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
+    crate::bootstrap::ensure_client_certificate(&config).await?;
     let client = client(&config).await?;
     run_with_client(config, client, shutdown).await
 }

@@ -272,6 +272,12 @@ fn populate_condition_timestamps(new: &mut Value, old: Option<&Value>) {
 }
 
 impl Strategy for Csrs {
+    /// Upstream does not care what CSRs are called ("We don't care what you call your
+    /// certificate requests"); a name still has to be one path segment to be stored.
+    fn name_validator(&self) -> rudder_api::validation::NameValidator {
+        rudder_api::validation::validate_path_segment_name
+    }
+
     fn prepare_for_create(&self, obj: &mut Value) {
         if let Some(map) = obj.as_object_mut() {
             map.remove("status");
