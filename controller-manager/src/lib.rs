@@ -6,5 +6,6 @@
 pub mod controllers;
 pub mod options;
 mod run;
+pub mod sa_credentials;
 
 pub use run::{RunError, run};

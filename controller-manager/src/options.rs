@@ -136,6 +136,11 @@ pub struct Options {
     #[arg(long, default_value = "8760h0m0s")]
     pub cluster_signing_duration: String,
 
+    /// If true, use individual service account credentials for each controller.
+    #[arg(long, default_value_t = false, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true)]
+    pub use_service_account_credentials: bool,
+
     /// Log verbosity, as upstream's -v.
     #[arg(short = 'v', long = "v", default_value_t = 0)]
     pub verbosity: u8,
@@ -175,6 +180,8 @@ pub struct Config {
     pub rate_limit: Option<RateLimit>,
     /// Which controllers run.
     pub controllers: Selection,
+    /// `--use-service-account-credentials`: each controller as `kube-system/<its account>`.
+    pub use_service_account_credentials: bool,
     /// Settings the controllers read.
     pub controllers_config: ControllersConfig,
 }
@@ -269,6 +276,7 @@ impl Options {
             rate_limit: RateLimit::new(self.kube_api_qps, self.kube_api_burst)
                 .map_err(ConfigError::RateLimit)?,
             controllers: Selection::parse(&self.controllers)?,
+            use_service_account_credentials: self.use_service_account_credentials,
             controllers_config,
         })
     }

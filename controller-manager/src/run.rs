@@ -20,6 +20,8 @@ pub enum RunError {
     #[error("serving health and metrics: {0}")]
     Serve(#[source] rudder_client::ClientError),
     /// Leadership was lost: like upstream, the process should exit so it restarts clean.
+    #[error("--use-service-account-credentials: {0}")]
+    Credentials(#[from] crate::sa_credentials::CredentialsError),
     #[error("leader election: {0}")]
     LeaderElection(#[source] rudder_client::ClientError),
 }
@@ -35,10 +37,29 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
     // namespace, serviceaccount and endpoint controllers at start-up) does not leave the
     // ReplicaSet controller's pod creations waiting on a shared token bucket.
     let mut clients = HashMap::new();
+    // With --use-service-account-credentials, that client authenticates as the controller's
+    // own service account (upstream's SAControllerClientBuilder).
+    let root_config = match config.use_service_account_credentials {
+        true => Some(crate::sa_credentials::root_config(config.kubeconfig.as_deref()).await?),
+        false => None,
+    };
     for name in config.controllers.enabled() {
-        let own = rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit)
-            .await
-            .map_err(|e| RunError::Client(e.to_string()))?;
+        let own = match &root_config {
+            Some(root_config) => {
+                let account = crate::sa_credentials::service_account_name(name);
+                crate::sa_credentials::client_for(
+                    &client,
+                    root_config,
+                    account,
+                    config.rate_limit,
+                    shutdown.clone(),
+                )
+                .await?
+            }
+            None => rudder_client::connect_with(config.kubeconfig.as_deref(), config.rate_limit)
+                .await
+                .map_err(|e| RunError::Client(e.to_string()))?,
+        };
         clients.insert(name, own);
     }
     // Health and metrics are served whether or not this instance leads, as upstream does.
