@@ -9,9 +9,8 @@
 //!
 //! Each plugin is a small module with pure decision functions; the async part (reading the
 //! cluster objects a plugin needs, through [`lookup::Cluster`]) stays in a thin wrapper.
-//! Webhooks and ValidatingAdmissionPolicy slot in after the built-in plugins, before
-//! ResourceQuota, exactly where upstream's order puts them ([`plugins::Name`] already lists
-//! them; they are not implemented yet).
+//! Webhooks ([`webhook`]) slot in after the built-in plugins, before ResourceQuota, exactly
+//! where upstream's order puts them.
 
 pub(crate) mod lookup;
 pub(crate) mod plugins;
@@ -29,6 +28,7 @@ mod service_account;
 mod storage_class;
 mod taint_nodes;
 mod toleration_seconds;
+mod webhook;
 
 use rudder_api::resources::ResourceInfo;
 use rudder_api::status::ApiError;
@@ -45,8 +45,8 @@ pub(crate) enum Operation {
     Create,
     Update,
     Delete,
-    /// `pods/exec`, `pods/attach`, `pods/portforward`, proxies: no built-in plugin acts on it
-    /// yet; here for the webhooks to come.
+    /// `pods/exec`, `pods/attach`, `pods/portforward`, proxies: not sent through the chain
+    /// yet.
     #[allow(dead_code)]
     Connect,
 }
@@ -215,6 +215,14 @@ impl Chain {
                 Name::DefaultTolerationSeconds => toleration_seconds::admit(attrs, obj.as_deref_mut()),
                 Name::DefaultStorageClass => storage_class::admit(attrs, obj.as_deref_mut(), cluster)?,
                 Name::RuntimeClass => runtime_class::admit(attrs, obj.as_deref_mut(), cluster)?,
+                Name::MutatingAdmissionWebhook => {
+                    // The mutating pass has no way to hand warnings back yet (the store's
+                    // write path takes them from the validating pass only).
+                    let warnings = webhook::admit(attrs, obj.as_deref_mut(), cluster).await?;
+                    if !warnings.is_empty() {
+                        tracing::debug!(?warnings, "mutating webhook warnings not returned");
+                    }
+                }
                 _ => {}
             }
         }
@@ -239,6 +247,9 @@ impl Chain {
                 Name::Priority => priority::validate(attrs, obj, cluster)?,
                 Name::PersistentVolumeClaimResize => pvc_resize::validate(attrs, obj, cluster)?,
                 Name::RuntimeClass => runtime_class::validate(attrs, obj, cluster)?,
+                Name::ValidatingAdmissionWebhook => {
+                    warnings.extend(webhook::validate(attrs, obj, cluster).await?)
+                }
                 Name::ResourceQuota => resource_quota::validate(attrs, obj, cluster).await?,
                 _ => {}
             }

@@ -99,6 +99,8 @@ pub(crate) const IMPLEMENTED: &[Name] = &[
     DefaultStorageClass,
     PersistentVolumeClaimResize,
     RuntimeClass,
+    MutatingAdmissionWebhook,
+    ValidatingAdmissionWebhook,
     ResourceQuota,
     AlwaysDeny,
 ];
@@ -118,6 +120,8 @@ pub(crate) const DEFAULT_ENABLED: &[Name] = &[
     DefaultStorageClass,
     PersistentVolumeClaimResize,
     RuntimeClass,
+    MutatingAdmissionWebhook,
+    ValidatingAdmissionWebhook,
     ResourceQuota,
 ];
 
@@ -309,6 +313,8 @@ mod tests {
                     "DefaultStorageClass",
                     "PersistentVolumeClaimResize",
                     "RuntimeClass",
+                    "MutatingAdmissionWebhook",
+                    "ValidatingAdmissionWebhook",
                     "ResourceQuota",
                 ]),
             ),
@@ -326,6 +332,8 @@ mod tests {
                     "DefaultStorageClass",
                     "PersistentVolumeClaimResize",
                     "RuntimeClass",
+                    "MutatingAdmissionWebhook",
+                    "ValidatingAdmissionWebhook",
                     "ResourceQuota",
                 ],
                 Ok(vec!["AlwaysAdmit", "NamespaceLifecycle", "AlwaysDeny"]),

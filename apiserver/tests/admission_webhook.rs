@@ -1,0 +1,195 @@
+//! Admission webhooks end to end: a real HTTPS webhook (its own CA, on 127.0.0.1) configured
+//! through Validating/MutatingWebhookConfigurations on an in-process apiserver.
+
+mod admission_webhook_support;
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::Api;
+use kube::api::{DynamicObject, PostParams};
+use kube::discovery::ApiResource;
+use rudder_testkit::{TestApiServer, eventually};
+use serde_json::{Value, json};
+
+use admission_webhook_support::Hook;
+
+/// A ConfigMap named `name`, or generated from it when it ends in `-` (retried creates).
+fn config_map(name: &str, labels: Value) -> ConfigMap {
+    let key = if name.ends_with('-') {
+        "generateName"
+    } else {
+        "name"
+    };
+    serde_json::from_value(json!({"metadata": {key: name, "labels": labels}})).expect("configmap")
+}
+
+async fn configure(server: &TestApiServer, kind: &str, name: &str, webhooks: Vec<Value>) {
+    let plural = format!("{}s", kind.to_lowercase());
+    let ar = ApiResource {
+        group: "admissionregistration.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "admissionregistration.k8s.io/v1".into(),
+        kind: kind.into(),
+        plural,
+    };
+    let api: Api<DynamicObject> = Api::all_with(server.client.clone(), &ar);
+    let obj: DynamicObject = serde_json::from_value(json!({
+        "apiVersion": "admissionregistration.k8s.io/v1",
+        "kind": kind,
+        "metadata": {"name": name},
+        "webhooks": webhooks,
+    }))
+    .expect("configuration");
+    api.create(&PostParams::default(), &obj)
+        .await
+        .expect("create configuration");
+}
+
+fn status(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other}"),
+    }
+}
+
+#[tokio::test]
+async fn validating_webhook_denies_and_allows() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    // Only objects labelled `checked` go to the webhook.
+    let selector = json!({"objectSelector": {"matchLabels": {"checked": "true"}}});
+    configure(
+        &server,
+        "ValidatingWebhookConfiguration",
+        "deny",
+        vec![hook.webhook("deny.example.com", "/deny", selector)],
+    )
+    .await;
+
+    // The configuration applies once the apiserver's cache has it (within a second).
+    let err = eventually("the webhook denies", Duration::from_secs(5), || async {
+        let bad = config_map("bad-", json!({"checked": "true", "deny": "yes"}));
+        cms.create(&PostParams::default(), &bad).await.err()
+    })
+    .await;
+    let err = status(err);
+    assert_eq!(err.code, 403);
+    assert_eq!(
+        err.message,
+        "admission webhook \"deny.example.com\" denied the request: the deny label is set"
+    );
+
+    let calls = hook.calls();
+    cms.create(
+        &PostParams::default(),
+        &config_map("good", json!({"checked": "true"})),
+    )
+    .await
+    .expect("allowed");
+    assert_eq!(hook.calls(), calls + 1, "an allowed object is reviewed too");
+    cms.create(
+        &PostParams::default(),
+        &config_map("unchecked", json!({"deny": "yes"})),
+    )
+    .await
+    .expect("not selected, so not reviewed");
+    assert_eq!(
+        hook.calls(),
+        calls + 1,
+        "the objectSelector keeps the webhook out"
+    );
+}
+
+#[tokio::test]
+async fn mutating_webhook_patches_the_object() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    configure(
+        &server,
+        "MutatingWebhookConfiguration",
+        "label",
+        vec![hook.webhook("label.example.com", "/label", json!({}))],
+    )
+    .await;
+    let created = eventually("the webhook labels", Duration::from_secs(5), || async {
+        let cm = cms
+            .create(&PostParams::default(), &config_map("cm-", json!({"app": "web"})))
+            .await
+            .ok()?;
+        cm.metadata.labels.as_ref()?.contains_key("mutated").then_some(cm)
+    })
+    .await;
+    let labels = created.metadata.labels.expect("labels");
+    assert_eq!(labels.get("mutated").map(String::as_str), Some("yes"));
+    assert_eq!(labels.get("app").map(String::as_str), Some("web"));
+    // What was stored is the patched object.
+    let stored = cms
+        .get(created.metadata.name.as_deref().expect("name"))
+        .await
+        .expect("get");
+    assert_eq!(
+        stored
+            .metadata
+            .labels
+            .and_then(|l| l.get("mutated").cloned())
+            .as_deref(),
+        Some("yes")
+    );
+}
+
+#[tokio::test]
+async fn timeouts_follow_the_failure_policy() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    let slow = |name: &str, policy: &str, label: &str| {
+        hook.webhook(
+            name,
+            "/slow",
+            json!({"timeoutSeconds": 1, "failurePolicy": policy, "objectSelector": {"matchLabels": {"policy": label}}}),
+        )
+    };
+    configure(
+        &server,
+        "ValidatingWebhookConfiguration",
+        "slow",
+        vec![
+            slow("ignore.example.com", "Ignore", "ignore"),
+            slow("fail.example.com", "Fail", "fail"),
+        ],
+    )
+    .await;
+    let err = eventually("the failing webhook refuses", Duration::from_secs(10), || async {
+        cms.create(
+            &PostParams::default(),
+            &config_map("f-", json!({"policy": "fail"})),
+        )
+        .await
+        .err()
+    })
+    .await;
+    let err = status(err);
+    assert_eq!(err.code, 500);
+    assert!(
+        err.message.starts_with("Internal error occurred: failed calling webhook \"fail.example.com\": failed to call webhook: Post \"https://127.0.0.1:"),
+        "{}",
+        err.message
+    );
+    assert!(
+        err.message
+            .ends_with("/slow?timeout=1s\": context deadline exceeded"),
+        "{}",
+        err.message
+    );
+    let calls = hook.calls();
+    cms.create(
+        &PostParams::default(),
+        &config_map("i", json!({"policy": "ignore"})),
+    )
+    .await
+    .expect("Ignore lets the write through");
+    assert!(hook.calls() > calls, "the ignored webhook was called");
+}
