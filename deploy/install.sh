@@ -12,6 +12,14 @@
 #              re-running reuses it, so adding a worker to the inventory only adds its files
 #   --no-start copy everything and enable the units, but start nothing
 #
+# Workers' kubelet credentials (KUBELET_BOOTSTRAP= in the inventory):
+#   certs    (default) each kubelet gets its own client certificate from rudder-pki
+#   token    TLS bootstrap as kubeadm does it: workers get bootstrap-kubelet.conf with a bootstrap
+#            token (rudder-pki token); the kubelet posts a CSR, the controller-manager approves
+#            and signs it, and the kubelet writes its own kubelet.conf. The token's Secret and
+#            bindings (bootstrap-token.yaml) are applied with kubectl once the apiserver is up
+#            (by hand with --no-start).
+#
 # Transports (TRANSPORT= in the inventory), how files get to a machine and commands run there:
 #   ssh      ssh/scp-less: `tar | ssh TARGET tar -x`, `ssh TARGET cmd` (TARGET default root@IP)
 #   nsenter  a systemd-nspawn machine on this host: TARGET is a file holding the nspawn PID
@@ -45,6 +53,7 @@ done
 # --- inventory ----------------------------------------------------------------------------------
 CLUSTER_NAME=kubernetes SERVICE_CIDR=10.96.0.0/12 CLUSTER_CIDR=10.244.0.0/16 CLUSTER_DNS=10.96.0.10
 CONTROL_PLANE_ENDPOINT="" TRANSPORT=ssh SSH_USER=root SSH_OPTS="" CGROUP_DRIVER=systemd CONTAINERD_CONFIG=""
+KUBELET_BOOTSTRAP=certs
 cp_names=() cp_ips=() cp_targets=() w_names=() w_ips=() w_targets=()
 lineno=0
 while IFS= read -r line || [ -n "$line" ]; do
@@ -53,7 +62,7 @@ while IFS= read -r line || [ -n "$line" ]; do
     read -r -a f <<<"$line" || true
     [ ${#f[@]} -gt 0 ] || continue
     case "${f[0]}" in
-        CLUSTER_NAME=*|SERVICE_CIDR=*|CLUSTER_CIDR=*|CLUSTER_DNS=*|CONTROL_PLANE_ENDPOINT=*|TRANSPORT=*|SSH_USER=*|CGROUP_DRIVER=*|CONTAINERD_CONFIG=*)
+        CLUSTER_NAME=*|SERVICE_CIDR=*|CLUSTER_CIDR=*|CLUSTER_DNS=*|CONTROL_PLANE_ENDPOINT=*|TRANSPORT=*|SSH_USER=*|CGROUP_DRIVER=*|CONTAINERD_CONFIG=*|KUBELET_BOOTSTRAP=*)
             key=${f[0]%%=*}; printf -v "$key" '%s' "${f[0]#*=}" ;;
         SSH_OPTS=*) SSH_OPTS=${line#*=} ;;
         control-plane|worker)
@@ -70,6 +79,7 @@ done <"$inventory"
 [ ${#cp_names[@]} -gt 0 ] || die "$inventory: no control-plane line"
 case "$TRANSPORT" in ssh|nsenter|dir) ;; *) die "unknown TRANSPORT=$TRANSPORT (ssh, nsenter or dir)" ;; esac
 case "$CGROUP_DRIVER" in systemd|cgroupfs) ;; *) die "unknown CGROUP_DRIVER=$CGROUP_DRIVER (systemd or cgroupfs)" ;; esac
+case "$KUBELET_BOOTSTRAP" in certs|token) ;; *) die "unknown KUBELET_BOOTSTRAP=$KUBELET_BOOTSTRAP (certs or token)" ;; esac
 [ -z "$CONTAINERD_CONFIG" ] || [ -r "$CONTAINERD_CONFIG" ] || die "cannot read CONTAINERD_CONFIG=$CONTAINERD_CONFIG"
 [ -n "$pki_dir" ] || pki_dir=$PWD/rudder-$CLUSTER_NAME
 
@@ -134,6 +144,31 @@ pki_args=(init --out "$pki_dir" --control-plane "$(pairs cp_names cp_ips)" --clu
 [ -z "$CONTROL_PLANE_ENDPOINT" ] || pki_args+=(--control-plane-endpoint "$CONTROL_PLANE_ENDPOINT")
 log "PKI in $pki_dir"
 "$bin_dir/rudder-pki" "${pki_args[@]}" >&2
+if [ "$KUBELET_BOOTSTRAP" = token ]; then
+    # A fresh token each run (24h, kubeadm's default); older ones expire on their own.
+    "$bin_dir/rudder-pki" token --out "$pki_dir" >&2
+fi
+
+# unit NAME DEST [FLAG...]: install deploy/systemd/NAME.service at DEST with FLAGs added to its
+# ExecStart (each on its own continuation line right after the binary).
+unit() {
+    local name=$1 dest=$2; shift 2
+    local flags="" f
+    for f in "$@"; do flags+="\\n    $f \\\\"; done
+    if [ -z "$flags" ]; then
+        install -m 0644 "$here/systemd/$name.service" "$dest"
+    else
+        sed "/^ExecStart=/s|\$|$flags|" "$here/systemd/$name.service" >"$dest"
+        chmod 0644 "$dest"
+    fi
+}
+# TLS bootstrap needs bootstrap tokens accepted and the cluster CA to sign with.
+cp_flags_apiserver=() cp_flags_cm=() w_flags_kubelet=()
+if [ "$KUBELET_BOOTSTRAP" = token ]; then
+    cp_flags_apiserver=(--enable-bootstrap-token-auth=true)
+    cp_flags_cm=(--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt --cluster-signing-key-file=/etc/kubernetes/pki/ca.key)
+    w_flags_kubelet=(--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --cert-dir=/var/lib/kubelet/pki)
+fi
 
 etcd_cluster=() etcd_servers=()
 for k in "${!cp_names[@]}"; do
@@ -170,19 +205,25 @@ EOF
         for b in kube-apiserver kube-controller-manager kube-scheduler; do
             install -m 0755 "$bin_dir/$b" "$s/usr/local/bin/$b"
         done
-        for u in etcd kube-apiserver kube-controller-manager kube-scheduler; do
-            install -m 0644 "$here/systemd/$u.service" "$s/etc/systemd/system/$u.service"
+        for u in etcd kube-scheduler; do
+            unit "$u" "$s/etc/systemd/system/$u.service"
         done
+        unit kube-apiserver "$s/etc/systemd/system/kube-apiserver.service" "${cp_flags_apiserver[@]}"
+        unit kube-controller-manager "$s/etc/systemd/system/kube-controller-manager.service" "${cp_flags_cm[@]}"
     else
         cp -a "$pki_dir/pki/ca.crt" "$s/etc/kubernetes/pki/ca.crt"
-        cp -a "$pki_dir/kubelet-$name.conf" "$s/etc/kubernetes/kubelet.conf"
+        if [ "$KUBELET_BOOTSTRAP" = token ]; then
+            # The kubelet writes kubelet.conf itself once its CSR is signed.
+            cp -a "$pki_dir/bootstrap-kubelet.conf" "$s/etc/kubernetes/bootstrap-kubelet.conf"
+        else
+            cp -a "$pki_dir/kubelet-$name.conf" "$s/etc/kubernetes/kubelet.conf"
+        fi
         cp -a "$pki_dir/kube-proxy.conf" "$s/etc/kubernetes/kube-proxy.conf"
         for b in kubelet kube-proxy; do
             install -m 0755 "$bin_dir/$b" "$s/usr/local/bin/$b"
         done
-        for u in kubelet kube-proxy; do
-            install -m 0644 "$here/systemd/$u.service" "$s/etc/systemd/system/$u.service"
-        done
+        unit kubelet "$s/etc/systemd/system/kubelet.service" "${w_flags_kubelet[@]}"
+        unit kube-proxy "$s/etc/systemd/system/kube-proxy.service"
         if [ -n "$CONTAINERD_CONFIG" ]; then
             mkdir -p "$s/etc/containerd"
             install -m 0644 "$CONTAINERD_CONFIG" "$s/etc/containerd/config.toml"
@@ -242,8 +283,13 @@ if [ $start -eq 1 ]; then
                     --clusterrole="system:controller:$role" --user=system:kube-controller-manager >/dev/null
         done
         log "RBAC: kubeadm:cluster-admins bound; controller roles bound to system:kube-controller-manager"
+        if [ "$KUBELET_BOOTSTRAP" = token ]; then
+            "${sa[@]}" apply -f "$pki_dir/bootstrap-token.yaml" >&2 || die "could not apply $pki_dir/bootstrap-token.yaml"
+            log "TLS bootstrap: token Secret and bindings applied"
+        fi
     else
         log "kubectl not found here: create the kubeadm:cluster-admins ClusterRoleBinding by hand (see README)"
+        [ "$KUBELET_BOOTSTRAP" != token ] || log "and kubectl apply -f $pki_dir/bootstrap-token.yaml"
     fi
 fi
 
@@ -262,4 +308,7 @@ for k in "${!w_names[@]}"; do
     fi
 done
 
+if [ "$KUBELET_BOOTSTRAP" = token ] && [ $start -eq 0 ]; then
+    log "TLS bootstrap: once the apiserver is up, kubectl --kubeconfig $pki_dir/super-admin.conf apply -f $pki_dir/bootstrap-token.yaml"
+fi
 log "done. kubectl --kubeconfig $pki_dir/admin.conf get nodes"

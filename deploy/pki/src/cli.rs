@@ -29,6 +29,22 @@ pub enum Command {
     Renew(RenewOptions),
     /// List every certificate with its expiry.
     Check(CheckOptions),
+    /// Create a bootstrap token for kubelet TLS bootstrap: its Secret and RBAC bindings
+    /// (bootstrap-token.yaml) and bootstrap-kubelet.conf for the workers.
+    Token(TokenOptions),
+}
+
+#[derive(Debug, Args)]
+pub struct TokenOptions {
+    /// Directory `init` wrote.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// How long the token is valid (kubeadm's --ttl); 0 for ever.
+    #[arg(long, default_value = "24h")]
+    pub ttl: String,
+    /// The extra group the token authenticates in (system:bootstrappers:...).
+    #[arg(long, default_value = crate::token::DEFAULT_GROUP)]
+    pub groups: String,
 }
 
 #[derive(Debug, Args)]
@@ -98,6 +114,12 @@ pub enum Action {
     Check {
         out: PathBuf,
     },
+    Token {
+        out: PathBuf,
+        /// `None`: no expiration.
+        ttl: Option<Duration>,
+        group: String,
+    },
 }
 
 /// The flags do not describe something to do.
@@ -113,6 +135,8 @@ pub enum ConfigError {
     },
     #[error("--certificate-validity-period must be positive")]
     NonPositiveValidity,
+    #[error("--groups {0:?}: want system:bootstrappers:[a-z0-9:-]{{0,255}}[a-z0-9]")]
+    BadGroup(String),
     #[error("--control-plane-endpoint {0:?} is not host or host:port")]
     BadEndpoint(String),
 }
@@ -202,6 +226,31 @@ impl Command {
                 validity: validity(&o.certificate_validity_period)?,
             }),
             Command::Check(o) => Ok(Action::Check { out: o.out }),
+            Command::Token(o) => {
+                let ttl = parse_duration("--ttl", &o.ttl)?;
+                let group_ok = o
+                    .groups
+                    .strip_prefix("system:bootstrappers:")
+                    .is_some_and(|rest| {
+                        !rest.is_empty()
+                            && rest.len() <= 256
+                            && rest.bytes().all(|b| {
+                                b.is_ascii_lowercase() || b.is_ascii_digit() || b == b':' || b == b'-'
+                            })
+                            && rest
+                                .bytes()
+                                .last()
+                                .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                    });
+                if !group_ok {
+                    return Err(ConfigError::BadGroup(o.groups));
+                }
+                Ok(Action::Token {
+                    out: o.out,
+                    ttl: ttl.is_positive().then_some(ttl),
+                    group: o.groups,
+                })
+            }
         }
     }
 }

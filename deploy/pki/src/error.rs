@@ -35,6 +35,8 @@ pub enum PkiError {
     KeyMismatch { path: PathBuf },
     #[error("{0} does not exist: run `rudder-pki init` first")]
     MissingCa(PathBuf),
+    #[error("the system's random number generator failed")]
+    Random,
     #[error("{0} holds no certificates")]
     Empty(PathBuf),
 }

@@ -13,6 +13,7 @@ pub mod issue;
 pub mod kubeconfig;
 pub mod plan;
 pub mod renew;
+pub mod token;
 
 use time::OffsetDateTime;
 
@@ -46,6 +47,16 @@ pub fn run(action: Action) -> Result<String, PkiError> {
             let n = done.iter().filter(|r| r.renewed).count();
             text.push_str(&format!("{n} of {} certificates renewed\n", done.len()));
             Ok(text)
+        }
+        Action::Token { out, ttl, group } => {
+            let token = token::create(&out, ttl, &group, OffsetDateTime::now_utc())?;
+            Ok(format!(
+                "[bootstrap-token] Using token: {token}\n\
+                 [bootstrap-token] {} (Secret and RBAC bindings: kubectl apply -f it)\n\
+                 [kubeconfig] {} (for each worker's kubelet --bootstrap-kubeconfig)\n",
+                out.join(token::MANIFEST).display(),
+                out.join(token::KUBECONFIG).display(),
+            ))
         }
         Action::Check { out } => {
             let (leaves, cas) = check::rows(&out)?;

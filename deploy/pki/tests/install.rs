@@ -252,3 +252,87 @@ fn bad_inventories_are_refused() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("needs a TARGET"));
 }
+
+#[test]
+fn token_bootstrap_ships_a_bootstrap_kubeconfig_instead_of_kubelet_certificates() {
+    let s = setup("KUBELET_BOOTSTRAP=token\nworker w1 10.77.0.21 MACHINE_W1\n");
+    let w1 = s.root.join("machines/w1");
+    let inv = std::fs::read_to_string(&s.inventory).expect("read");
+    std::fs::write(&s.inventory, inv.replace("MACHINE_W1", &w1.display().to_string())).expect("write");
+    let out = run(&s, &["--no-start"]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "install.sh: {stderr}");
+    assert!(
+        stderr.contains("apply -f"),
+        "tells how to apply the token: {stderr}"
+    );
+
+    // The token's Secret and bindings, and the kubeconfig that carries the token.
+    let manifest = std::fs::read_to_string(s.pki.join("bootstrap-token.yaml")).expect("manifest");
+    let id = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token-id: "))
+        .expect("token id")
+        .trim_matches('"')
+        .to_string();
+    let secret = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("token-secret: "))
+        .expect("token secret")
+        .trim_matches('"')
+        .to_string();
+    assert!(manifest.contains(&format!("name: bootstrap-token-{id}\n")));
+    assert!(manifest.contains("name: kubeadm:node-autoapprove-bootstrap\n"));
+    let conf = w1.join("etc/kubernetes/bootstrap-kubelet.conf");
+    let text = std::fs::read_to_string(&conf).expect("bootstrap-kubelet.conf on the worker");
+    assert!(text.contains(&format!("token: {id}.{secret}\n")), "{text}");
+    assert!(text.contains("server: https://10.77.0.11:6443\n"), "{text}");
+    assert_eq!(mode(&conf), 0o600);
+    assert!(
+        !w1.join("etc/kubernetes/kubelet.conf").exists(),
+        "the kubelet writes its own kubeconfig after its CSR is signed"
+    );
+
+    // The units get the flags TLS bootstrap needs, the rest of each unit as shipped.
+    let unit = |m: &Path, u: &str| {
+        std::fs::read_to_string(m.join(format!("etc/systemd/system/{u}.service"))).expect("unit")
+    };
+    let shipped = |u: &str| {
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join(format!("../systemd/{u}.service")))
+            .expect("unit")
+    };
+    let kubelet = unit(&w1, "kubelet");
+    assert!(kubelet.contains(
+        "ExecStart=/usr/local/bin/kubelet \\\n    --bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf \\\n    --cert-dir=/var/lib/kubelet/pki \\\n    --kubeconfig=/etc/kubernetes/kubelet.conf \\\n"
+    ), "{kubelet}");
+    let without = |text: &str, flags: &[&str]| {
+        flags
+            .iter()
+            .fold(text.to_string(), |t, f| t.replace(&format!("    {f} \\\n"), ""))
+    };
+    assert_eq!(
+        without(
+            &kubelet,
+            &[
+                "--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf",
+                "--cert-dir=/var/lib/kubelet/pki"
+            ]
+        ),
+        shipped("kubelet")
+    );
+    let cp1 = s.root.join("machines/cp1");
+    assert!(unit(&cp1, "kube-apiserver").contains("    --enable-bootstrap-token-auth=true \\\n"));
+    let cm = unit(&cp1, "kube-controller-manager");
+    assert_eq!(
+        without(
+            &cm,
+            &[
+                "--cluster-signing-cert-file=/etc/kubernetes/pki/ca.crt",
+                "--cluster-signing-key-file=/etc/kubernetes/pki/ca.key"
+            ]
+        ),
+        shipped("kube-controller-manager")
+    );
+    assert_ne!(cm, shipped("kube-controller-manager"));
+    assert_eq!(unit(&w1, "kube-proxy"), shipped("kube-proxy"));
+}
