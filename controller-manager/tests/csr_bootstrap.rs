@@ -88,11 +88,23 @@ fn base64_encode(bytes: &[u8]) -> String {
 
 #[tokio::test]
 async fn bootstrap_token_csr_is_approved_and_signed_by_the_cluster_ca() {
+    approved_and_signed(false).await;
+}
+
+/// The same with each controller as `kube-system/certificate-controller`: its default role is
+/// enough to review, approve and sign.
+#[tokio::test]
+async fn the_certificate_controller_account_may_approve_and_sign() {
+    approved_and_signed(true).await;
+}
+
+async fn approved_and_signed(use_service_account_credentials: bool) {
     let server = TestApiServer::start_with(|c| c.auth.enable_bootstrap_token_auth = true).await;
     bootstrap_objects(&server).await;
     let pki = server.cert_dir();
     let mut config = Config::for_tests(&["csrapproving", "csrsigning"]);
     config.kubeconfig = Some(server.kubeconfig.clone());
+    config.use_service_account_credentials = use_service_account_credentials;
     config.controllers_config.cluster_signing_cert_file = Some(pki.join("ca.crt"));
     config.controllers_config.cluster_signing_key_file = Some(pki.join("ca.key"));
     let (trigger, shutdown) = Shutdown::new();

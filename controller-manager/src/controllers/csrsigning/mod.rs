@@ -160,7 +160,8 @@ async fn sync(shared: &Shared, name: &str) -> Result<Requeue, SigningError> {
     let api: Api<CertificateSigningRequest> = Api::all(shared.client.clone());
     match api.replace_status(name, &PostParams::default(), &updated).await {
         Ok(_) => {
-            tracing::info!(csr = name, "signed");
+            let signed = updated.status.as_ref().is_some_and(|s| s.certificate.is_some());
+            tracing::info!(csr = name, signed, "status written");
             Ok(None)
         }
         Err(e) if is_not_found(&e) || is_conflict(&e) => Ok(None),
