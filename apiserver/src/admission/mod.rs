@@ -9,7 +9,7 @@
 //!
 //! Each plugin is a small module with pure decision functions; the async part (reading the
 //! cluster objects a plugin needs, through [`lookup::Cluster`]) stays in a thin wrapper.
-//! Webhooks ([`webhook`]) slot in after the built-in plugins, before ResourceQuota, exactly
+//! Webhooks ([`webhook`]) and ValidatingAdmissionPolicy ([`policy`]) slot in after the built-in plugins, before ResourceQuota, exactly
 //! where upstream's order puts them.
 
 pub(crate) mod lookup;
@@ -20,6 +20,7 @@ mod limit_ranger;
 mod namespace_lifecycle;
 mod node_restriction;
 mod pod_security;
+mod policy;
 mod priority;
 mod pvc_resize;
 mod resource_quota;
@@ -247,6 +248,9 @@ impl Chain {
                 Name::Priority => priority::validate(attrs, obj, cluster)?,
                 Name::PersistentVolumeClaimResize => pvc_resize::validate(attrs, obj, cluster)?,
                 Name::RuntimeClass => runtime_class::validate(attrs, obj, cluster)?,
+                Name::ValidatingAdmissionPolicy => {
+                    warnings.extend(policy::validate(attrs, obj, cluster).await?)
+                }
                 Name::ValidatingAdmissionWebhook => {
                     warnings.extend(webhook::validate(attrs, obj, cluster).await?)
                 }

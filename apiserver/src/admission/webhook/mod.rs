@@ -14,7 +14,7 @@
 mod client;
 mod conditions;
 pub(crate) mod matching;
-mod review;
+pub(crate) mod review;
 
 use std::time::Duration;
 

@@ -173,6 +173,36 @@ pub(super) const VALIDATINGWEBHOOKCONFIGURATIONS: ResourceInfo = ResourceInfo {
     )
 };
 
+/// GA in 1.30; the policy's status carries its typeChecking.
+pub(super) const VALIDATINGADMISSIONPOLICIES: ResourceInfo = ResourceInfo {
+    categories: CATEGORY_API_EXTENSIONS,
+    subresources: &[SubresourceInfo::status(
+        ADMISSION,
+        "v1",
+        "ValidatingAdmissionPolicy",
+    )],
+    ..plain(
+        ADMISSION,
+        "ValidatingAdmissionPolicy",
+        "validatingadmissionpolicies",
+        "validatingadmissionpolicy",
+        false,
+        "/validatingadmissionpolicies",
+    )
+};
+
+pub(super) const VALIDATINGADMISSIONPOLICYBINDINGS: ResourceInfo = ResourceInfo {
+    categories: CATEGORY_API_EXTENSIONS,
+    ..plain(
+        ADMISSION,
+        "ValidatingAdmissionPolicyBinding",
+        "validatingadmissionpolicybindings",
+        "validatingadmissionpolicybinding",
+        false,
+        "/validatingadmissionpolicybindings",
+    )
+};
+
 pub(super) const CUSTOMRESOURCEDEFINITIONS: ResourceInfo = ResourceInfo {
     group: "apiextensions.k8s.io",
     version: "v1",

@@ -223,6 +223,8 @@ pub static RESOURCES: &[ResourceInfo] = &[
     // admissionregistration.k8s.io/v1
     access::MUTATINGWEBHOOKCONFIGURATIONS,
     access::VALIDATINGWEBHOOKCONFIGURATIONS,
+    access::VALIDATINGADMISSIONPOLICIES,
+    access::VALIDATINGADMISSIONPOLICYBINDINGS,
     // apiextensions.k8s.io/v1
     access::CUSTOMRESOURCEDEFINITIONS,
     // scheduling.k8s.io/v1

@@ -204,6 +204,8 @@ fn resources_category_all_is_exactly_upstreams() {
         [
             "admissionregistration.k8s.io/v1/mutatingwebhookconfigurations",
             "admissionregistration.k8s.io/v1/validatingwebhookconfigurations",
+            "admissionregistration.k8s.io/v1/validatingadmissionpolicies",
+            "admissionregistration.k8s.io/v1/validatingadmissionpolicybindings",
             "apiextensions.k8s.io/v1/customresourcedefinitions",
         ]
     );
