@@ -322,6 +322,8 @@ fn register_kinds(generator: &mut SchemaGenerator, out: &mut Vec<KindSchema>) {
         storage::v1::VolumeAttachment,
         admissionregistration::v1::MutatingWebhookConfiguration,
         admissionregistration::v1::ValidatingWebhookConfiguration,
+        admissionregistration::v1::ValidatingAdmissionPolicy,
+        admissionregistration::v1::ValidatingAdmissionPolicyBinding,
         apiextensions::CustomResourceDefinition,
         scheduling::v1::PriorityClass,
         coordination::v1::Lease,
