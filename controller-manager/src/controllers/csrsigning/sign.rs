@@ -32,6 +32,10 @@ pub enum SignError {
     Expired(OffsetDateTime),
     #[error("unable to verify or use the certificate request: {0}")]
     Request(String),
+    /// The certificate generator keeps one value per attribute type: signing would silently
+    /// drop all but one (of several O, that is, groups). Retried, never signed wrong.
+    #[error("subjects with several {0} attributes cannot be signed yet")]
+    RepeatedAttribute(String),
     #[error("failed to sign certificate: {0}")]
     Sign(String),
 }
@@ -92,6 +96,7 @@ impl CaSigner {
         now: OffsetDateTime,
     ) -> Result<String, SignError> {
         let (key_usages, extended) = key_usages(usages)?;
+        check_subject(request_pem)?;
         let (not_before, not_after) = boundaries(now, ttl, self.not_after)?;
         // Verifies the request's signature (upstream `cr.CheckSignature()`).
         let request = rcgen::CertificateSigningRequestParams::from_pem(request_pem)
@@ -113,6 +118,30 @@ impl CaSigner {
             .map_err(|e| SignError::Sign(e.to_string()))?;
         Ok(cert.pem())
     }
+}
+
+/// Refuses subjects with an attribute type more than once (see [`SignError::RepeatedAttribute`]).
+fn check_subject(request_pem: &str) -> Result<(), SignError> {
+    use x509_parser::prelude::FromDer;
+    let bad = |e: String| SignError::Request(e);
+    let (_, block) =
+        x509_parser::pem::parse_x509_pem(request_pem.as_bytes()).map_err(|e| bad(e.to_string()))?;
+    let (_, csr) = x509_parser::certification_request::X509CertificationRequest::from_der(&block.contents)
+        .map_err(|e| bad(e.to_string()))?;
+    let mut seen = std::collections::HashSet::new();
+    for attribute in csr.certification_request_info.subject.iter_attributes() {
+        let oid = attribute.attr_type().to_id_string();
+        if !seen.insert(oid.clone()) {
+            let name = match oid.as_str() {
+                "2.5.4.10" => "O".to_string(),
+                "2.5.4.11" => "OU".to_string(),
+                "2.5.4.3" => "CN".to_string(),
+                _ => oid,
+            };
+            return Err(SignError::RepeatedAttribute(name));
+        }
+    }
+    Ok(())
 }
 
 /// A random positive 128-bit serial number (upstream: `rand.Int(rand.Reader, 1<<128)`).

@@ -172,3 +172,58 @@ fn key_usages_are_mapped_and_ordered_like_go() {
     assert_eq!(keys, vec![Ku::DigitalSignature]);
     assert_eq!(extended, vec![Eku::ServerAuth, Eku::ClientAuth]);
 }
+
+/// A request made by OpenSSL (not by rcgen) for `subject`.
+fn openssl_request(subject: &str) -> String {
+    let dir = tempfile::tempdir().expect("dir");
+    let (key, csr) = (dir.path().join("k.pem"), dir.path().join("r.pem"));
+    let status = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-new",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ])
+        .args(["-subj", subject, "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&csr)
+        .status()
+        .expect("openssl");
+    assert!(status.success());
+    std::fs::read_to_string(&csr).expect("csr")
+}
+
+#[test]
+fn several_groups_are_refused_rather_than_dropped() {
+    let (signer, _) = ca();
+    let one = openssl_request("/O=system:nodes/CN=system:node:n2");
+    let cert = signer
+        .sign(
+            &one,
+            &usages(&["client auth"]),
+            Duration::hours(1),
+            OffsetDateTime::now_utc(),
+        )
+        .expect("an OpenSSL request signs");
+    let der = first_certificate(&cert).expect("PEM");
+    let (user, groups) = rudder_component::tls::x509_identity(&der).expect("identity");
+    assert_eq!(
+        (user.as_str(), groups),
+        ("system:node:n2", vec!["system:nodes".to_string()])
+    );
+    let pem = openssl_request("/O=devs/O=ops/CN=alice");
+    let result = signer.sign(
+        &pem,
+        &usages(&["client auth"]),
+        Duration::hours(1),
+        OffsetDateTime::now_utc(),
+    );
+    assert!(
+        matches!(result, Err(SignError::RepeatedAttribute(ref a)) if a == "O"),
+        "{result:?}"
+    );
+}
