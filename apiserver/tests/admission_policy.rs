@@ -2,32 +2,21 @@
 //! Deployment refused through `kubectl.1.33 apply` with upstream's message, params from a
 //! ConfigMap, Warn, and a missing param under `Deny`.
 
-use std::path::PathBuf;
-use std::process::Command;
+mod admission_webhook_support;
+
 use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
-use kube::discovery::ApiResource;
+use kube::api::{Patch, PatchParams, PostParams};
 use rudder_testkit::{TestApiServer, eventually};
 use serde_json::{Value, json};
 
+use admission_webhook_support::{create as create_object, kubectl_apply, status};
+
 async fn create(server: &TestApiServer, kind: &str, name: &str, spec: Value) {
-    let ar = ApiResource {
-        group: "admissionregistration.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "admissionregistration.k8s.io/v1".into(),
-        kind: kind.into(),
-        plural: format!("{}s", kind.to_lowercase()).replace("policys", "policies"),
-    };
-    let api: Api<DynamicObject> = Api::all_with(server.client.clone(), &ar);
-    let obj: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name}, "spec": spec,
-    }))
-    .expect("object");
-    api.create(&PostParams::default(), &obj).await.expect("create");
+    create_object(server, kind, name, json!({"spec": spec})).await;
 }
 
 fn deployment(name: &str, replicas: i32) -> Value {
@@ -46,13 +35,6 @@ fn deployment_rules() -> Value {
     json!({"resourceRules": [{"apiGroups": ["apps"], "apiVersions": ["v1"], "operations": ["CREATE", "UPDATE"], "resources": ["deployments"]}]})
 }
 
-fn status(err: kube::Error) -> kube::core::Status {
-    match err {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
-}
-
 /// Creating `deployment(name, replicas)` fails (retried until the policy is in effect).
 async fn refused(deploys: &Api<Deployment>, name: &str, replicas: i32) -> kube::core::Status {
     let err = eventually("the policy refuses", Duration::from_secs(5), || async {
@@ -65,19 +47,6 @@ async fn refused(deploys: &Api<Deployment>, name: &str, replicas: i32) -> kube::
     })
     .await;
     status(err)
-}
-
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
 }
 
 #[tokio::test]
@@ -103,22 +72,7 @@ async fn kubectl_apply_prints_the_policy_denial() {
     let err = refused(&deploys, "probe", 6).await;
     assert_eq!((err.code, err.reason.as_str()), (422, "Invalid"));
 
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("web.yaml");
-    std::fs::write(&file, deployment("web", 7).to_string()).expect("write manifest");
-    let (bin, kubeconfig) = (kubectl_binary("1.33"), server.kubeconfig.clone());
-    let out = tokio::task::spawn_blocking(move || {
-        Command::new(bin)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .args(["apply", "-f"])
-            .arg(&file)
-            .env("HOME", std::env::temp_dir())
-            .output()
-            .expect("run kubectl")
-    })
-    .await
-    .expect("kubectl task");
+    let out = kubectl_apply(&server.kubeconfig, &deployment("web", 7)).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
     assert_eq!(
@@ -195,5 +149,58 @@ async fn params_come_from_a_config_map() {
         ),
         "{}",
         err.message
+    );
+}
+
+#[tokio::test]
+async fn warn_action_reaches_kubectl() {
+    let server = TestApiServer::start().await;
+    let validations = json!([{"expression": "object.spec.replicas <= 2", "message": "more than 2 replicas"}]);
+    create(
+        &server,
+        "ValidatingAdmissionPolicy",
+        "soft-max",
+        json!({"matchConstraints": deployment_rules(), "validations": validations}),
+    )
+    .await;
+    create(
+        &server,
+        "ValidatingAdmissionPolicyBinding",
+        "soft-max-binding",
+        json!({"policyName": "soft-max", "validationActions": ["Warn"]}),
+    )
+    .await;
+    // A Deny binding in another namespace only shows the policy is active before kubectl runs.
+    create(
+        &server,
+        "ValidatingAdmissionPolicyBinding",
+        "probe",
+        json!({"policyName": "soft-max", "validationActions": ["Deny"],
+               "matchResources": {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-public"}}}}),
+    )
+    .await;
+    let probe: Api<Deployment> = Api::namespaced(server.client.clone(), "kube-public");
+    let mut d = deployment("probe", 3);
+    d["metadata"]["namespace"] = json!("kube-public");
+    eventually("the policy is active", Duration::from_secs(5), || async {
+        let d: Deployment = serde_json::from_value(d.clone()).expect("deployment");
+        probe
+            .create(
+                &PostParams {
+                    dry_run: true,
+                    ..Default::default()
+                },
+                &d,
+            )
+            .await
+            .err()
+    })
+    .await;
+    let out = kubectl_apply(&server.kubeconfig, &deployment("web", 3)).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(
+        stderr.trim(),
+        "Warning: Validation failed for ValidatingAdmissionPolicy 'soft-max' with binding 'soft-max-binding': more than 2 replicas"
     );
 }

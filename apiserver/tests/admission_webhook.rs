@@ -7,12 +7,12 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
-use kube::api::{DynamicObject, PostParams};
-use kube::discovery::ApiResource;
+use kube::api::PostParams;
 use rudder_testkit::{TestApiServer, eventually};
 use serde_json::{Value, json};
 
-use admission_webhook_support::Hook;
+use admission_webhook_support::hook::Hook;
+use admission_webhook_support::{create, kubectl_apply, status};
 
 /// A ConfigMap named `name`, or generated from it when it ends in `-` (retried creates).
 fn config_map(name: &str, labels: Value) -> ConfigMap {
@@ -25,32 +25,7 @@ fn config_map(name: &str, labels: Value) -> ConfigMap {
 }
 
 async fn configure(server: &TestApiServer, kind: &str, name: &str, webhooks: Vec<Value>) {
-    let plural = format!("{}s", kind.to_lowercase());
-    let ar = ApiResource {
-        group: "admissionregistration.k8s.io".into(),
-        version: "v1".into(),
-        api_version: "admissionregistration.k8s.io/v1".into(),
-        kind: kind.into(),
-        plural,
-    };
-    let api: Api<DynamicObject> = Api::all_with(server.client.clone(), &ar);
-    let obj: DynamicObject = serde_json::from_value(json!({
-        "apiVersion": "admissionregistration.k8s.io/v1",
-        "kind": kind,
-        "metadata": {"name": name},
-        "webhooks": webhooks,
-    }))
-    .expect("configuration");
-    api.create(&PostParams::default(), &obj)
-        .await
-        .expect("create configuration");
-}
-
-fn status(err: kube::Error) -> kube::core::Status {
-    match err {
-        kube::Error::Api(s) => *s,
-        other => panic!("expected an API error, got {other}"),
-    }
+    create(server, kind, name, json!({"webhooks": webhooks})).await;
 }
 
 #[tokio::test]
@@ -192,4 +167,30 @@ async fn timeouts_follow_the_failure_policy() {
     .await
     .expect("Ignore lets the write through");
     assert!(hook.calls() > calls, "the ignored webhook was called");
+}
+
+#[tokio::test]
+async fn webhook_warnings_reach_kubectl() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    configure(
+        &server,
+        "ValidatingWebhookConfiguration",
+        "deny",
+        vec![hook.webhook("deny.example.com", "/deny", json!({}))],
+    )
+    .await;
+    eventually("the webhook is called", Duration::from_secs(5), || async {
+        cms.create(&PostParams::default(), &config_map("probe-", json!({})))
+            .await
+            .ok()?;
+        (hook.calls() > 0).then_some(())
+    })
+    .await;
+    let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "warned", "namespace": "default"}});
+    let out = kubectl_apply(&server.kubeconfig, &manifest).await;
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(stderr.trim(), "Warning: checked by the test webhook");
 }

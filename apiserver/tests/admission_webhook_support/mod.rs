@@ -1,120 +1,76 @@
-//! A real HTTPS admission webhook for the tests, on 127.0.0.1 with its own CA. What it
-//! answers depends on the path:
-//! - `/deny`: refuses objects labelled `deny: "yes"` (403, "the deny label is set"), allows
-//!   the rest with a warning;
-//! - `/label`: allows with a JSONPatch adding the label `mutated: "yes"`;
-//! - `/slow`: answers after 5 seconds.
+//! Helpers shared by the admission webhook and policy tests: a real HTTPS webhook
+//! ([`hook::Hook`]), creating admissionregistration objects, kubectl.
+#![allow(dead_code, reason = "each test binary uses a different part")]
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Duration;
+pub(crate) mod hook;
 
-use base64::Engine;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
-use rudder_component::certs::{CertificateAuthority, sign_serving_cert};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use kube::Api;
+use kube::api::{DynamicObject, PostParams};
+use kube::discovery::ApiResource;
+use rudder_testkit::TestApiServer;
 use serde_json::{Value, json};
 
-pub(crate) struct Hook {
-    pub(crate) port: u16,
-    /// The CA bundle as a webhook configuration carries it (base64 PEM).
-    pub(crate) ca_bundle: String,
-    calls: Arc<AtomicUsize>,
-    task: tokio::task::JoinHandle<()>,
+/// Creates an `admissionregistration.k8s.io/v1` object of `kind` with `fields` (`webhooks`
+/// or `spec`) besides its metadata.
+pub(crate) async fn create(server: &TestApiServer, kind: &str, name: &str, fields: Value) {
+    let plural = format!("{}s", kind.to_lowercase()).replace("policys", "policies");
+    let ar = ApiResource {
+        group: "admissionregistration.k8s.io".into(),
+        version: "v1".into(),
+        api_version: "admissionregistration.k8s.io/v1".into(),
+        kind: kind.into(),
+        plural,
+    };
+    let api: Api<DynamicObject> = Api::all_with(server.client.clone(), &ar);
+    let mut obj =
+        json!({"apiVersion": "admissionregistration.k8s.io/v1", "kind": kind, "metadata": {"name": name}});
+    if let (Some(o), Some(f)) = (obj.as_object_mut(), fields.as_object()) {
+        o.extend(f.clone());
+    }
+    let obj: DynamicObject = serde_json::from_value(obj).expect("object");
+    api.create(&PostParams::default(), &obj).await.expect("create");
 }
 
-impl Drop for Hook {
-    fn drop(&mut self) {
-        self.task.abort();
-    }
-}
-
-impl Hook {
-    pub(crate) async fn start() -> Hook {
-        let ca = CertificateAuthority::generate("webhook-ca").expect("CA");
-        let (cert, key) = sign_serving_cert(&ca, "hook", &["127.0.0.1".to_string()]).expect("serving cert");
-        let tls = rudder_component::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes(), None)
-            .expect("server TLS");
-        let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let port = listener.local_addr().expect("addr").port();
-        let calls = Arc::new(AtomicUsize::new(0));
-        let counter = calls.clone();
-        let task = tokio::spawn(async move {
-            while let Ok((tcp, _)) = listener.accept().await {
-                let (acceptor, counter) = (acceptor.clone(), counter.clone());
-                tokio::spawn(async move {
-                    let Ok(stream) = acceptor.accept(tcp).await else {
-                        return;
-                    };
-                    let service = hyper::service::service_fn(move |req| {
-                        counter.fetch_add(1, Ordering::SeqCst);
-                        answer(req)
-                    });
-                    let _ = hyper::server::conn::http1::Builder::new()
-                        .serve_connection(TokioIo::new(stream), service)
-                        .await;
-                });
-            }
-        });
-        Hook {
-            port,
-            ca_bundle: base64::engine::general_purpose::STANDARD.encode(ca.cert_pem()),
-            calls,
-            task,
-        }
-    }
-
-    pub(crate) fn calls(&self) -> usize {
-        self.calls.load(Ordering::SeqCst)
-    }
-
-    /// A webhook entry calling `path` for CREATEs of ConfigMaps.
-    pub(crate) fn webhook(&self, name: &str, path: &str, extra: Value) -> Value {
-        let mut hook = json!({
-            "name": name,
-            "clientConfig": {"url": format!("https://127.0.0.1:{}{path}", self.port), "caBundle": self.ca_bundle},
-            "rules": [{"operations": ["CREATE"], "apiGroups": [""], "apiVersions": ["v1"], "resources": ["configmaps"]}],
-            "sideEffects": "None",
-            "admissionReviewVersions": ["v1"],
-        });
-        if let (Some(h), Some(e)) = (hook.as_object_mut(), extra.as_object()) {
-            h.extend(e.clone());
-        }
-        hook
+/// The Status of a failed call.
+pub(crate) fn status(err: kube::Error) -> kube::core::Status {
+    match err {
+        kube::Error::Api(s) => *s,
+        other => panic!("expected an API error, got {other}"),
     }
 }
 
-async fn answer(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<Bytes>>, hyper::Error> {
-    let path = req.uri().path().to_string();
-    let body = req.into_body().collect().await?.to_bytes();
-    let review: Value = serde_json::from_slice(&body).unwrap_or_default();
-    let request = &review["request"];
-    let mut response = json!({"uid": request["uid"], "allowed": true});
-    match path.as_str() {
-        "/deny" if request.pointer("/object/metadata/labels/deny") == Some(&json!("yes")) => {
-            response["allowed"] = json!(false);
-            response["status"] = json!({"code": 403, "message": "the deny label is set"});
-        }
-        "/deny" => response["warnings"] = json!(["checked by the test webhook"]),
-        "/label" => {
-            let patch = match request.pointer("/object/metadata/labels") {
-                Some(Value::Object(_)) => {
-                    json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}])
-                }
-                _ => json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}]),
-            };
-            response["patchType"] = json!("JSONPatch");
-            response["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string()));
-        }
-        "/slow" => tokio::time::sleep(Duration::from_secs(5)).await,
-        _ => {}
-    }
-    let out = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
-    Ok(hyper::Response::builder()
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(out.to_string())))
-        .unwrap_or_default())
+/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
+fn kubectl_binary(version: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").expect("PATH");
+    let kubectl = std::env::split_paths(&path)
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.exists())
+        .expect("kubectl on PATH");
+    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
+    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
+    assert!(versioned.exists(), "{} missing", versioned.display());
+    versioned
+}
+
+/// `kubectl.1.33 apply -f <manifest>` as the admin.
+pub(crate) async fn kubectl_apply(kubeconfig: &Path, manifest: &Value) -> Output {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let file = dir.path().join("manifest.json");
+    std::fs::write(&file, manifest.to_string()).expect("write manifest");
+    let (bin, kubeconfig) = (kubectl_binary("1.33"), kubeconfig.to_path_buf());
+    tokio::task::spawn_blocking(move || {
+        Command::new(bin)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .args(["apply", "-f"])
+            .arg(&file)
+            .env("HOME", std::env::temp_dir())
+            .output()
+            .expect("run kubectl")
+    })
+    .await
+    .expect("kubectl task")
 }
