@@ -43,7 +43,14 @@ pub async fn run(config: Config, shutdown: Shutdown) -> Result<(), RunError> {
         true => Some(crate::sa_credentials::root_config(config.kubeconfig.as_deref()).await?),
         false => None,
     };
-    for name in config.controllers.enabled() {
+    let implemented: Vec<&str> = controllers::starters().into_iter().map(|(n, _)| n).collect();
+    // Only controllers that run get a client (and, with service-account credentials, an account).
+    for name in config
+        .controllers
+        .enabled()
+        .into_iter()
+        .filter(|n| implemented.contains(n))
+    {
         let own = match &root_config {
             Some(root_config) => {
                 let account = crate::sa_credentials::service_account_name(name);
