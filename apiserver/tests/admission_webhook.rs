@@ -5,7 +5,8 @@ mod admission_webhook_support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::PostParams;
 use rudder_testkit::{TestApiServer, eventually};
@@ -193,4 +194,97 @@ async fn webhook_warnings_reach_kubectl() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "{stderr}");
     assert_eq!(stderr.trim(), "Warning: checked by the test webhook");
+}
+
+#[tokio::test]
+async fn service_references_reach_the_endpoints() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let services: Api<Service> = Api::namespaced(server.client.clone(), "default");
+    let svc = json!({"metadata": {"name": "hook"}, "spec": {"ports": [{"name": "https", "port": 443, "targetPort": hook.port}]}});
+    services
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(svc).expect("service"),
+        )
+        .await
+        .expect("service");
+    let slices: Api<EndpointSlice> = Api::namespaced(server.client.clone(), "default");
+    let slice = json!({
+        "metadata": {"name": "hook-1", "labels": {"kubernetes.io/service-name": "hook"}},
+        "addressType": "IPv4",
+        "ports": [{"name": "https", "port": hook.port, "protocol": "TCP"}],
+        "endpoints": [{"addresses": ["127.0.0.1"], "conditions": {"ready": true}}],
+    });
+    slices
+        .create(
+            &PostParams::default(),
+            &serde_json::from_value(slice).expect("slice"),
+        )
+        .await
+        .expect("slice");
+    let mut webhook = hook.webhook("svc.example.com", "/deny", json!({}));
+    webhook["clientConfig"] = json!({
+        "service": {"namespace": "default", "name": "hook", "path": "/deny"},
+        "caBundle": hook.ca_bundle,
+    });
+    configure(&server, "ValidatingWebhookConfiguration", "svc", vec![webhook]).await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    let err = eventually(
+        "the webhook behind the service denies",
+        Duration::from_secs(5),
+        || async {
+            let bad = config_map("bad-", json!({"deny": "yes"}));
+            cms.create(&PostParams::default(), &bad).await.err()
+        },
+    )
+    .await;
+    assert_eq!(
+        status(err).message,
+        "admission webhook \"svc.example.com\" denied the request: the deny label is set"
+    );
+}
+
+#[tokio::test]
+async fn if_needed_webhooks_are_called_again_after_a_later_change() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
+    // Configurations run by name: `a` (IfNeeded) before `b`, whose patch changes the object.
+    let first = hook.webhook(
+        "a.example.com",
+        "/label",
+        json!({"reinvocationPolicy": "IfNeeded"}),
+    );
+    configure(&server, "MutatingWebhookConfiguration", "a", vec![first]).await;
+    configure(
+        &server,
+        "MutatingWebhookConfiguration",
+        "b",
+        vec![hook.webhook("b.example.com", "/other", json!({}))],
+    )
+    .await;
+    eventually("both webhooks label", Duration::from_secs(5), || async {
+        let cm = cms
+            .create(&PostParams::default(), &config_map("probe-", json!({})))
+            .await
+            .ok()?;
+        let labels = cm.metadata.labels?;
+        (labels.contains_key("mutated") && labels.contains_key("other")).then_some(())
+    })
+    .await;
+    let before = hook.calls();
+    let cm = cms
+        .create(&PostParams::default(), &config_map("c", json!({})))
+        .await
+        .expect("create");
+    assert_eq!(hook.calls() - before, 3, "a, b, then a again");
+    let labels = cm.metadata.labels.expect("labels");
+    assert_eq!(
+        (
+            labels.get("mutated").map(String::as_str),
+            labels.get("other").map(String::as_str)
+        ),
+        (Some("yes"), Some("yes"))
+    );
 }

@@ -3,6 +3,7 @@
 //! - `/deny`: refuses objects labelled `deny: "yes"` (403, "the deny label is set"), allows
 //!   the rest with a warning;
 //! - `/label`: allows with a JSONPatch adding the label `mutated: "yes"`;
+//! - `/other`: allows with a JSONPatch adding the label `other: "yes"`;
 //! - `/slow`: answers after 5 seconds.
 
 use std::sync::Arc;
@@ -16,6 +17,9 @@ use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
 use rudder_component::certs::{CertificateAuthority, sign_serving_cert};
 use serde_json::{Value, json};
+
+/// The name its certificate carries for `clientConfig.service` {name: hook, namespace: default}.
+pub(crate) const SERVICE_NAME: &str = "hook.default.svc";
 
 pub(crate) struct Hook {
     pub(crate) port: u16,
@@ -34,7 +38,9 @@ impl Drop for Hook {
 impl Hook {
     pub(crate) async fn start() -> Hook {
         let ca = CertificateAuthority::generate("webhook-ca").expect("CA");
-        let (cert, key) = sign_serving_cert(&ca, "hook", &["127.0.0.1".to_string()]).expect("serving cert");
+        let (cert, key) =
+            sign_serving_cert(&ca, "hook", &["127.0.0.1".to_string(), SERVICE_NAME.to_string()])
+                .expect("serving cert");
         let tls = rudder_component::tls::server_config_from_pem(cert.as_bytes(), key.as_bytes(), None)
             .expect("server TLS");
         let acceptor = tokio_rustls::TlsAcceptor::from(tls);
@@ -99,12 +105,13 @@ async fn answer(req: hyper::Request<Incoming>) -> Result<hyper::Response<Full<By
             response["status"] = json!({"code": 403, "message": "the deny label is set"});
         }
         "/deny" => response["warnings"] = json!(["checked by the test webhook"]),
-        "/label" => {
+        "/label" | "/other" => {
+            let label = if path == "/label" { "mutated" } else { "other" };
             let patch = match request.pointer("/object/metadata/labels") {
                 Some(Value::Object(_)) => {
-                    json!([{"op": "add", "path": "/metadata/labels/mutated", "value": "yes"}])
+                    json!([{"op": "add", "path": format!("/metadata/labels/{label}"), "value": "yes"}])
                 }
-                _ => json!([{"op": "add", "path": "/metadata/labels", "value": {"mutated": "yes"}}]),
+                _ => json!([{"op": "add", "path": "/metadata/labels", "value": {label: "yes"}}]),
             };
             response["patchType"] = json!("JSONPatch");
             response["patch"] = json!(base64::engine::general_purpose::STANDARD.encode(patch.to_string()));
