@@ -67,6 +67,24 @@ async fn csr_subresources_follow_upstream_rules() {
             .is_none()
     );
 
+    // Server-side apply creates go the same way.
+    let applied = api
+        .patch(
+            "c2",
+            &kube::api::PatchParams::apply("test"),
+            &kube::api::Patch::Apply(json!({
+                "apiVersion": "certificates.k8s.io/v1", "kind": "CertificateSigningRequest",
+                "metadata": {"name": "c2"},
+                "spec": {"request": b64(request_pem().as_bytes()),
+                         "signerName": "kubernetes.io/kube-apiserver-client-kubelet",
+                         "usages": ["digital signature", "client auth"],
+                         "username": "system:node:n1", "groups": ["system:nodes"]},
+            })),
+        )
+        .await
+        .expect("apply");
+    assert_eq!(applied.spec.username, created.spec.username);
+
     let approved = json!([{"type": "Approved", "status": "True", "reason": "Test", "message": "ok"}]);
     // /status may not approve.
     let via_status = api
