@@ -1,5 +1,6 @@
 //! Per-resource strategies. Resources without an entry here use [`Plain`].
 
+mod admission;
 mod certificates;
 mod config;
 mod crds;
@@ -64,6 +65,16 @@ pub(crate) fn for_resource(
         ("batch", "CronJob") => Arc::new(jobs::CronJobs),
         ("certificates.k8s.io", "CertificateSigningRequest") => Arc::new(certificates::Csrs),
         ("apiextensions.k8s.io", "CustomResourceDefinition") => Arc::new(crds::Crds),
+        ("admissionregistration.k8s.io", "MutatingWebhookConfiguration") => {
+            Arc::new(admission::WebhookConfigurations { mutating: true })
+        }
+        ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration") => {
+            Arc::new(admission::WebhookConfigurations { mutating: false })
+        }
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicy") => Arc::new(admission::Policies),
+        ("admissionregistration.k8s.io", "ValidatingAdmissionPolicyBinding") => {
+            Arc::new(admission::PolicyBindings)
+        }
         ("rbac.authorization.k8s.io", "Role" | "ClusterRole") => Arc::new(rbac::Rbac { binding: None }),
         ("rbac.authorization.k8s.io", "RoleBinding") => Arc::new(rbac::Rbac {
             binding: Some("RoleBinding"),
