@@ -39,6 +39,9 @@ use crate::authn::UserInfo;
 pub(crate) use lookup::Cluster;
 pub(crate) use plugins::Name;
 pub use plugins::{AdmissionConfig, AdmissionFlagError};
+/// What the admissionregistration strategies compile CEL expressions against.
+pub(crate) use policy::evaluate::NAMES as POLICY_VARIABLES;
+pub(crate) use webhook::conditions::VARIABLES as WEBHOOK_VARIABLES;
 
 /// What a request does (upstream `admission.Operation`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -11,7 +11,8 @@ use cel::objects::{Key, Map};
 use rudder_cel::{Environment, PER_CALL_LIMIT, Program, TypeHint, Value as CelValue, from_json};
 use serde_json::Value;
 
-const NAMES: &[&str] = &[
+/// The variables a policy's expressions may use, in the order [`Env`] holds their values.
+pub(crate) const NAMES: &[&str] = &[
     "object",
     "oldObject",
     "request",

@@ -8,7 +8,7 @@
 //! Audit action (logged at info level, not added to the audit event), the `authorizer`
 //! variable.
 
-mod evaluate;
+pub(crate) mod evaluate;
 mod matching;
 mod params;
 

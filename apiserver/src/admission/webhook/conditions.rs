@@ -6,7 +6,8 @@
 use rudder_cel::{Environment, PER_CALL_LIMIT, TypeHint, Value as CelValue, from_json};
 use serde_json::Value;
 
-const VARIABLES: &[&str] = &["object", "oldObject", "request"];
+/// The variables a webhook's matchConditions may use.
+pub(crate) const VARIABLES: &[&str] = &["object", "oldObject", "request"];
 
 /// Whether every condition holds: `Ok(false)` names nothing, `Err` says which condition
 /// could not be evaluated and why.

@@ -12,7 +12,7 @@
 //! under `Ignore`.
 
 mod client;
-mod conditions;
+pub(crate) mod conditions;
 pub(crate) mod matching;
 pub(crate) mod review;
 

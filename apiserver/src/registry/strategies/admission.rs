@@ -25,15 +25,6 @@ const FAILURE_POLICIES: &[&str] = &["Fail", "Ignore"];
 const MATCH_POLICIES: &[&str] = &["Equivalent", "Exact"];
 const SIDE_EFFECTS: &[&str] = &["None", "NoneOnDryRun"];
 const ACTIONS: &[&str] = &["Audit", "Deny", "Warn"];
-/// The variables a policy's expressions may use (the admission plugin binds them).
-const POLICY_VARIABLES: &[&str] = &[
-    "object",
-    "oldObject",
-    "request",
-    "params",
-    "namespaceObject",
-    "variables",
-];
 
 fn default_match_resources(m: &mut Map<String, Value>) {
     default_str(m, "matchPolicy", "Equivalent");
@@ -160,7 +151,7 @@ impl Strategy for WebhookConfigurations {
             compile_all(
                 list(hook, "matchConditions"),
                 &path.child("matchConditions"),
-                &["object", "oldObject", "request"],
+                crate::admission::WEBHOOK_VARIABLES,
                 &mut errs,
             );
         }
@@ -225,7 +216,7 @@ impl Strategy for Policies {
             FAILURE_POLICIES,
             &mut errs,
         );
-        let vars = POLICY_VARIABLES;
+        let vars = crate::admission::POLICY_VARIABLES;
         compile_all(
             list(spec, "matchConditions"),
             &path.child("matchConditions"),
