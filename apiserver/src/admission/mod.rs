@@ -22,6 +22,7 @@ mod node_restriction;
 mod pod_security;
 mod policy;
 mod priority;
+mod programs;
 mod pvc_resize;
 mod resource_quota;
 mod runtime_class;

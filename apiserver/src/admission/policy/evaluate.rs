@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use cel::objects::{Key, Map};
-use rudder_cel::{Environment, PER_CALL_LIMIT, Program, TypeHint, Value as CelValue, from_json};
+use rudder_cel::{PER_CALL_LIMIT, TypeHint, Value as CelValue, from_json};
 use serde_json::Value;
 
 /// The variables a policy's expressions may use, in the order [`Env`] holds their values.
@@ -48,20 +48,14 @@ pub(crate) enum Decision {
     Failed(Vec<Failure>),
 }
 
+/// The values of [`NAMES`], in order.
 struct Env {
-    env: &'static Environment,
     values: Vec<CelValue>,
 }
 
 impl Env {
-    fn compile(&self, expression: &str) -> Result<Program, String> {
-        self.env
-            .compile(expression, NAMES)
-            .map_err(|e| format!("compilation failed: {e}"))
-    }
-
     fn run(&self, expression: &str) -> Result<CelValue, String> {
-        let program = self.compile(expression)?;
+        let program = crate::admission::programs::compile(expression, NAMES)?;
         let vars: Vec<(&str, &CelValue)> = NAMES.iter().copied().zip(self.values.iter()).collect();
         program
             .evaluate(&vars, PER_CALL_LIMIT)
@@ -84,13 +78,8 @@ fn list<'a>(v: &'a Value, field: &str) -> &'a [Value] {
 /// Evaluates `spec` (the policy's spec) on `inputs`.
 pub(crate) fn evaluate(spec: &Value, inputs: &Inputs<'_>) -> Decision {
     let fail_closed = text(spec, "failurePolicy") != "Ignore";
-    let env = match Environment::kubernetes() {
-        Ok(env) => env,
-        Err(e) => return error_decision(fail_closed, format!("CEL environment: {e}")),
-    };
     let hint = TypeHint::Dynamic;
     let mut env = Env {
-        env,
         values: [
             inputs.object,
             inputs.old_object,

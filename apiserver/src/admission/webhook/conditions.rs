@@ -3,7 +3,7 @@
 //! `authorizer` variable is not offered (an expression using it fails to compile, and the
 //! failure counts as an error under the webhook's failurePolicy).
 
-use rudder_cel::{Environment, PER_CALL_LIMIT, TypeHint, Value as CelValue, from_json};
+use rudder_cel::{PER_CALL_LIMIT, TypeHint, Value as CelValue, from_json};
 use serde_json::Value;
 
 /// The variables a webhook's matchConditions may use.
@@ -20,7 +20,6 @@ pub(crate) fn all_match(
     if conditions.is_empty() {
         return Ok(true);
     }
-    let env = Environment::kubernetes().map_err(|e| e.to_string())?;
     let hint = TypeHint::Dynamic;
     let (object, old_object, request) = (
         from_json(object, &hint),
@@ -38,9 +37,8 @@ pub(crate) fn all_match(
             .get("expression")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let program = env
-            .compile(expression, VARIABLES)
-            .map_err(|e| format!("matchCondition {name:?}: compilation failed: {e}"))?;
+        let program = crate::admission::programs::compile(expression, VARIABLES)
+            .map_err(|e| format!("matchCondition {name:?}: {e}"))?;
         let result = program
             .evaluate(&vars, PER_CALL_LIMIT)
             .map_err(|e| format!("matchCondition {name:?}: {e}"))?;
