@@ -191,13 +191,15 @@ impl Chain {
         }
     }
 
-    /// Runs the mutating plugins; `obj` is the new object (`None` on deletes).
+    /// Runs the mutating plugins; `obj` is the new object (`None` on deletes). Returns the
+    /// warnings they add (the mutating webhooks').
     pub(crate) async fn admit(
         &self,
         attrs: &Attributes<'_>,
         mut obj: Option<&mut Value>,
         cluster: &Cluster<'_>,
-    ) -> Result<(), ApiError> {
+    ) -> Result<Vec<String>, ApiError> {
+        let mut warnings = Vec::new();
         for plugin in &self.plugins {
             let span = tracing::trace_span!(
                 "admit",
@@ -221,17 +223,12 @@ impl Chain {
                 Name::DefaultStorageClass => storage_class::admit(attrs, obj.as_deref_mut(), cluster)?,
                 Name::RuntimeClass => runtime_class::admit(attrs, obj.as_deref_mut(), cluster)?,
                 Name::MutatingAdmissionWebhook => {
-                    // The mutating pass has no way to hand warnings back yet (the store's
-                    // write path takes them from the validating pass only).
-                    let warnings = webhook::admit(attrs, obj.as_deref_mut(), cluster).await?;
-                    if !warnings.is_empty() {
-                        tracing::debug!(?warnings, "mutating webhook warnings not returned");
-                    }
+                    warnings.extend(webhook::admit(attrs, obj.as_deref_mut(), cluster).await?)
                 }
                 _ => {}
             }
         }
-        Ok(())
+        Ok(warnings)
     }
 
     /// Runs the validating plugins on the object about to be stored (the stored object on
