@@ -7,6 +7,7 @@
 //! ready endpoint so that no proxy is needed, and verifies the certificate for
 //! `<service>.<namespace>.svc` as upstream does.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -76,6 +77,25 @@ pub(crate) fn with_timeout(path: &str, timeout: Duration) -> String {
     format!("{path}{sep}timeout={}s", timeout.as_secs())
 }
 
+/// TLS client configurations by CA bundle, so that calls share one (and its session cache:
+/// later handshakes resume). Bounded like the CEL program cache.
+static TLS_CONFIGS: std::sync::LazyLock<parking_lot::Mutex<HashMap<Vec<u8>, Arc<ClientConfig>>>> =
+    std::sync::LazyLock::new(Default::default);
+
+fn cached_tls_config(ca_bundle: Option<&[u8]>) -> Result<Arc<ClientConfig>, String> {
+    let key = ca_bundle.unwrap_or_default();
+    if let Some(cfg) = TLS_CONFIGS.lock().get(key) {
+        return Ok(cfg.clone());
+    }
+    let cfg = Arc::new(tls_config(ca_bundle)?);
+    let mut cache = TLS_CONFIGS.lock();
+    if cache.len() >= 256 {
+        cache.clear();
+    }
+    cache.insert(key.to_vec(), cfg.clone());
+    Ok(cfg)
+}
+
 /// The TLS client trusting `ca_bundle` (base64-decoded PEM); without one, nothing is trusted
 /// (Rudder has no system trust store; upstream would use the host's).
 fn tls_config(ca_bundle: Option<&[u8]>) -> Result<ClientConfig, String> {
@@ -126,7 +146,7 @@ async fn exchange(
     path: &str,
     body: Vec<u8>,
 ) -> Result<Vec<u8>, String> {
-    let tls = tokio_rustls::TlsConnector::from(Arc::new(tls_config(ca_bundle)?));
+    let tls = tokio_rustls::TlsConnector::from(cached_tls_config(ca_bundle)?);
     let name = ServerName::try_from(target.server_name.clone()).map_err(|e| e.to_string())?;
     let tcp = tokio::net::TcpStream::connect((target.host.as_str(), target.port))
         .await
