@@ -5,7 +5,7 @@ mod admission_webhook_support;
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
 use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::PostParams;
@@ -287,4 +287,43 @@ async fn if_needed_webhooks_are_called_again_after_a_later_change() {
         ),
         (Some("yes"), Some("yes"))
     );
+}
+
+#[tokio::test]
+async fn namespace_selector_picks_the_namespaces() {
+    let server = TestApiServer::start().await;
+    let hook = Hook::start().await;
+    let namespaces: Api<Namespace> = Api::all(server.client.clone());
+    for (name, labels) in [("team-a", json!({"team": "a"})), ("team-b", json!({}))] {
+        let ns = serde_json::from_value(json!({"metadata": {"name": name, "labels": labels}})).expect("ns");
+        namespaces
+            .create(&PostParams::default(), &ns)
+            .await
+            .expect("namespace");
+    }
+    let selector = json!({"namespaceSelector": {"matchLabels": {"team": "a"}}});
+    configure(
+        &server,
+        "ValidatingWebhookConfiguration",
+        "team-a",
+        vec![hook.webhook("team-a.example.com", "/deny", selector)],
+    )
+    .await;
+    let in_a: Api<ConfigMap> = Api::namespaced(server.client.clone(), "team-a");
+    let err = eventually("the webhook denies in team-a", Duration::from_secs(5), || async {
+        in_a.create(
+            &PostParams::default(),
+            &config_map("bad-", json!({"deny": "yes"})),
+        )
+        .await
+        .err()
+    })
+    .await;
+    assert_eq!(status(err).code, 403);
+    let calls = hook.calls();
+    let in_b: Api<ConfigMap> = Api::namespaced(server.client.clone(), "team-b");
+    in_b.create(&PostParams::default(), &config_map("bad", json!({"deny": "yes"})))
+        .await
+        .expect("team-b is not selected");
+    assert_eq!(hook.calls(), calls, "not called for team-b");
 }
