@@ -5,6 +5,8 @@
 #[path = "../tests/support/containerd.rs"]
 #[allow(dead_code, unreachable_pub)]
 mod containerd;
+#[path = "kubelet/raw_cri.rs"]
+mod raw_cri;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -65,8 +67,9 @@ async fn main() {
         eprintln!("bench-kubelet: NOT RUN (containerd unavailable, see above)");
         return;
     };
-    let server = TestApiServer::start().await;
     let dir = ctd.dir.path();
+    let floors = raw_floors(&ctd).await;
+    let server = TestApiServer::start().await;
     std::fs::write(
         dir.join("kubelet.yaml"),
         format!(
@@ -232,6 +235,31 @@ async fn main() {
             met(p99 < Duration::from_secs(1) && sorted.len() == PODS)
         );
     }
+    for (what, floor) in &floors {
+        if floor.len() < PODS {
+            println!(
+                "  raw CRI floor, {what}: only {} of {PODS} pods started (see above)",
+                floor.len()
+            );
+            continue;
+        }
+        let (p50, p99) = (pct(floor, 0.50), pct(floor, 0.99));
+        println!(
+            "  raw CRI floor (no kubelet, no apiserver): {PODS} pods straight through CRI at {BIND_RATE_PER_SEC}/s, {what}:"
+        );
+        println!(
+            "    p50 {:>6} ms   p99 {:>6} ms   max {:>6} ms",
+            p50.as_millis(),
+            p99.as_millis(),
+            floor[floor.len() - 1].as_millis()
+        );
+        if sorted.len() == PODS {
+            println!(
+                "    kubelet burst p99 / this floor's p99: {:.2}x",
+                pct(&sorted, 0.99).as_secs_f64() / p99.as_secs_f64().max(1e-3)
+            );
+        }
+    }
     if !sequential.is_empty() {
         let (p50, p99) = (pct(&sequential, 0.50), pct(&sequential, 0.99));
         println!(
@@ -285,6 +313,49 @@ async fn main() {
     let _ = kubelet.wait();
     drop(ctd);
     simulated_nodes(&server).await;
+}
+
+/// The raw-CRI floors on this containerd, before the kubelet starts: the kubelet's bridge
+/// conflist written as the kubelet writes it, then the same pods straight through CRI, with no
+/// bound on concurrency and with the kubelet's default bound.
+async fn raw_floors(ctd: &containerd::TestContainerd) -> Vec<(String, Vec<Duration>)> {
+    let net = rudder_kubelet::cni::BridgeNetwork {
+        name: "rudder".into(),
+        bridge: ctd.bridge.clone(),
+        subnet: ctd.pod_cidr.clone(),
+        ipam_data_dir: Some(ctd.ipam_dir.clone()),
+    };
+    if let Err(e) = rudder_kubelet::cni::write_conflist(&ctd.cni_conf_dir, &net) {
+        eprintln!("raw CRI floor: writing the conflist: {e}");
+        return Vec::new();
+    }
+    // containerd picks the conflist up asynchronously; a sandbox before that has no network.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut config = rudder_kubelet::config::Config::new(NODE);
+    config.pod_logs_dir = ctd.dir.path().join("floor-logs");
+    config.cgroup_root = ctd.cgroup_root.clone();
+    let bound = config.parallel_starts();
+    let runs = [
+        ("unbounded concurrency".to_string(), None),
+        (
+            format!("at most {bound} at once (the kubelet's bound)"),
+            Some(bound),
+        ),
+    ];
+    let mut floors = Vec::new();
+    for (what, limit) in runs {
+        let endpoint = ctd.endpoint();
+        let floor = raw_cri::floor(
+            &endpoint,
+            config.clone(),
+            containerd::BUSYBOX,
+            PODS,
+            BIND_RATE_PER_SEC,
+            limit,
+        );
+        floors.push((what, floor.await));
+    }
+    floors
 }
 
 /// `--runtime=simulated` kubelets in this process (sharing one client, like a kwok-style
