@@ -172,12 +172,18 @@ async fn timeouts_follow_the_failure_policy() {
 
 #[tokio::test]
 async fn webhook_warnings_reach_kubectl() {
+    for kind in ["ValidatingWebhookConfiguration", "MutatingWebhookConfiguration"] {
+        warnings_reach_kubectl(kind).await;
+    }
+}
+
+async fn warnings_reach_kubectl(kind: &str) {
     let server = TestApiServer::start().await;
     let hook = Hook::start().await;
     let cms: Api<ConfigMap> = Api::namespaced(server.client.clone(), "default");
     configure(
         &server,
-        "ValidatingWebhookConfiguration",
+        kind,
         "deny",
         vec![hook.webhook("deny.example.com", "/deny", json!({}))],
     )
@@ -192,8 +198,8 @@ async fn webhook_warnings_reach_kubectl() {
     let manifest = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "warned", "namespace": "default"}});
     let out = kubectl_apply(&server.kubeconfig, &manifest).await;
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{stderr}");
-    assert_eq!(stderr.trim(), "Warning: checked by the test webhook");
+    assert_eq!(out.status.code(), Some(0), "{kind}: {stderr}");
+    assert_eq!(stderr.trim(), "Warning: checked by the test webhook", "{kind}");
 }
 
 #[tokio::test]

@@ -224,8 +224,8 @@ impl Registry {
             dry_run: opts.dry_run,
         };
         let cluster = Cluster::new(self);
-        self.admission.admit(&attrs, None, &cluster).await?;
-        let warnings = self.admission.validate(&attrs, Some(old), &cluster).await?;
+        let mut warnings = self.admission.admit(&attrs, None, &cluster).await?;
+        warnings.extend(self.admission.validate(&attrs, Some(old), &cluster).await?);
         opts.requester.warnings.extend(warnings);
         Ok(())
     }

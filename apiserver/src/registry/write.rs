@@ -142,7 +142,8 @@ impl Registry {
             };
             let cluster = Cluster::new(self);
             // Mutating admission sees the decoded, defaulted object (upstream's create handler).
-            self.admission.admit(&attrs, Some(&mut obj), &cluster).await?;
+            let warnings = self.admission.admit(&attrs, Some(&mut obj), &cluster).await?;
+            opts.requester.warnings.extend(warnings);
             res.strategy.prepare_for_create(&mut obj);
             res.strategy.prepare_for_create_as(&mut obj, &user);
             let mut errors = validation::validate_object_meta(
@@ -454,7 +455,8 @@ impl Registry {
         let cluster = Cluster::new(self);
         // Mutating admission runs on the object computed from the stored one, before the
         // strategy prepares and validates it (upstream's update transformers).
-        self.admission.admit(&attrs, Some(new), &cluster).await?;
+        let warnings = self.admission.admit(&attrs, Some(new), &cluster).await?;
+        opts.requester.warnings.extend(warnings);
         if !finalize {
             res.strategy.prepare_for_update(new, old);
         }
