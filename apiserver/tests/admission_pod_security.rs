@@ -4,7 +4,7 @@
 
 mod raw_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::Api;
@@ -140,17 +140,6 @@ async fn tightening_a_namespace_warns_about_its_pods() {
     );
 }
 
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    real.parent().expect("dir").join(format!("kubectl.{version}"))
-}
-
 async fn kubectl(bin: &Path, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
     let mut cmd = tokio::process::Command::new(bin);
     cmd.arg("--kubeconfig").arg(kubeconfig).args(args);
@@ -177,7 +166,7 @@ async fn kubectl_run_prints_upstreams_pod_security_messages() {
         json!({"pod-security.kubernetes.io/warn": "restricted"}),
     )
     .await;
-    let bin = kubectl_binary("1.33");
+    let bin = rudder_testkit::kubectl_binary("1.33");
     let run = ["run", "x", "--image=busybox", "--privileged", "--restart=Never"];
 
     let (rc, _, err) = kubectl(&bin, &server.kubeconfig, &[&run[..], &["-n", "locked"]].concat()).await;

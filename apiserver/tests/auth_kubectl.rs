@@ -4,24 +4,11 @@
 
 mod auth_support;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use auth_support::{WAIT, bind, namespace};
 use rudder_testkit::{TestApiServer, eventually};
-
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
-}
 
 /// Runs kubectl off the runtime: (exit code, stdout, stderr).
 async fn kubectl(bin: &Path, kubeconfig: &Path, args: &[&str]) -> (i32, String, String) {
@@ -46,7 +33,7 @@ async fn kubectl(bin: &Path, kubeconfig: &Path, args: &[&str]) -> (i32, String, 
 }
 
 async fn suite(version: &str) {
-    let bin = kubectl_binary(version);
+    let bin = rudder_testkit::kubectl_binary(version);
     let server = TestApiServer::start().await;
     namespace(&server, "team-a").await;
     bind(&server, "team-a", "erin-edit", "edit", "erin").await;

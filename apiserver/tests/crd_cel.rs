@@ -6,7 +6,6 @@
 
 mod raw_support;
 
-use std::path::PathBuf;
 use std::process::Command;
 use std::time::Duration;
 
@@ -427,19 +426,6 @@ async fn unchanged_values_are_ratcheted_after_the_schema_tightens() {
     );
 }
 
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
-}
-
 #[tokio::test]
 async fn kubectl_apply_prints_the_rule_failure() {
     let server = TestApiServer::start().await;
@@ -448,7 +434,7 @@ async fn kubectl_apply_prints_the_rule_failure() {
     let file = dir.path().join("bad.yaml");
     let manifest = scaler("bad", json!({"minReplicas": 5, "maxReplicas": 3}));
     std::fs::write(&file, manifest.to_string()).expect("write manifest");
-    let (bin, kubeconfig) = (kubectl_binary("1.33"), server.kubeconfig.clone());
+    let (bin, kubeconfig) = (rudder_testkit::kubectl_binary("1.33"), server.kubeconfig.clone());
     let out = tokio::task::spawn_blocking(move || {
         Command::new(bin)
             .arg("--kubeconfig")

@@ -3,24 +3,11 @@
 //! protobuf error Statuses; `get -w` (Table JSON) still streams.
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use rudder_testkit::TestApiServer;
-
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.1.33`.
-fn kubectl_133() -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join("kubectl.1.33");
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
-}
 
 fn command(bin: &Path, kubeconfig: &Path, args: &[&str]) -> Command {
     let mut cmd = Command::new(bin);
@@ -55,7 +42,7 @@ async fn next(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> Option<S
 
 #[tokio::test]
 async fn kubectl_create_errors_and_watch_work_with_protobuf_answers() {
-    let bin = kubectl_133();
+    let bin = rudder_testkit::kubectl_binary("1.33");
     let server = TestApiServer::start().await;
     let kc = server.kubeconfig.clone();
 

@@ -10,19 +10,6 @@ use k8s_openapi::api::apps::v1::ReplicaSet;
 use kube::api::{Api, ListParams};
 use rudder_testkit::eventually;
 
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
-}
-
 struct Kubectl {
     bin: PathBuf,
     kubeconfig: PathBuf,
@@ -74,7 +61,7 @@ async fn suite(version: &str) {
     .await;
     let client = cluster.client.clone();
     let k = Kubectl {
-        bin: kubectl_binary(version),
+        bin: rudder_testkit::kubectl_binary(version),
         kubeconfig: cluster.server.kubeconfig.clone(),
     };
     let _kubelet = common::fake_kubelet(client.clone(), "default");

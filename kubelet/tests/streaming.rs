@@ -7,10 +7,11 @@ mod support;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use rudder_testkit::find_kubectl;
 use serde_json::json;
 use support::cluster::{NODE, TestNode};
 use support::containerd::BUSYBOX;
-use support::kubectl::{Kubectl, forwarded_port, http_get, kubectl_binary};
+use support::kubectl::{Kubectl, forwarded_port, http_get};
 use tokio::io::{AsyncBufReadExt, BufReader};
 
 async fn port_forward_check(k: &Kubectl) {
@@ -203,7 +204,7 @@ async fn kubectl_suite(node: &TestNode, k: &Kubectl) {
 async fn kubectl_logs_exec_attach_port_forward_on_1_27_1_30_and_1_33() {
     let versions: Vec<(&'static str, PathBuf)> = ["1.27", "1.30", "1.33"]
         .into_iter()
-        .filter_map(|v| kubectl_binary(v).map(|b| (v, b)))
+        .filter_map(|v| find_kubectl(v).map(|b| (v, b)))
         .collect();
     if !versions.iter().any(|(v, _)| *v == "1.27") || !versions.iter().any(|(v, _)| *v == "1.33") {
         eprintln!("SKIPPED: kubectl.1.27 and kubectl.1.33 are needed beside kubectl on PATH");

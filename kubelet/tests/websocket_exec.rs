@@ -7,10 +7,11 @@ mod support;
 
 use std::time::Duration;
 
+use rudder_testkit::find_kubectl;
 use serde_json::json;
 use support::cluster::TestNode;
 use support::containerd::BUSYBOX;
-use support::kubectl::{Kubectl, forwarded_port, http_get, kubectl_binary};
+use support::kubectl::{Kubectl, forwarded_port, http_get};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader};
 
 /// The methods of the requests kubectl's `-v=7` log shows for `subresource` (1.33 logs
@@ -269,7 +270,7 @@ async fn proxy_checks(node: &TestNode, k33: &Kubectl) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn websocket_exec_tunnel_and_pod_service_proxy() {
-    let (Some(b33), Some(b27)) = (kubectl_binary("1.33"), kubectl_binary("1.27")) else {
+    let (Some(b33), Some(b27)) = (find_kubectl("1.33"), find_kubectl("1.27")) else {
         eprintln!("SKIPPED: kubectl.1.27 and kubectl.1.33 are needed beside kubectl on PATH");
         return;
     };

@@ -4,7 +4,7 @@
 
 pub(crate) mod hook;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
 use kube::Api;
@@ -42,25 +42,12 @@ pub(crate) fn status(err: kube::Error) -> kube::core::Status {
     }
 }
 
-/// `$(dirname $(readlink -f $(which kubectl)))/kubectl.<version>`.
-fn kubectl_binary(version: &str) -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    let versioned = real.parent().expect("dir").join(format!("kubectl.{version}"));
-    assert!(versioned.exists(), "{} missing", versioned.display());
-    versioned
-}
-
 /// `kubectl.1.33 apply -f <manifest>` as the admin.
 pub(crate) async fn kubectl_apply(kubeconfig: &Path, manifest: &Value) -> Output {
     let dir = tempfile::tempdir().expect("tempdir");
     let file = dir.path().join("manifest.json");
     std::fs::write(&file, manifest.to_string()).expect("write manifest");
-    let (bin, kubeconfig) = (kubectl_binary("1.33"), kubeconfig.to_path_buf());
+    let (bin, kubeconfig) = (rudder_testkit::kubectl_binary("1.33"), kubeconfig.to_path_buf());
     tokio::task::spawn_blocking(move || {
         Command::new(bin)
             .arg("--kubeconfig")

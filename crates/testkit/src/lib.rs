@@ -2,12 +2,16 @@
 //! 127.0.0.1 with a random port, on the embedded store (or a real etcd the test starts), with a
 //! `kube::Client` that authenticates as the generated admin.
 
+mod kubectl;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
 use rudder_apiserver::options::{Config, StoreConfig, TlsSource};
 use rudder_component::shutdown::{Shutdown, ShutdownTrigger};
 use rudder_store::etcd_process::EtcdProcess;
+
+pub use kubectl::{find_kubectl, kubectl_binary};
 
 /// Where the test server keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,24 +2,13 @@
 //! accepted, and `bootstrap-kubelet.conf` authenticates as `system:bootstrap:<id>` in the
 //! token's groups and may post a CertificateSigningRequest (kubeadm's bindings).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use rudder_testkit::{TestApiServer, eventually};
 
-/// `kubectl.1.33` beside the `kubectl` on PATH.
-fn kubectl_binary() -> PathBuf {
-    let path = std::env::var_os("PATH").expect("PATH");
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.exists())
-        .expect("kubectl on PATH");
-    let real = std::fs::canonicalize(kubectl).expect("resolve kubectl");
-    real.parent().expect("dir").join("kubectl.1.33")
-}
-
 async fn kubectl(kubeconfig: &Path, args: &[&str]) -> (bool, String, String) {
-    let (bin, kubeconfig) = (kubectl_binary(), kubeconfig.to_path_buf());
+    let (bin, kubeconfig) = (rudder_testkit::kubectl_binary("1.33"), kubeconfig.to_path_buf());
     let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
     tokio::task::spawn_blocking(move || {
         let out = Command::new(bin)

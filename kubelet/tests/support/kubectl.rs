@@ -7,17 +7,6 @@ use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// `kubectl.1.NN` beside the `kubectl` on PATH (google-cloud-sdk ships them), if present.
-pub fn kubectl_binary(version: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    let kubectl = std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())?;
-    let real = std::fs::canonicalize(kubectl).ok()?;
-    let versioned = real.parent()?.join(format!("kubectl.{version}"));
-    versioned.is_file().then_some(versioned)
-}
-
 pub struct Kubectl {
     pub bin: PathBuf,
     pub kubeconfig: PathBuf,
