@@ -7,8 +7,6 @@ mod common;
 use std::time::Duration;
 
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
-use k8s_openapi::api::core::v1::Secret;
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::Api;
 use kube::api::PostParams;
 use rudder_component::shutdown::Shutdown;
@@ -16,43 +14,8 @@ use rudder_controller_manager::options::Config;
 use rudder_testkit::{TestApiServer, eventually};
 use serde_json::json;
 
-const TOKEN: &str = "abcdef.0123456789abcdef";
-
 fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("object")
-}
-
-/// The objects an installer creates for TLS bootstrap (kubeadm's): a bootstrap token and the
-/// bindings that let its group post CSRs and have them auto-approved.
-async fn bootstrap_objects(server: &TestApiServer) {
-    let secret: Secret = object(json!({
-        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "kube-system"},
-        "type": "bootstrap.kubernetes.io/token",
-        "stringData": {"token-id": "abcdef", "token-secret": "0123456789abcdef",
-                       "usage-bootstrap-authentication": "true"},
-    }));
-    Api::<Secret>::namespaced(server.client.clone(), "kube-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("token secret");
-    let bindings = Api::<ClusterRoleBinding>::all(server.client.clone());
-    for (name, role) in [
-        ("kubeadm:kubelet-bootstrap", "system:node-bootstrapper"),
-        (
-            "kubeadm:node-autoapprove-bootstrap",
-            "system:certificates.k8s.io:certificatesigningrequests:nodeclient",
-        ),
-    ] {
-        let binding: ClusterRoleBinding = object(json!({
-            "metadata": {"name": name},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:bootstrappers"}],
-        }));
-        bindings
-            .create(&PostParams::default(), &binding)
-            .await
-            .expect("binding");
-    }
 }
 
 fn request(cn: &str, org: &str) -> String {
@@ -100,7 +63,13 @@ async fn the_certificate_controller_account_may_approve_and_sign() {
 
 async fn approved_and_signed(use_service_account_credentials: bool) {
     let server = TestApiServer::start_with(|c| c.auth.enable_bootstrap_token_auth = true).await;
-    bootstrap_objects(&server).await;
+    let token = server
+        .bootstrap_token(
+            "abcdef",
+            "0123456789abcdef",
+            rudder_testkit::KUBEADM_BOOTSTRAP_BINDINGS,
+        )
+        .await;
     let pki = server.cert_dir();
     let mut config = Config::for_tests(&["csrapproving", "csrsigning"]);
     config.kubeconfig = Some(server.kubeconfig.clone());
@@ -111,7 +80,7 @@ async fn approved_and_signed(use_service_account_credentials: bool) {
     let _stop = scopeguard(trigger);
     tokio::spawn(rudder_controller_manager::run(config, shutdown));
 
-    let node = server.token_client(TOKEN).await;
+    let node = server.token_client(&token).await;
     let csrs: Api<CertificateSigningRequest> = Api::all(node.clone());
     // The token Secret reaches the authenticator's cache shortly after it is written.
     let created = eventually("the bootstrap token to post a CSR", common::WAIT, || {

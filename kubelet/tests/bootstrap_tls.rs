@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use k8s_openapi::api::certificates::v1::CertificateSigningRequest;
-use k8s_openapi::api::core::v1::{Node, Secret};
-use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
+use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 use rudder_component::shutdown::Shutdown;
@@ -16,28 +15,6 @@ use serde_json::json;
 
 fn object<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> T {
     serde_json::from_value(value).expect("object")
-}
-
-async fn bootstrap_objects(server: &TestApiServer) {
-    let secret: Secret = object(json!({
-        "metadata": {"name": "bootstrap-token-abcdef", "namespace": "kube-system"},
-        "type": "bootstrap.kubernetes.io/token",
-        "stringData": {"token-id": "abcdef", "token-secret": "0123456789abcdef",
-                       "usage-bootstrap-authentication": "true"},
-    }));
-    Api::<Secret>::namespaced(server.client.clone(), "kube-system")
-        .create(&PostParams::default(), &secret)
-        .await
-        .expect("token secret");
-    let binding: ClusterRoleBinding = object(json!({
-        "metadata": {"name": "kubeadm:kubelet-bootstrap"},
-        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "system:node-bootstrapper"},
-        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "Group", "name": "system:bootstrappers"}],
-    }));
-    Api::<ClusterRoleBinding>::all(server.client.clone())
-        .create(&PostParams::default(), &binding)
-        .await
-        .expect("binding");
 }
 
 /// Plays csrapproving and csrsigning (they live in the controller-manager): approves every
@@ -82,7 +59,13 @@ async fn approve_and_sign(server_client: kube::Client, ca_cert: String, ca_key: 
 #[tokio::test]
 async fn kubelet_with_only_a_bootstrap_kubeconfig_registers_its_node() {
     let server = TestApiServer::start_with(|c| c.auth.enable_bootstrap_token_auth = true).await;
-    bootstrap_objects(&server).await;
+    let token = server
+        .bootstrap_token(
+            "abcdef",
+            "0123456789abcdef",
+            &rudder_testkit::KUBEADM_BOOTSTRAP_BINDINGS[..1],
+        )
+        .await;
     let pki = server.cert_dir();
     let ca_cert = std::fs::read_to_string(pki.join("ca.crt")).expect("CA");
     let ca_key = std::fs::read_to_string(pki.join("ca.key")).expect("CA key");
@@ -96,7 +79,7 @@ async fn kubelet_with_only_a_bootstrap_kubeconfig_registers_its_node() {
             "apiVersion": "v1", "kind": "Config",
             "clusters": [{"name": "rudder", "cluster": {"server": format!("https://{}", server.addr),
                           "certificate-authority": pki.join("ca.crt")}}],
-            "users": [{"name": "tls-bootstrap-token-user", "user": {"token": "abcdef.0123456789abcdef"}}],
+            "users": [{"name": "tls-bootstrap-token-user", "user": {"token": token}}],
             "contexts": [{"name": "bootstrap", "context": {"cluster": "rudder", "user": "tls-bootstrap-token-user"}}],
             "current-context": "bootstrap",
         })

@@ -2,6 +2,7 @@
 //! 127.0.0.1 with a random port, on the embedded store (or a real etcd the test starts), with a
 //! `kube::Client` that authenticates as the generated admin.
 
+mod bootstrap;
 mod kubectl;
 
 use std::path::PathBuf;
@@ -11,6 +12,7 @@ use rudder_apiserver::options::{Config, StoreConfig, TlsSource};
 use rudder_component::shutdown::{Shutdown, ShutdownTrigger};
 use rudder_store::etcd_process::EtcdProcess;
 
+pub use bootstrap::KUBEADM_BOOTSTRAP_BINDINGS;
 pub use kubectl::{find_kubectl, kubectl_binary};
 
 /// Where the test server keeps its state.
